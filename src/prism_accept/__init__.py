@@ -1,0 +1,1 @@
+"""prism-accept: proves that a Prism backend plugin does what its registry entry declares."""

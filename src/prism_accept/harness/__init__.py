@@ -1,0 +1,1 @@
+"""The harness: backend instances, plugin processes, and gRPC channels with deadlines."""

@@ -1,0 +1,169 @@
+"""Start a plugin as a real subprocess, connect to it, and make sure it is gone afterwards.
+
+Start-up: the plugin prints the handshake line (prism_accept.plugins.handshake), the harness
+waits until the health service answers, calls PluginLifecycle.Initialize with the instance's
+settings, and checks health is SERVING. Stop: close stdin (the plugin exits on EOF), then
+SIGTERM and SIGKILL to its process group, so nothing is left behind even if a case hung.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
+from prism_accept.harness.channel import open_channel
+from prism_accept.plugins import handshake
+from prism_accept.registry import PluginLaunch
+
+
+class PluginStartError(Exception):
+    """The plugin did not come up; the message says what happened and ends with its stderr."""
+
+
+def plugin_command(launch: PluginLaunch) -> list[str]:
+    if launch.module:
+        return [sys.executable, "-m", launch.module]
+    return list(launch.command)
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # A Python plugin sees the same modules as the harness (in a Pants sandbox too).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+@dataclass
+class PluginProcess:
+    command: list[str]
+    startup_timeout_s: float = 20.0
+    call_deadline_s: float = 10.0
+    proc: subprocess.Popen | None = None
+    address: str = ""
+    info: lifecycle_pb2.PluginInfo | None = None
+    backend_version: str = ""
+    _stderr: tempfile._TemporaryFileWrapper | None = field(default=None, repr=False)
+    _raw: grpc.Channel | None = field(default=None, repr=False)
+    channel: grpc.Channel | None = None
+
+    def stderr_tail(self, limit: int = 4000) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.flush()
+        with open(self._stderr.name, "rb") as f:
+            data = f.read()
+        return data[-limit:].decode(errors="replace")
+
+    def _fail(self, what: str) -> PluginStartError:
+        tail = self.stderr_tail()
+        self.stop()
+        return PluginStartError(f"{what} (command: {' '.join(self.command)})" + (f"\n--- plugin stderr ---\n{tail}" if tail else ""))
+
+    def _read_handshake(self) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline().decode(errors="replace")), daemon=True)
+        reader.start()
+        reader.join(self.startup_timeout_s)
+        if not result:
+            raise self._fail(f"no handshake line within {self.startup_timeout_s:.0f} s")
+        if not result[0]:
+            raise self._fail(f"plugin exited with status {self.proc.wait(timeout=5)} before its handshake")
+        try:
+            return handshake.parse_line(result[0])
+        except ValueError as e:
+            raise self._fail(str(e)) from e
+
+    def start(self, settings: dict[str, str]) -> "PluginProcess":
+        self._stderr = tempfile.NamedTemporaryFile(prefix="prism-plugin-", suffix=".stderr", delete=False)
+        try:
+            self.proc = subprocess.Popen(
+                self.command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=_child_env(),
+                start_new_session=True,
+            )
+        except OSError as e:
+            raise self._fail(f"cannot start the plugin: {e}") from e
+        self.address = self._read_handshake()
+        self._raw, self.channel = open_channel(self.address, self.call_deadline_s)
+        self._wait_health_answers()
+        lifecycle = lifecycle_pb2_grpc.PluginLifecycleStub(self.channel)
+        try:
+            self.info = lifecycle.GetInfo(lifecycle_pb2.GetInfoRequest())
+            self.backend_version = lifecycle.Initialize(lifecycle_pb2.InitializeRequest(settings=settings)).backend_version
+        except grpc.RpcError as e:
+            raise self._fail(f"lifecycle call failed: {e.code().name}: {e.details()}") from e
+        status = health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest()).status
+        if status != health_pb2.HealthCheckResponse.SERVING:
+            raise self._fail(f"health is {health_pb2.HealthCheckResponse.ServingStatus.Name(status)} after Initialize, want SERVING")
+        return self
+
+    def _wait_health_answers(self) -> None:
+        stub = health_pb2_grpc.HealthStub(self.channel)
+        deadline = time.monotonic() + self.startup_timeout_s
+        last = ""
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise self._fail(f"plugin exited with status {self.proc.returncode}")
+            try:
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0, wait_for_ready=True)
+                return
+            except grpc.RpcError as e:
+                last = f"{e.code().name}: {e.details()}"
+        raise self._fail(f"health service did not answer within {self.startup_timeout_s:.0f} s ({last})")
+
+    def drop_namespace(self, namespace: str) -> None:
+        if self.channel is not None:
+            lifecycle_pb2_grpc.PluginLifecycleStub(self.channel).DropNamespace(
+                lifecycle_pb2.DropNamespaceRequest(namespace=namespace)
+            )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace_s: float = 3.0) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = self.channel = None
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.stdin:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(timeout=grace_s)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        # Children the plugin may have started share its process group.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if proc.stdout:
+            proc.stdout.close()

@@ -1,0 +1,1 @@
+"""Backend plugins: gRPC servers that implement interfaces over a backend instance."""

@@ -1,0 +1,1 @@
+"""MemStore: the embedded reference plugin. Run: python -m prism_accept.plugins.memstore."""

@@ -1,0 +1,1 @@
+"""Redis plugin (redis-py, asyncio). Run: python -m prism_accept.plugins.redis."""

@@ -1,0 +1,221 @@
+"""Backend declarations (registry/backends/<backend>.yaml): load, validate, explain mistakes.
+
+Validation is JSON Schema (backend.schema.json, with the interface names filled in from the
+catalog). Every error names the file, the field and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from prism_accept.catalog import interface_names
+from prism_accept.paths import registry_dir
+
+# What to write when a required field is missing.
+FIELD_FIXES = {
+    "backend": "add `backend: <name>` matching the file name",
+    "description": "add `description: <one line saying what the backend is>`",
+    "plugin": "add `plugin: {module: <python module that serves the plugin>}` or `plugin: {command: [...]}`",
+    "implements": "add `implements:` with the interface names of registry/interfaces.yaml the plugin serves",
+    "instance": "add `instance:` saying how to reach the backend (embedded, url_env, local, container) and `start_hint`",
+    "start_hint": "add `start_hint: <how to start the backend>`, shown when a cell is skipped",
+    "limits": "add `limits:` with the backend's limits",
+    "max_value_bytes": "add `max_value_bytes: <largest value the backend stores>` under `limits:`",
+    "max_batch_size": "add `max_batch_size: <largest batch accepted>` under `limits:`",
+    "image": "add `image: <container image>`",
+    "port": "add `port: <the port the container serves>`",
+    "url": "add `url: <scheme>://{host}:{port}/...`",
+}
+
+
+class RegistryError(Exception):
+    """A registry file is invalid; str() has one line per problem: file, field, fix."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(f"{self.path}: {p}" for p in problems))
+
+    @classmethod
+    def combine(cls, errors: list["RegistryError"]) -> "RegistryError":
+        combined = cls(errors[0].path, [])
+        combined.problems = [f"{e.path}: {p}" for e in errors for p in e.problems]
+        combined.args = ("\n".join(combined.problems),)
+        return combined
+
+
+@dataclass(frozen=True)
+class PluginLaunch:
+    module: str | None = None
+    command: tuple[str, ...] = ()
+    startup_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    image: str
+    port: int
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    start_hint: str
+    embedded: bool = False
+    url_env: str | None = None
+    local: str | None = None
+    container: ContainerSpec | None = None
+
+
+@dataclass(frozen=True)
+class BackendDeclaration:
+    path: str
+    backend: str
+    description: str
+    plugin: PluginLaunch
+    implements: tuple[str, ...]
+    instance: InstanceSpec
+    limits: dict[str, int] = field(default_factory=dict)
+    tolerances: dict[str, int] = field(default_factory=dict)
+
+    def implements_interface(self, name: str) -> bool:
+        return name in self.implements
+
+
+def schema() -> dict[str, Any]:
+    raw = json.loads(resources.files("prism_accept").joinpath("backend.schema.json").read_text())
+    raw["properties"]["implements"]["items"] = {"enum": interface_names()}
+    return raw
+
+
+def _field(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError, document: Any) -> str:
+    where = _field(error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        place = f"{where}.{missing}" if error.absolute_path else missing
+        return f"field '{place}' is missing; fix: {FIELD_FIXES.get(missing, f'add `{missing}:`')}"
+    if error.validator == "enum" and list(error.absolute_path)[:1] == ["implements"]:
+        names = interface_names()
+        close = difflib.get_close_matches(str(error.instance), names, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else "use one of the names in registry/interfaces.yaml"
+        return f"field '{where}': '{error.instance}' is not a known interface; fix: {hint}"
+    if error.validator == "uniqueItems":
+        seen: set[Any] = set()
+        dupes = [x for x in error.instance if x in seen or seen.add(x)]
+        return f"field '{where}': {', '.join(repr(d) for d in dict.fromkeys(dupes))} listed more than once; fix: remove the duplicate"
+    if error.validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        fixes = []
+        for k in extra:
+            close = difflib.get_close_matches(k, allowed, n=1)
+            fixes.append(f"'{k}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        return f"field '{where}': unknown field {', '.join(fixes)}; fix: remove it or use one of {', '.join(allowed)}"
+    if error.validator == "oneOf" and list(error.absolute_path) == ["plugin"]:
+        return "field 'plugin': give exactly one of `module` or `command`; fix: keep one"
+    if error.validator == "anyOf" and list(error.absolute_path) == ["instance"]:
+        return "field 'instance': says nowhere to find the backend; fix: add `embedded: true`, `local:`, `url_env:` or `container:`"
+    return f"field '{where}': {error.message}; fix: see src/prism_accept/backend.schema.json"
+
+
+def validate(document: Any, path: Path | str) -> None:
+    """Raise RegistryError listing every problem of one parsed backend file."""
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = [_describe(e, document) for e in errors]
+    if isinstance(document, dict) and isinstance(document.get("backend"), str):
+        stem = Path(path).stem
+        if document["backend"] != stem:
+            problems.append(
+                f"field 'backend': '{document['backend']}' disagrees with the file name '{Path(path).name}'; "
+                f"fix: rename the file to {document['backend']}.yaml or set `backend: {stem}`"
+            )
+    if problems:
+        raise RegistryError(path, problems)
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def load_file(path: Path) -> BackendDeclaration:
+    shown = _display(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise RegistryError(shown, [f"not valid YAML{where} ({getattr(e, 'problem', e)}); fix: correct the YAML syntax"]) from e
+    validate(document, shown)
+    plugin = document["plugin"]
+    instance = document["instance"]
+    container = instance.get("container")
+    return BackendDeclaration(
+        path=shown,
+        backend=document["backend"],
+        description=document["description"],
+        plugin=PluginLaunch(
+            module=plugin.get("module"),
+            command=tuple(plugin.get("command", ())),
+            startup_timeout_s=float(plugin.get("startup_timeout_s", 20.0)),
+        ),
+        implements=tuple(document["implements"]),
+        instance=InstanceSpec(
+            start_hint=instance["start_hint"],
+            embedded=bool(instance.get("embedded", False)),
+            url_env=instance.get("url_env"),
+            local=instance.get("local"),
+            container=ContainerSpec(**container) if container else None,
+        ),
+        limits=dict(document.get("limits") or {}),
+        tolerances=dict(document.get("tolerances") or {}),
+    )
+
+
+def load_backend(name: str, directory: Path | None = None) -> BackendDeclaration:
+    directory = directory or registry_dir() / "backends"
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        raise RegistryError(_display(path), [f"no such file; fix: create it to declare backend '{name}'"])
+    return load_file(path)
+
+
+def load_all(directory: Path | None = None) -> dict[str, BackendDeclaration]:
+    """Every backend file; raises one RegistryError naming every bad file."""
+    directory = directory or registry_dir() / "backends"
+    backends: dict[str, BackendDeclaration] = {}
+    failures: list[RegistryError] = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            decl = load_file(path)
+        except RegistryError as e:
+            failures.append(e)
+            continue
+        backends[decl.backend] = decl
+    if failures:
+        raise RegistryError.combine(failures)
+    return backends
+
+
+def backends_implementing(interface: str, directory: Path | None = None) -> list[BackendDeclaration]:
+    return [b for b in load_all(directory).values() if interface in b.implements]

@@ -1,0 +1,94 @@
+"""What every suite shares: capabilities, per-case namespaces, and checks that say
+operation, got, want."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import grpc
+import pytest
+
+from prism_accept.registry import BackendDeclaration
+
+DEFAULT_TIMING_TOLERANCE_MS = 50
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend declares beyond its interfaces, from registry/backends/<name>.yaml.
+
+    Cases ask for what they need; an undeclared need is a skip whose reason names the file
+    and the field; a declared one must hold."""
+
+    decl: BackendDeclaration
+
+    @property
+    def backend(self) -> str:
+        return self.decl.backend
+
+    def limit(self, name: str) -> int:
+        if name not in self.decl.limits:
+            pytest.skip(f"{self.decl.path} declares no limits.{name}; declare it to run this case")
+        return self.decl.limits[name]
+
+    def require_interface(self, interface: str) -> None:
+        """Cases that set up or observe state through another interface need it declared."""
+        if interface not in self.decl.implements:
+            pytest.skip(f"{self.decl.path} does not declare {interface}, which this case uses to set up or observe state")
+
+    @property
+    def timing_tolerance_ms(self) -> int:
+        return self.decl.tolerances.get("timing_ms", DEFAULT_TIMING_TOLERANCE_MS)
+
+
+def describe(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def check(operation: str, got: Any, want: Any) -> None:
+    """assert got == want, failing with `operation: got ..., want ...`."""
+    if got != want:
+        raise AssertionError(f"{operation}: got {describe(got)}, want {describe(want)}")
+
+
+def expect_status(operation: str, want: grpc.StatusCode, call: Callable[[], Any]) -> grpc.RpcError:
+    """Run `call` (consume streams inside it); it must fail with status `want`."""
+    try:
+        result = call()
+    except grpc.RpcError as e:
+        if e.code() != want:
+            raise AssertionError(f"{operation}: got status {e.code().name} ({e.details()}), want {want.name}") from None
+        return e
+    raise AssertionError(f"{operation}: got OK ({describe(result)}), want status {want.name}")
+
+
+def poll_until(condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.01) -> bool:
+    """Poll `condition` until true or the deadline; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval_s)
+
+
+class InterfaceSuite:
+    """Base of every interface suite. Not collected itself (no `Test` prefix): a runner
+    subclasses it and provides the `plugin` and `capabilities` fixtures."""
+
+    interface: ClassVar[str] = ""
+
+    @pytest.fixture
+    def namespace(self, plugin) -> str:
+        """A fresh namespace for one case, emptied afterwards."""
+        ns = f"pa-{self.interface}-{uuid.uuid4().hex[:12]}"
+        yield ns
+        try:
+            plugin.drop_namespace(ns)
+        except grpc.RpcError:
+            pass  # clean-up only; the case's own result stands

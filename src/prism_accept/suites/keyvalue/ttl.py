@@ -1,0 +1,137 @@
+"""keyvalue_ttl: SetWithTTL, Expire, GetTTL, Persist.
+
+Timing cases use 150-500 ms TTLs and poll with a deadline; the backend's declared timing
+tolerance (registry `tolerances.timing_ms`) widens every bound. Expiry is observed through
+keyvalue_basic, which the backend must also declare."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from prism.keyvalue.v1 import keyvalue_pb2 as pb
+from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
+from prism_accept.suites.base import InterfaceSuite, check, expect_status, poll_until
+
+SHORT_TTL_MS = 200
+POLL_MARGIN_S = 2.0  # how long past TTL + tolerance we keep polling before calling it a failure
+
+
+class KeyValueTTLTests(InterfaceSuite):
+    interface = "keyvalue_ttl"
+
+    @pytest.fixture
+    def ttl(self, plugin):
+        return pb_grpc.KeyValueTTLStub(plugin.channel)
+
+    @pytest.fixture
+    def basic(self, plugin, capabilities):
+        capabilities.require_interface("keyvalue_basic")
+        return pb_grpc.KeyValueBasicStub(plugin.channel)
+
+    @staticmethod
+    def exists(basic, ns: str, key: str) -> bool:
+        return basic.Exists(pb.ExistsRequest(namespace=ns, key=key)).exists
+
+    def set_ttl(self, ttl, ns: str, key: str, value: bytes, ms: int) -> float:
+        """Set with a TTL; returns the monotonic time just before the call."""
+        t0 = time.monotonic()
+        ttl.SetWithTTL(pb.SetWithTTLRequest(namespace=ns, key=key, value=value, ttl_ms=ms))
+        return t0
+
+    def wait_expired(self, basic, ns: str, key: str, ttl_ms: int, tolerance_ms: int) -> float:
+        """Poll until the key is gone; returns when it was first seen gone (monotonic)."""
+        gone = poll_until(lambda: not self.exists(basic, ns, key), ttl_ms / 1000 + tolerance_ms / 1000 + POLL_MARGIN_S)
+        assert gone, f"Exists {key!r}: still true {ttl_ms} ms + tolerance {tolerance_ms} ms + {POLL_MARGIN_S} s after SetWithTTL, want false"
+        return time.monotonic()
+
+    def test_expiry_happens(self, ttl, basic, namespace, capabilities):
+        tol = capabilities.timing_tolerance_ms
+        self.set_ttl(ttl, namespace, "k", b"v", SHORT_TTL_MS)
+        self.wait_expired(basic, namespace, "k", SHORT_TTL_MS, tol)
+        expect_status("Get of an expired key", grpc.StatusCode.NOT_FOUND, lambda: basic.Get(pb.GetRequest(namespace=namespace, key="k")))
+        expect_status("GetTTL of an expired key", grpc.StatusCode.NOT_FOUND, lambda: ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="k")))
+        check("Delete of an expired key .found", basic.Delete(pb.DeleteRequest(namespace=namespace, key="k")).found, False)
+
+    def test_no_expiry_before_the_ttl(self, ttl, basic, namespace, capabilities):
+        tol = capabilities.timing_tolerance_ms
+        ttl_ms = 500
+        t0 = self.set_ttl(ttl, namespace, "k", b"v", ttl_ms)
+        early = []
+
+        def observe() -> bool:
+            elapsed_ms = (time.monotonic() - t0) * 1000
+            alive = self.exists(basic, namespace, "k")
+            # A read that started before TTL - tolerance must still see the key.
+            if not alive and elapsed_ms < ttl_ms - tol:
+                early.append(round(elapsed_ms))
+            return not alive
+
+        poll_until(observe, ttl_ms / 1000 + tol / 1000 + POLL_MARGIN_S, interval_s=0.02)
+        check(f"ms after SetWithTTL({ttl_ms}) at which the key was already gone", early, [])
+
+    def test_plain_set_clears_the_ttl(self, ttl, basic, namespace, capabilities):
+        tol = capabilities.timing_tolerance_ms
+        t0 = self.set_ttl(ttl, namespace, "k", b"v1", SHORT_TTL_MS)
+        basic.Set(pb.SetRequest(namespace=namespace, key="k", value=b"v2"))
+        check("GetTTL after a plain Set .has_expiry", ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="k")).has_expiry, False)
+        # The old expiry time passes; the key must outlive it.
+        poll_until(lambda: time.monotonic() - t0 > (SHORT_TTL_MS + tol) / 1000 + 0.1 or not self.exists(basic, namespace, "k"), 5)
+        check("Get after the old TTL passed", basic.Get(pb.GetRequest(namespace=namespace, key="k")).value, b"v2")
+
+    def test_persist_keeps_the_key(self, ttl, basic, namespace, capabilities):
+        tol = capabilities.timing_tolerance_ms
+        t0 = self.set_ttl(ttl, namespace, "k", b"v", SHORT_TTL_MS)
+        check("Persist.had_expiry", ttl.Persist(pb.PersistRequest(namespace=namespace, key="k")).had_expiry, True)
+        check("GetTTL after Persist .has_expiry", ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="k")).has_expiry, False)
+        poll_until(lambda: time.monotonic() - t0 > (SHORT_TTL_MS + tol) / 1000 + 0.1 or not self.exists(basic, namespace, "k"), 5)
+        check("Exists after the old TTL passed", self.exists(basic, namespace, "k"), True)
+        check("Persist again .had_expiry", ttl.Persist(pb.PersistRequest(namespace=namespace, key="k")).had_expiry, False)
+        check("Persist(missing).had_expiry", ttl.Persist(pb.PersistRequest(namespace=namespace, key="missing")).had_expiry, False)
+
+    def test_get_ttl_decreases(self, ttl, namespace):
+        self.set_ttl(ttl, namespace, "k", b"v", 5000)
+        first = ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="k"))
+        check("GetTTL.has_expiry", first.has_expiry, True)
+        assert 0 < first.remaining_ms <= 5000, f"GetTTL.remaining_ms: got {first.remaining_ms}, want in (0, 5000]"
+        later = []
+        decreased = poll_until(lambda: later.append(ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="k")).remaining_ms) or later[-1] < first.remaining_ms, 2.0)
+        assert decreased, f"GetTTL.remaining_ms: got {first.remaining_ms} then {later[-1]} over 2 s, want it to decrease"
+
+    def test_get_ttl_of_missing_and_persistent_keys(self, ttl, basic, namespace):
+        expect_status("GetTTL of a missing key", grpc.StatusCode.NOT_FOUND, lambda: ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="missing")))
+        basic.Set(pb.SetRequest(namespace=namespace, key="forever", value=b"v"))
+        got = ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="forever"))
+        check("GetTTL of a key without expiry .has_expiry", got.has_expiry, False)
+
+    def test_expire_an_existing_key(self, ttl, basic, namespace, capabilities):
+        basic.Set(pb.SetRequest(namespace=namespace, key="k", value=b"v"))
+        check("Expire.found", ttl.Expire(pb.ExpireRequest(namespace=namespace, key="k", ttl_ms=SHORT_TTL_MS)).found, True)
+        check("GetTTL after Expire .has_expiry", ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="k")).has_expiry, True)
+        self.wait_expired(basic, namespace, "k", SHORT_TTL_MS, capabilities.timing_tolerance_ms)
+
+    def test_expire_a_missing_key_creates_nothing(self, ttl, basic, namespace):
+        check("Expire(missing).found", ttl.Expire(pb.ExpireRequest(namespace=namespace, key="missing", ttl_ms=10_000)).found, False)
+        check("Exists after Expire(missing)", self.exists(basic, namespace, "missing"), False)
+
+    def test_set_with_ttl_again_resets_the_ttl(self, ttl, namespace):
+        self.set_ttl(ttl, namespace, "k", b"v1", 1000)
+        self.set_ttl(ttl, namespace, "k", b"v2", 60_000)
+        got = ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="k"))
+        assert got.has_expiry and got.remaining_ms > 1000, f"GetTTL after SetWithTTL(60 s) over SetWithTTL(1 s): got {got}, want remaining > 1000 ms"
+
+    def test_value_round_trips_until_expiry(self, ttl, basic, namespace):
+        self.set_ttl(ttl, namespace, "k", bytes(range(256)), 60_000)
+        check("Get of a key set with a TTL", basic.Get(pb.GetRequest(namespace=namespace, key="k")).value, bytes(range(256)))
+
+    def test_zero_or_negative_ttl_is_invalid(self, ttl, basic, namespace):
+        for ms in (0, -1, -1000):
+            expect_status(f"SetWithTTL(ttl_ms={ms})", grpc.StatusCode.INVALID_ARGUMENT, lambda: ttl.SetWithTTL(pb.SetWithTTLRequest(namespace=namespace, key="k", value=b"v", ttl_ms=ms)))
+        check("Exists after rejected SetWithTTLs", self.exists(basic, namespace, "k"), False)
+        basic.Set(pb.SetRequest(namespace=namespace, key="k", value=b"v"))
+        for ms in (0, -1):
+            expect_status(f"Expire(ttl_ms={ms})", grpc.StatusCode.INVALID_ARGUMENT, lambda: ttl.Expire(pb.ExpireRequest(namespace=namespace, key="k", ttl_ms=ms)))
+        check("Exists after rejected Expires", self.exists(basic, namespace, "k"), True)
+        expect_status("GetTTL with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="")))
