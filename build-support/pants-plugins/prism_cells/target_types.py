@@ -90,7 +90,8 @@ async def generate_compliance_cells(
     plugin = declaration.get("plugin") or {}
     instance = declaration.get("instance") or {}
 
-    common_deps = [yaml_path, CATALOG]
+    # File addresses name their owning target (registry/BUILD, registry/backends/BUILD).
+    common_deps = [f"{yaml_path}:backends", f"{CATALOG}:catalog"]
     module = plugin.get("module") if isinstance(plugin, dict) else None
     if isinstance(module, str):
         common_deps.append(plugin_address(module))

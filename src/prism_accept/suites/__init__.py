@@ -23,7 +23,7 @@ def suite_for(interface: str) -> type[InterfaceSuite]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-        if e.name == module_name:
+        if e.name and module_name.startswith(e.name):
             raise LookupError(f"no suite for {interface}: write {module_name} (see prism_accept/suites/__init__.py)") from e
         raise
     found = [

@@ -1,0 +1,53 @@
+"""Suites are found from the catalog and the suite modules, and follow the conventions."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from prism_accept.catalog import load_catalog
+from prism_accept.registry import load_all
+from prism_accept.suites import suite_for
+from prism_accept.suites.base import Capabilities, InterfaceSuite, check, expect_status
+
+WITH_SUITES = [i.name for i in load_catalog() if i.model in ("keyvalue", "list")]
+
+
+@pytest.mark.parametrize("interface", WITH_SUITES)
+def test_suite_is_found_by_convention(interface):
+    suite = suite_for(interface)
+    assert issubclass(suite, InterfaceSuite) and suite.interface == interface
+    assert not suite.__name__.startswith("Test"), "a base suite must not be collected on its own"
+    cases = [n for n, _ in inspect.getmembers(suite, inspect.isfunction) if n.startswith("test_")]
+    assert len(cases) >= 6, f"{suite.__name__} has only {len(cases)} cases"
+
+
+def test_declared_interfaces_all_have_suites():
+    for backend in load_all().values():
+        for interface in backend.implements:
+            suite_for(interface)
+
+
+def test_an_interface_without_a_suite_says_which_module_to_write():
+    with pytest.raises(LookupError, match=r"no suite for graph_analytics: write prism_accept\.suites\.graph\.analytics"):
+        suite_for("graph_analytics")
+
+
+def test_check_says_operation_got_want():
+    with pytest.raises(AssertionError, match=r"^Get k: got b'a', want b'b'$"):
+        check("Get k", b"a", b"b")
+
+
+def test_expect_status_fails_on_ok():
+    with pytest.raises(AssertionError, match=r"Get: got OK \('value'\), want status NOT_FOUND"):
+        import grpc
+
+        expect_status("Get", grpc.StatusCode.NOT_FOUND, lambda: "value")
+
+
+def test_an_undeclared_limit_skips_naming_the_file():
+    decl = load_all()["memstore"]
+    caps = Capabilities(type(decl)(**{**decl.__dict__, "limits": {}}))
+    with pytest.raises(pytest.skip.Exception, match=r"registry/backends/memstore\.yaml declares no limits\.max_value_bytes"):
+        caps.limit("max_value_bytes")
