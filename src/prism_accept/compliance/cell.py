@@ -39,7 +39,7 @@ def instance(declaration, record_testsuite_property):
         found = resolve(declaration)
     except InstanceUnavailable as e:
         pytest.skip(str(e))
-    record_testsuite_property("instance", f"{found.url} ({found.source})")
+    record_testsuite_property("instance", found.source if found.source == "embedded" else f"{found.url} ({found.source})")
     yield found
     found.stop()
 

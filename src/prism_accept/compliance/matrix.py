@@ -36,7 +36,7 @@ def report_path(reports: Path, backend: str, cell: str) -> Path:
     return reports / f"{CELL_PACKAGE}.{backend}@{cell}.xml"
 
 
-def _first_line(text: str | None, limit: int = 300) -> str:
+def _first_line(text: str | None, limit: int = 600) -> str:
     line = next((l.strip() for l in (text or "").splitlines() if l.strip()), "")
     return line[:limit]
 
@@ -107,16 +107,22 @@ def render(matrix: dict[str, dict[str, CellResult]]) -> str:
         instance = next((r.instance for r in row.values() if r.instance), "")
         if instance:
             lines.append(f"  instance: {instance}")
+        skip_reasons = {r.reason for r in row.values() if r.status == "skip"}
+        shared_skip = len(skip_reasons) == 1 and all(r.status == "skip" for r in row.values())
+        if shared_skip:
+            lines.append(f"  every cell SKIP: {skip_reasons.pop()}")
         for interface, r in cells.items():
-            detail = f"  {r.status.upper()}: {r.reason}" if r.status != "pass" else f"  ({r.passed} cases{', ' + str(r.skipped) + ' skipped' if r.skipped else ''})"
+            if r.status == "pass":
+                detail = f"  ({r.passed} cases{', ' + str(r.skipped) + ' skipped' if r.skipped else ''})"
+            else:
+                detail = f"  {r.status.upper()}" + ("" if shared_skip else f": {r.reason}")
             lines.append(f"  {SYMBOLS[r.status]} {interface}{detail}")
         if UNDECLARED in row:
             r = row[UNDECLARED]
-            text = (
-                f"other interfaces answer UNIMPLEMENTED ({max(r.passed - 1, 0)} checked), plugin interfaces match the registry"
-                if r.status == "pass"
-                else f"{r.status.upper()}: {r.reason}"
-            )
+            if r.status == "pass":
+                text = f"other interfaces answer UNIMPLEMENTED ({max(r.passed - 1, 0)} checked), plugin interfaces match the registry"
+            else:
+                text = r.status.upper() + ("" if shared_skip else f": {r.reason}")
             lines.append(f"  {SYMBOLS[r.status]} undeclared: {text}")
         total_pass += passing
         total_cells += len(cells)
