@@ -39,7 +39,7 @@ def plugin_command(launch: PluginLaunch) -> list[str]:
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     # A Python plugin sees the same modules as the harness (in a Pants sandbox too).
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

@@ -1,0 +1,56 @@
+"""Each interface suite must fail against a plugin with a plausible bug in that interface.
+
+Runs the real suite in a pytest subprocess against tests/mutants/broken_plugin.py, declared
+through a scratch registry, and expects failed cases (not errors, not skips)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from mutants.broken_stores import MUTANTS
+from prism_accept.paths import registry_dir
+
+CELL = textwrap.dedent(
+    """\
+    from prism_accept.suites import suite_for
+    pytest_plugins = ["prism_accept.compliance.cell"]
+    class TestMutant(suite_for("{interface}")):
+        pass
+    """
+)
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_suite_fails_on_a_broken_plugin(mutant, tmp_path):
+    interface = MUTANTS[mutant][0]
+    registry = tmp_path / "registry"
+    (registry / "backends").mkdir(parents=True)
+    shutil.copy(registry_dir() / "interfaces.yaml", registry / "interfaces.yaml")
+    decl = yaml.safe_load((registry_dir() / "backends" / "memstore.yaml").read_text())
+    decl["plugin"] = {"command": [sys.executable, "-m", "mutants.broken_plugin"]}
+    (registry / "backends" / "memstore.yaml").write_text(yaml.safe_dump(decl))
+    (tmp_path / "test_mutant_cell.py").write_text(CELL.format(interface=interface))
+    env = {
+        **os.environ,
+        "PRISM_MUTANT": mutant,
+        "PRISM_REGISTRY_DIR": str(registry),
+        "PRISM_BACKEND": "memstore",
+        "PRISM_INTERFACE": interface,
+        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--timeout=60", str(tmp_path / "test_mutant_cell.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
+    assert re.search(r"\b1 failed\b", summary) and "error" not in summary, (
+        f"{interface} suite against the '{mutant}' plugin: got {summary!r}, want a failed case\n{run.stdout[-3000:]}"
+    )
