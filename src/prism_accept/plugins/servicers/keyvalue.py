@@ -6,8 +6,6 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import grpc
-
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.plugins.status import (
@@ -18,23 +16,12 @@ from prism_accept.plugins.status import (
     require_keys,
     require_names,
 )
+from prism_accept.plugins.servicers.base import StoreServicer
 from prism_accept.plugins.stores import KeyValueStore, Limits
 
 
-class _KeyValueServicer:
-    interface = ""
-    _add = None
-
-    def __init__(self, store: KeyValueStore, limits: Limits):
-        self.store = store
-        self.limits = limits
-
-    def add_to_server(self, server: grpc.aio.Server) -> None:
-        type(self)._add(self, server)
-
-    def check_value(self, value: bytes) -> None:
-        if len(value) > self.limits.max_value_bytes:
-            raise invalid(f"value of {len(value)} bytes exceeds max_value_bytes={self.limits.max_value_bytes}")
+class _KeyValueServicer(StoreServicer):
+    store: KeyValueStore
 
 
 class KeyValueBasic(_KeyValueServicer, pb_grpc.KeyValueBasicServicer):

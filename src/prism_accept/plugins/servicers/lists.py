@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import grpc
-
 from prism.list.v1 import list_pb2 as pb
 from prism.list.v1 import list_pb2_grpc as pb_grpc
 from prism_accept.plugins.status import invalid, out_of_range, require_keys, require_names
-from prism_accept.plugins.stores import Limits, ListStore
+from prism_accept.plugins.servicers.base import StoreServicer
+from prism_accept.plugins.stores import ListStore
 
 
-class _ListServicer:
-    interface = ""
-    _add = None
-
-    def __init__(self, store: ListStore, limits: Limits):
-        self.store = store
-        self.limits = limits
-
-    def add_to_server(self, server: grpc.aio.Server) -> None:
-        type(self)._add(self, server)
+class _ListServicer(StoreServicer):
+    store: ListStore
 
 
 class ListBasic(_ListServicer, pb_grpc.ListBasicServicer):
@@ -31,8 +22,7 @@ class ListBasic(_ListServicer, pb_grpc.ListBasicServicer):
         if not request.values:
             raise invalid("values must hold at least one value")
         for v in request.values:
-            if len(v) > self.limits.max_value_bytes:
-                raise invalid(f"value of {len(v)} bytes exceeds max_value_bytes={self.limits.max_value_bytes}")
+            self.check_value(v)
         return pb.PushResponse(length=await self.store.list_push(request.namespace, request.key, list(request.values), left))
 
     async def _pop(self, request, left: bool):

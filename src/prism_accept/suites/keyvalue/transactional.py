@@ -4,7 +4,6 @@ Visibility outside a transaction is observed through keyvalue_basic."""
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
