@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
@@ -175,9 +175,10 @@ class KeyValueBasicTests(InterfaceSuite):
 
     def test_matches_a_dict_model(self, kv, plugin, namespace):
         """Hypothesis drives random Set/Get/Delete/Exists sequences; a dict is the model."""
+        # Health checks time example generation, which here is the plugin's and the machine's load.
         run_state_machine_as_test(
             lambda: _KeyValueMachine(kv, plugin, namespace),
-            settings=settings(max_examples=25, stateful_step_count=25, deadline=None, database=None),
+            settings=settings(max_examples=25, stateful_step_count=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)),
         )
 
 

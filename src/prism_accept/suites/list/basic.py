@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from prism.list.v1 import list_pb2 as pb
@@ -109,9 +109,10 @@ class ListBasicTests(InterfaceSuite):
 
     def test_matches_a_deque_model(self, lists, plugin):
         """Hypothesis drives random push/pop sequences; a Python list is the model."""
+        # Health checks time example generation, which here is the plugin's and the machine's load.
         run_state_machine_as_test(
             lambda: _ListMachine(lists, plugin),
-            settings=settings(max_examples=25, stateful_step_count=25, deadline=None, database=None),
+            settings=settings(max_examples=25, stateful_step_count=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)),
         )
 
 
