@@ -88,9 +88,6 @@ class BackendDeclaration:
     limits: dict[str, int] = field(default_factory=dict)
     tolerances: dict[str, int] = field(default_factory=dict)
 
-    def implements_interface(self, name: str) -> bool:
-        return name in self.implements
-
 
 def schema() -> dict[str, Any]:
     raw = json.loads(resources.files("prism_accept").joinpath("backend.schema.json").read_text())
@@ -105,7 +102,7 @@ def _field(path: Any) -> str:
     return out or "(top level)"
 
 
-def _describe(error: jsonschema.ValidationError, document: Any) -> str:
+def _describe(error: jsonschema.ValidationError) -> str:
     where = _field(error.absolute_path)
     if error.validator == "required":
         missing = error.message.split("'")[1]
@@ -139,7 +136,7 @@ def validate(document: Any, path: Path | str) -> None:
     """Raise RegistryError listing every problem of one parsed backend file."""
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
-    problems = [_describe(e, document) for e in errors]
+    problems = [_describe(e) for e in errors]
     if isinstance(document, dict) and isinstance(document.get("backend"), str):
         stem = Path(path).stem
         if document["backend"] != stem:
@@ -216,6 +213,3 @@ def load_all(directory: Path | None = None) -> dict[str, BackendDeclaration]:
         raise RegistryError.combine(failures)
     return backends
 
-
-def backends_implementing(interface: str, directory: Path | None = None) -> list[BackendDeclaration]:
-    return [b for b in load_all(directory).values() if interface in b.implements]

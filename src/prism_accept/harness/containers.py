@@ -1,7 +1,7 @@
 """testcontainers, for a backend with no local service, where a Docker engine answers.
 
 Kept small: on machines without a Docker engine (like the CI here) only the configuration is
-exercised, by unit tests (tests/unit/test_containers.py).
+exercised, by unit tests (tests/unit/test_instances.py).
 """
 
 from __future__ import annotations

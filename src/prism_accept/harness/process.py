@@ -132,9 +132,6 @@ class PluginProcess:
                 lifecycle_pb2.DropNamespaceRequest(namespace=namespace)
             )
 
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self, grace_s: float = 3.0) -> None:
         if self._raw is not None:
             self._raw.close()

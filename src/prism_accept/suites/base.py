@@ -25,10 +25,6 @@ class Capabilities:
 
     decl: BackendDeclaration
 
-    @property
-    def backend(self) -> str:
-        return self.decl.backend
-
     def limit(self, name: str) -> int:
         if name not in self.decl.limits:
             pytest.skip(f"{self.decl.path} declares no limits.{name}; declare it to run this case")
