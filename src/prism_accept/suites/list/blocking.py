@@ -49,11 +49,12 @@ class ListBlockingTests(InterfaceSuite):
             raise AssertionError(f"{what}: returned {future.result() if not future.exception() else future.exception()} on an empty list, want it to block")
 
     def test_returns_at_once_when_a_value_is_there(self, blocking, lists):
-        lists.push_right("k", b"a", b"b")
+        lists.push_right("k", b"a", b"b", b"c")
         t0 = time.monotonic()
         check("BlockingPopLeft of a non-empty list", self.result(self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS)), (True, "k", b"a"))
         assert time.monotonic() - t0 < LONG_TIMEOUT_MS / 2000, "BlockingPopLeft of a non-empty list waited"
-        check("BlockingPopRight of a non-empty list", self.result(self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS, left=False)), (True, "k", b"b"))
+        check("BlockingPopRight of a non-empty list", self.result(self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS, left=False)), (True, "k", b"c"))
+        check("list after both pops", lists.pop_left("k", 5), [b"b"])
 
     def test_wakes_on_push(self, blocking, lists, capabilities):
         future = self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS)
