@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import time
 
 from prism_accept.plugins.memstore.store import MemStore
 from prism_accept.plugins.servicers import keyvalue as kv_servicers
@@ -77,6 +78,11 @@ class BlockingPopDoesNotWait(MemStore):
         return await super().list_blocking_pop(ns, keys, 0.0, left)
 
 
+class GetBlocksTheEventLoop(MemStore):
+    async def kv_get(self, ns, key):
+        time.sleep(120)  # a synchronous call in an async plugin: everything hangs
+
+
 def value_limit_unchecked() -> None:
     kv_servicers._KeyValueServicer.check_value = lambda self, value: None
 
@@ -96,3 +102,6 @@ MUTANTS = {
     "range-stop-exclusive": ("list_range", RangeStopExclusive, None),
     "blocking-pop-does-not-wait": ("list_blocking", BlockingPopDoesNotWait, None),
 }
+
+# Plugins that stop answering: their cells must end in seconds, with every case failed.
+HUNG = {"get-blocks-the-event-loop": ("keyvalue_basic", GetBlocksTheEventLoop, None)}

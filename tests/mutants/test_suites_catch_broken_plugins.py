@@ -15,7 +15,7 @@ import textwrap
 import pytest
 import yaml
 
-from mutants.broken_stores import MUTANTS
+from mutants.broken_stores import HUNG, MUTANTS
 from prism_accept.paths import registry_dir
 
 CELL = textwrap.dedent(
@@ -28,9 +28,7 @@ CELL = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_suite_fails_on_a_broken_plugin(mutant, tmp_path):
-    interface = MUTANTS[mutant][0]
+def run_cell(mutant: str, interface: str, tmp_path, *pytest_args: str, deadline_s: float = 300) -> subprocess.CompletedProcess:
     registry = tmp_path / "registry"
     (registry / "backends").mkdir(parents=True)
     shutil.copy(registry_dir() / "interfaces.yaml", registry / "interfaces.yaml")
@@ -46,11 +44,30 @@ def test_suite_fails_on_a_broken_plugin(mutant, tmp_path):
         "PRISM_INTERFACE": interface,
         "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
     }
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--timeout=60", str(tmp_path / "test_mutant_cell.py")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=60", *pytest_args, str(tmp_path / "test_mutant_cell.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=deadline_s,
     )
-    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
+
+
+def summary_of(run: subprocess.CompletedProcess) -> str:
+    return run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_suite_fails_on_a_broken_plugin(mutant, tmp_path):
+    interface = MUTANTS[mutant][0]
+    run = run_cell(mutant, interface, tmp_path, "-x")
+    summary = summary_of(run)
     assert re.search(r"\b1 failed\b", summary) and "error" not in summary, (
         f"{interface} suite against the '{mutant}' plugin: got {summary!r}, want a failed case\n{run.stdout[-3000:]}"
     )
+
+
+@pytest.mark.parametrize("mutant", sorted(HUNG))
+def test_a_hung_plugin_ends_its_cell_in_seconds(mutant, tmp_path):
+    """Without the per-case health check the cell would wait out 20 deadlines; the run's own
+    deadline (60 s, about 4x what it takes) turns a regression into TimeoutExpired."""
+    interface = HUNG[mutant][0]
+    summary = summary_of(run_cell(mutant, interface, tmp_path, deadline_s=60))
+    assert "passed" not in summary and re.search(r"\b1 failed\b.*\berrors?\b", summary), f"cell against the '{mutant}' plugin: got {summary!r}, want every case failed or errored"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from prism_accept.harness.instances import InstanceUnavailable, resolve
 from prism_accept.harness.process import PluginProcess, plugin_command
@@ -53,6 +55,25 @@ def plugin(declaration, instance, record_testsuite_property):
     record_testsuite_property("plugin", f"{process.info.name} {process.info.version}")
     yield process
     process.stop()
+
+
+HEALTH_DEADLINE_S = 2.0
+
+
+@pytest.fixture(autouse=True)
+def plugin_still_answers(request):
+    """Before each case, the plugin must answer its health check: once it has hung or died,
+    every remaining case fails at once instead of waiting out its own deadlines."""
+    if "plugin" not in request.fixturenames:
+        return
+    plugin = request.getfixturevalue("plugin")
+    if getattr(plugin, "broken", None):
+        pytest.fail(f"plugin stopped answering earlier in this cell: {plugin.broken}", pytrace=False)
+    try:
+        health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=HEALTH_DEADLINE_S)
+    except grpc.RpcError as e:
+        plugin.broken = f"health check {e.code().name} ({e.details()}); exit status {plugin.proc.poll() if plugin.proc else None}"
+        pytest.fail(f"plugin does not answer: {plugin.broken}\n{plugin.stderr_tail(2000)}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

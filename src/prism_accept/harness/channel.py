@@ -6,7 +6,7 @@ import collections
 
 import grpc
 
-DEFAULT_DEADLINE_S = 10.0
+DEFAULT_DEADLINE_S = 5.0
 
 
 class _CallDetails(

@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
-from prism_accept.harness.channel import open_channel
+from prism_accept.harness.channel import DEFAULT_DEADLINE_S, open_channel
 from prism_accept.plugins import handshake
 from prism_accept.registry import PluginLaunch
 
@@ -48,7 +48,7 @@ def _child_env() -> dict[str, str]:
 class PluginProcess:
     command: list[str]
     startup_timeout_s: float = 20.0
-    call_deadline_s: float = 10.0
+    call_deadline_s: float = DEFAULT_DEADLINE_S
     proc: subprocess.Popen | None = None
     address: str = ""
     info: lifecycle_pb2.PluginInfo | None = None
@@ -56,6 +56,7 @@ class PluginProcess:
     _stderr: tempfile._TemporaryFileWrapper | None = field(default=None, repr=False)
     _raw: grpc.Channel | None = field(default=None, repr=False)
     channel: grpc.Channel | None = None
+    broken: str = ""  # why the plugin stopped answering, once it has
 
     def stderr_tail(self, limit: int = 4000) -> str:
         if self._stderr is None:
