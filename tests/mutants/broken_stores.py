@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import time
+import threading
 
 from prism_accept.plugins.memstore.store import MemStore
 from prism_accept.plugins.servicers import keyvalue as kv_servicers
@@ -80,7 +80,7 @@ class BlockingPopDoesNotWait(MemStore):
 
 class GetBlocksTheEventLoop(MemStore):
     async def kv_get(self, ns, key):
-        time.sleep(120)  # a synchronous call in an async plugin: everything hangs
+        threading.Event().wait()  # a blocking call in an async plugin: everything hangs
 
 
 def value_limit_unchecked() -> None:

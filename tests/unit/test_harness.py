@@ -79,13 +79,13 @@ def test_a_plugin_that_dies_before_its_handshake():
 
 def test_a_plugin_that_prints_something_else():
     with pytest.raises(PluginStartError, match="not a handshake line"):
-        PluginProcess([sys.executable, "-c", "print('hello'); import time; time.sleep(30)"]).start({"url": "x"})
+        PluginProcess([sys.executable, "-c", "print('hello'); import threading; threading.Event().wait()"]).start({"url": "x"})
 
 
 def test_a_plugin_that_never_answers():
     t0 = time.monotonic()
     with pytest.raises(PluginStartError, match="no handshake line within 1 s"):
-        PluginProcess([sys.executable, "-c", "import time; time.sleep(30)"], startup_timeout_s=1).start({"url": "x"})
+        PluginProcess([sys.executable, "-c", "import threading; threading.Event().wait()"], startup_timeout_s=1).start({"url": "x"})
     assert time.monotonic() - t0 < 6
 
 
