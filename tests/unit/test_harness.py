@@ -92,3 +92,31 @@ def test_a_plugin_that_never_answers():
 def test_initialize_failure_is_reported():
     with pytest.raises(PluginStartError, match=r"lifecycle call failed: UNAVAILABLE: cannot reach Redis"):
         PluginProcess([sys.executable, "-m", "prism_accept.plugins.redis"]).start({"url": "redis://127.0.0.1:1/0"})
+
+
+CHATTY = """
+import sys
+from prism_accept.plugins.memstore.plugin import build_plugin
+from prism_accept.plugins import runtime
+
+def announce_then_chatter(address):
+    sys.stdout.write(runtime.handshake.format_line(address) + "\\n")
+    sys.stdout.write("x" * 1_000_000 + "\\n")  # far more than a pipe holds
+    sys.stdout.flush()
+
+import asyncio
+runtime._exit_when_stdin_closes()
+asyncio.run(runtime.serve(build_plugin(), on_ready=announce_then_chatter))
+"""
+
+
+def test_a_plugin_that_writes_to_stdout_after_its_handshake_is_not_blocked():
+    plugin = PluginProcess([sys.executable, "-c", CHATTY]).start({"url": "embedded:"})
+    try:
+        kv = pb_grpc.KeyValueBasicStub(plugin.channel)
+        kv.Set(pb.SetRequest(namespace="n", key="k", value=b"v"))
+        assert kv.Exists(pb.ExistsRequest(namespace="n", key="k")).exists
+    finally:
+        log = plugin._stderr.name
+        plugin.stop()
+    assert not os.path.exists(log), "plugin log left behind after stop()"

@@ -72,17 +72,30 @@ class PluginProcess:
         return PluginStartError(f"{what} (command: {' '.join(self.command)})" + (f"\n--- plugin stderr ---\n{tail}" if tail else ""))
 
     def _read_handshake(self) -> str:
+        """The first stdout line; stdout is then drained into the log, so a chatty plugin
+        never blocks on a full pipe."""
         assert self.proc is not None and self.proc.stdout is not None
-        result: list[str] = []
-        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline().decode(errors="replace")), daemon=True)
-        reader.start()
-        reader.join(self.startup_timeout_s)
-        if not result:
+        stdout, log = self.proc.stdout, self._stderr
+        first: list[str] = []
+        got_first = threading.Event()
+
+        def pump() -> None:
+            first.append(stdout.readline().decode(errors="replace"))
+            got_first.set()
+            try:
+                for line in stdout:
+                    log.write(b"[stdout] " + line)
+                    log.flush()
+            except (ValueError, OSError):  # the log was closed by stop()
+                pass
+
+        threading.Thread(target=pump, name="plugin-stdout", daemon=True).start()
+        if not got_first.wait(self.startup_timeout_s):
             raise self._fail(f"no handshake line within {self.startup_timeout_s:.0f} s")
-        if not result[0]:
+        if not first[0]:
             raise self._fail(f"plugin exited with status {self.proc.wait(timeout=5)} before its handshake")
         try:
-            return handshake.parse_line(result[0])
+            return handshake.parse_line(first[0])
         except ValueError as e:
             raise self._fail(str(e)) from e
 
@@ -163,5 +176,7 @@ class PluginProcess:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if proc.stdout:
-            proc.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            os.unlink(self._stderr.name)
+            self._stderr = None
