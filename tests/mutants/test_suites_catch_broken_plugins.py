@@ -5,7 +5,6 @@ through a scratch registry, and expects failed cases (not errors, not skips)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from mutants.broken_stores import HUNG, MUTANTS
+from prism_accept.harness.process import plugin_env
 from prism_accept.paths import registry_dir
 
 CELL = textwrap.dedent(
@@ -37,12 +37,11 @@ def run_cell(mutant: str, interface: str, tmp_path, *pytest_args: str, deadline_
     (registry / "backends" / "memstore.yaml").write_text(yaml.safe_dump(decl))
     (tmp_path / "test_mutant_cell.py").write_text(CELL.format(interface=interface))
     env = {
-        **os.environ,
+        **plugin_env(),
         "PRISM_MUTANT": mutant,
         "PRISM_REGISTRY_DIR": str(registry),
         "PRISM_BACKEND": "memstore",
         "PRISM_INTERFACE": interface,
-        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
     }
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--timeout=60", *pytest_args, str(tmp_path / "test_mutant_cell.py")],

@@ -67,7 +67,7 @@ def plugin_still_answers(request):
     if "plugin" not in request.fixturenames:
         return
     plugin = request.getfixturevalue("plugin")
-    if getattr(plugin, "broken", None):
+    if plugin.broken:
         pytest.fail(f"plugin stopped answering earlier in this cell: {plugin.broken}", pytrace=False)
     try:
         health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=HEALTH_DEADLINE_S)

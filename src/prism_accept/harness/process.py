@@ -36,7 +36,8 @@ def plugin_command(launch: PluginLaunch) -> list[str]:
     return list(launch.command)
 
 
-def _child_env() -> dict[str, str]:
+def plugin_env() -> dict[str, str]:
+    """The environment of a plugin process."""
     env = dict(os.environ)
     # A Python plugin sees the same modules as the harness (in a Pants sandbox too).
     env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
@@ -107,7 +108,7 @@ class PluginProcess:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
-                env=_child_env(),
+                env=plugin_env(),
                 start_new_session=True,
             )
         except OSError as e:
