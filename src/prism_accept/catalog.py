@@ -33,15 +33,18 @@ class Interface:
         return f"prism_accept.suites.{self.model}.{self.name.partition('_')[2]}"
 
 
+def parse_catalog(text: str) -> tuple[Interface, ...]:
+    """The interfaces of the catalog's YAML text; pure, so the Pants plugin can use it too."""
+    raw = yaml.safe_load(text)
+    return tuple(
+        Interface(name=name, model=model, service=service) for model, interfaces in raw.items() for name, service in interfaces.items()
+    )
+
+
 @functools.lru_cache(maxsize=None)
 def load_catalog(path: Path | None = None) -> tuple[Interface, ...]:
     path = path or registry_dir() / "interfaces.yaml"
-    raw = yaml.safe_load(path.read_text())
-    return tuple(
-        Interface(name=name, model=model, service=service)
-        for model, interfaces in raw.items()
-        for name, service in interfaces.items()
-    )
+    return parse_catalog(path.read_text())
 
 
 def interface_names() -> list[str]:

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 REGISTRY_ENV = "PRISM_REGISTRY_DIR"
+# The instance state the Pants plugin (prism_cells/instance_probe.py) puts into a cell's sandbox.
+CELL_STATE_FILE = ".prism-instance.json"
 
 
 def registry_dir() -> Path:
@@ -16,6 +18,4 @@ def registry_dir() -> Path:
     for d in (here, *here.parents):
         if (d / "registry" / "interfaces.yaml").is_file():
             return d / "registry"
-    raise FileNotFoundError(
-        f"no registry/interfaces.yaml in {here} or above; run from the repository or set {REGISTRY_ENV}"
-    )
+    raise FileNotFoundError(f"no registry/interfaces.yaml in {here} or above; run from the repository or set {REGISTRY_ENV}")

@@ -3,11 +3,10 @@
 import os
 
 from mutants.broken_stores import HUNG, MUTANTS
-from prism_accept.plugins.memstore import plugin as memstore_plugin
-from prism_accept.plugins.runtime import main
 
-_, store_class, patch = {**MUTANTS, **HUNG}[os.environ["PRISM_MUTANT"]]
-if patch:
-    patch()
-memstore_plugin.MemStore = store_class
-main(memstore_plugin.build_plugin)
+import prism_memstore
+from prism_plugin.runtime import main
+
+_, patch = {**MUTANTS, **HUNG}[os.environ["PRISM_MUTANT"]]
+patch()
+main(prism_memstore.build_plugin)

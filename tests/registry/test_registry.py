@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 
 from prism_accept.catalog import load_catalog
-from prism_accept.paths import registry_dir
-from prism_accept.registry import RegistryError, load_all, load_file
+from prism_accept.registry import RegistryError, load_all, load_file, parse_declaration
 
 GOOD = textwrap.dedent(
     """\
     backend: {name}
     description: A test backend.
     plugin:
-      module: prism_accept.plugins.memstore
+      module: prism_memstore
     implements:
       - keyvalue_basic
       - list_basic
@@ -53,7 +52,7 @@ def test_every_backend_file_is_valid():
 def test_a_good_file_loads(tmp_path):
     decl = load_file(write(tmp_path, "good", GOOD.format(name="good")))
     assert decl.implements == ("keyvalue_basic", "list_basic")
-    assert decl.instance.embedded and decl.plugin.module == "prism_accept.plugins.memstore"
+    assert decl.instance.embedded and decl.plugin.module == "prism_memstore"
 
 
 def test_unknown_interface_suggests_the_closest(tmp_path):
@@ -126,12 +125,50 @@ def test_catalog_has_45_interfaces_over_10_models():
         assert interface.name.startswith(interface.model + "_"), interface
 
 
-def test_tests_compliance_build_lists_every_backend():
-    """tests/compliance/BUILD is written by hand; it must name each registry backend once."""
-    build = Path("tests/compliance/BUILD").read_text()
-    declared = re.findall(r'compliance_cells\(\s*name="([^"]+)"', build)
-    files = sorted(p.stem for p in (registry_dir() / "backends").glob("*.yaml"))
-    assert sorted(declared) == files, (
-        f"tests/compliance/BUILD has compliance_cells for {sorted(declared)}, registry/backends has {files}: "
-        "add or remove `compliance_cells(name=...)` lines to match"
-    )
+def test_parse_declaration_reads_no_file():
+    """The Pants plugin parses registry text it read through the engine: names come from the caller."""
+    decl = parse_declaration(GOOD.format(name="pure"), "somewhere/pure.yaml", ["keyvalue_basic", "list_basic"])
+    assert decl.path == "somewhere/pure.yaml" and decl.implements == ("keyvalue_basic", "list_basic")
+    with pytest.raises(RegistryError) as e:
+        parse_declaration(GOOD.format(name="pure"), "somewhere/pure.yaml", ["keyvalue_basic"])
+    assert "somewhere/pure.yaml: field 'implements[1]': 'list_basic' is not a known interface" in str(e.value)
+
+
+def test_parse_declaration_names_the_yaml_error():
+    with pytest.raises(RegistryError, match=r"^x/bad\.yaml: not valid YAML at line 3, column 1"):
+        parse_declaration("backend: bad\nimplements: [a\n", "x/bad.yaml", ["a"])
+
+
+def test_implements_given_as_a_string_is_one_clear_error(tmp_path):
+    text = GOOD.format(name="b").replace("implements:\n  - keyvalue_basic\n  - list_basic\n", "implements: keyvalue_basic\n")
+    got = problems(write(tmp_path, "b", text))
+    assert "b.yaml: field 'implements': 'keyvalue_basic' is a str, not a list; fix: one interface per line, e.g. " in got
+    assert got.endswith("`implements: [keyvalue_basic]`")
+    assert got.count("\n") == 0, f"one problem, not one per character or rule: {got}"
+
+
+def test_an_empty_file_says_what_to_declare(tmp_path):
+    assert "the file is empty; fix: declare backend" in problems(write(tmp_path, "e", ""))
+
+
+def test_a_deviation_needs_a_case_and_a_reason(tmp_path):
+    text = GOOD.format(name="d") + "deviations:\n  - cell: keyvalue_basic\n    reason: too short\n"
+    got = problems(write(tmp_path, "d", text))
+    assert "field 'deviations[0].case' is missing" in got and "reason" in got, got
+
+
+def test_registry_check_command_prints_problems_without_a_traceback(tmp_path, capsys):
+    from prism_accept.registry import main
+
+    write(tmp_path, "e", "")
+    assert main(["--check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "the file is empty" in err and "Traceback" not in err
+
+
+def test_only_the_text_the_pants_plugin_validated_skips_validation(tmp_path, monkeypatch):
+    from prism_accept.registry import VALIDATED_ENV, text_digest
+
+    path = write(tmp_path, "b", GOOD.format(name="b").replace("list_basic", "list_basik"))
+    monkeypatch.setenv(VALIDATED_ENV, text_digest(GOOD.format(name="b")))  # another text's digest
+    assert "'list_basik' is not a known interface" in problems(path)

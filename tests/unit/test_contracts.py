@@ -19,7 +19,19 @@ from prism.timeseries.v1 import timeseries_pb2, timeseries_pb2_grpc
 from prism_accept.catalog import load_catalog
 
 MODEL_MODULES = [document_pb2, graph_pb2, keyvalue_pb2, list_pb2, pubsub_pb2, queue_pb2, set_pb2, sortedset_pb2, stream_pb2, timeseries_pb2]
-GRPC_MODULES = [document_pb2_grpc, graph_pb2_grpc, keyvalue_pb2_grpc, list_pb2_grpc, lifecycle_pb2_grpc, pubsub_pb2_grpc, queue_pb2_grpc, set_pb2_grpc, sortedset_pb2_grpc, stream_pb2_grpc, timeseries_pb2_grpc]
+GRPC_MODULES = [
+    document_pb2_grpc,
+    graph_pb2_grpc,
+    keyvalue_pb2_grpc,
+    list_pb2_grpc,
+    lifecycle_pb2_grpc,
+    pubsub_pb2_grpc,
+    queue_pb2_grpc,
+    set_pb2_grpc,
+    sortedset_pb2_grpc,
+    stream_pb2_grpc,
+    timeseries_pb2_grpc,
+]
 
 
 def proto_services() -> dict[str, object]:

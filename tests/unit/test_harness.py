@@ -15,14 +15,14 @@ from prism_accept.harness.process import PluginProcess, PluginStartError
 
 HUNG_GET = """
 import asyncio
-from prism_accept.plugins.memstore.plugin import build_plugin
-from prism_accept.plugins.runtime import main
-from prism_accept.plugins.servicers.keyvalue import KeyValueBasic
+from prism_memstore import build_plugin
+from prism_plugin.runtime import main
+from prism_plugin.contracts.keyvalue import basic
 
 async def hang(self, request, context):
     await asyncio.Event().wait()
 
-KeyValueBasic.Get = hang
+basic.Servicer.Get = hang
 main(build_plugin)
 """
 
@@ -39,7 +39,7 @@ def gone(pid: int, within_s: float = 5.0) -> bool:
 
 
 def test_memstore_plugin_starts_answers_and_leaves_nothing_behind():
-    plugin = PluginProcess([sys.executable, "-m", "prism_accept.plugins.memstore"]).start({"url": "embedded:"})
+    plugin = PluginProcess([sys.executable, "-m", "prism_memstore"]).start({"url": "embedded:"})
     pid = plugin.proc.pid
     assert plugin.info.name == "memstore" and "keyvalue_basic" in plugin.info.interfaces
     kv = pb_grpc.KeyValueBasicStub(plugin.channel)
@@ -65,7 +65,7 @@ def test_a_hung_plugin_fails_the_call_within_its_deadline():
 
 
 def test_a_plugin_exits_when_the_harness_goes_away():
-    plugin = PluginProcess([sys.executable, "-m", "prism_accept.plugins.memstore"]).start({"url": "embedded:"})
+    plugin = PluginProcess([sys.executable, "-m", "prism_memstore"]).start({"url": "embedded:"})
     proc = plugin.proc
     proc.stdin.close()  # what the kernel does when the harness dies
     assert proc.wait(timeout=5) == 0
@@ -91,16 +91,16 @@ def test_a_plugin_that_never_answers():
 
 def test_initialize_failure_is_reported():
     with pytest.raises(PluginStartError, match=r"lifecycle call failed: UNAVAILABLE: cannot reach Redis"):
-        PluginProcess([sys.executable, "-m", "prism_accept.plugins.redis"]).start({"url": "redis://127.0.0.1:1/0"})
+        PluginProcess([sys.executable, "-m", "prism_redis"]).start({"url": "redis://127.0.0.1:1/0"})
 
 
 CHATTY = """
 import sys
-from prism_accept.plugins.memstore.plugin import build_plugin
-from prism_accept.plugins import runtime
+from prism_memstore import build_plugin
+from prism_plugin import handshake, runtime
 
 def announce_then_chatter(address):
-    sys.stdout.write(runtime.handshake.format_line(address) + "\\n")
+    sys.stdout.write(handshake.format_line(address) + "\\n")
     sys.stdout.write("x" * 1_000_000 + "\\n")  # far more than a pipe holds
     sys.stdout.flush()
 
@@ -120,3 +120,40 @@ def test_a_plugin_that_writes_to_stdout_after_its_handshake_is_not_blocked():
         log = plugin._stderr.name
         plugin.stop()
     assert not os.path.exists(log), "plugin log left behind after stop()"
+
+
+def test_a_failed_second_initialize_leaves_the_plugin_not_serving():
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
+
+    plugin = PluginProcess([sys.executable, "-m", "prism_redis"]).start({"url": "redis://127.0.0.1:6379/0"})
+    try:
+        lifecycle = lifecycle_pb2_grpc.PluginLifecycleStub(plugin.channel)
+        with pytest.raises(grpc.RpcError) as e:
+            lifecycle.Initialize(lifecycle_pb2.InitializeRequest(settings={"url": "redis://127.0.0.1:6379/99999"}))
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+        status = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest()).status
+        assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+    finally:
+        plugin.stop()
+
+
+def test_initialize_against_a_server_that_is_not_redis_is_unavailable_not_internal():
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def speak_http() -> None:
+        conn, _ = server.accept()
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        conn.close()
+
+    threading.Thread(target=speak_http, daemon=True).start()
+    port = server.getsockname()[1]
+    with pytest.raises(PluginStartError, match=r"lifecycle call failed: (UNAVAILABLE|INVALID_ARGUMENT)"):
+        PluginProcess([sys.executable, "-m", "prism_redis"]).start({"url": f"redis://127.0.0.1:{port}/0"})
+    server.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -42,8 +44,8 @@ def test_an_explicit_url_comes_first(redis_decl, listening):
     assert (found.url, found.source) == (listening, "$PRISM_REDIS_URL")
 
 
-def test_an_explicit_url_that_does_not_answer_is_unavailable_not_ignored(redis_decl, closed_url):
-    with pytest.raises(instances.InstanceUnavailable, match=r"\$PRISM_REDIS_URL=.* does not answer(.|\n)*redis-server"):
+def test_an_explicit_url_that_does_not_answer_is_an_error_not_a_skip(redis_decl, closed_url):
+    with pytest.raises(instances.ExplicitInstanceDown, match=r"\$PRISM_REDIS_URL=.* does not answer(.|\n)*redis-server"):
         instances.resolve(redis_decl, {"PRISM_REDIS_URL": closed_url})
 
 
@@ -55,7 +57,9 @@ def test_the_local_service_comes_next(redis_decl, listening):
 def test_testcontainers_when_docker_answers(redis_decl, closed_url, monkeypatch):
     monkeypatch.setattr(instances, "docker_available", lambda: True)
     started = []
-    monkeypatch.setattr(containers, "start", lambda spec: started.append(spec) or containers.StartedContainer("redis://h:1/0", lambda: None))
+    monkeypatch.setattr(
+        containers, "start", lambda spec: started.append(spec) or containers.StartedContainer("redis://h:1/0", lambda: None)
+    )
     found = instances.resolve(with_local(redis_decl, closed_url), {})
     assert found.source == "testcontainers redis:7.0-alpine" and started == [redis_decl.instance.container]
 
@@ -92,3 +96,61 @@ def test_docker_probe_without_an_engine(monkeypatch, tmp_path):
     assert net.docker_available() is False
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
     assert net.docker_available() is False
+
+
+def test_redact_hides_passwords_and_queries():
+    assert net.redact("redis://:s3cret@127.0.0.1:6390/0") == "redis://:***@127.0.0.1:6390/0"
+    assert net.redact("postgresql://user:pw@db:5432/x?sslpassword=q") == "postgresql://user:***@db:5432/x?***"
+    assert net.redact("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert net.host_port("redis://:s3cret@127.0.0.1:6390/0") == ("127.0.0.1", 6390)
+
+
+def write_state(tmp_path, **state):
+    path = tmp_path / ".prism-instance.json"
+    path.write_text(json.dumps(state))
+    return path
+
+
+def test_cell_environ_reads_the_url_pants_handed_over(tmp_path):
+    url_file = tmp_path / "redis.url"
+    url_file.write_text("redis://:s3cret@127.0.0.1:6390/0")
+    state = write_state(tmp_path, url_env="PRISM_REDIS_URL", url="redis://:***@127.0.0.1:6390/0", url_file=str(url_file))
+    env = instances.cell_environ({"PATH": "/bin"}, state)
+    assert env == {"PATH": "/bin", "PRISM_REDIS_URL": "redis://:s3cret@127.0.0.1:6390/0"}
+
+
+def test_cell_environ_takes_a_url_without_password_from_the_state(tmp_path):
+    state = write_state(tmp_path, url_env="PRISM_REDIS_URL", url="redis://127.0.0.1:6390/0", url_file=None)
+    assert instances.cell_environ({}, state) == {"PRISM_REDIS_URL": "redis://127.0.0.1:6390/0"}
+
+
+def test_cell_environ_without_pants_is_the_process_environment(tmp_path):
+    assert instances.cell_environ({"PRISM_REDIS_URL": "redis://h:1/0"}, tmp_path / "absent.json") == {"PRISM_REDIS_URL": "redis://h:1/0"}
+
+
+def test_cell_environ_refuses_a_missing_or_changed_url_file(tmp_path):
+    gone = write_state(tmp_path, url_env="PRISM_REDIS_URL", url="redis://:***@h:1/0", url_file=str(tmp_path / "gone"))
+    with pytest.raises(instances.InstanceSetupError, match="cannot be read"):
+        instances.cell_environ({}, gone)
+    other = tmp_path / "other.url"
+    other.write_text("redis://:pw@elsewhere:2/0")
+    changed = write_state(tmp_path, url_env="PRISM_REDIS_URL", url="redis://:***@h:1/0", url_file=str(other))
+    with pytest.raises(instances.InstanceSetupError, match="changed") as e:
+        instances.cell_environ({}, changed)
+    assert "pw@" not in str(e.value)
+
+
+def test_an_unanswering_url_is_shown_without_its_password(redis_decl, closed_url):
+    secret_url = closed_url.replace("redis://", "redis://:s3cret@")
+    with pytest.raises(instances.ExplicitInstanceDown) as e:
+        instances.resolve(redis_decl, {"PRISM_REDIS_URL": secret_url})
+    assert "s3cret" not in str(e.value) and ":***@" in str(e.value)
+
+
+def test_what_a_traceback_prints_of_an_instance_holds_no_password():
+    """pytest prints a failing frame's arguments: the instance, its settings, the environment."""
+    found = instances.Instance("redis://:s3cret@127.0.0.1:6390/0", "$PRISM_REDIS_URL")
+    env = instances.cell_environ({"PRISM_REDIS_URL": "redis://:s3cret@h:1/0", "HOME": "/root"}, state_file=Path("/nonexistent"))
+    for shown in (repr(found), repr(found.settings), str(found.settings), repr(env)):
+        assert "s3cret" not in shown and "***" in shown, shown
+    assert found.settings["url"] == "redis://:s3cret@127.0.0.1:6390/0" and env["PRISM_REDIS_URL"].endswith("@h:1/0")

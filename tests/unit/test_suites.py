@@ -10,6 +10,7 @@ from prism_accept.catalog import load_catalog
 from prism_accept.registry import load_all
 from prism_accept.suites import suite_for
 from prism_accept.suites.base import Capabilities, InterfaceSuite, check, expect_status
+from prism_accept.suites.requirements import requires, unmet
 
 WITH_SUITES = [i.name for i in load_catalog() if i.model in ("keyvalue", "list")]
 
@@ -46,8 +47,21 @@ def test_expect_status_fails_on_ok():
         expect_status("Get", grpc.StatusCode.NOT_FOUND, lambda: "value")
 
 
-def test_an_undeclared_limit_skips_naming_the_file():
+def test_an_undeclared_need_names_the_file_and_field():
+    decl = load_all()["memstore"]
+    bare = type(decl)(**{**decl.__dict__, "limits": {}, "implements": ("keyvalue_scan",), "behaviours": {}})
+    for mark, field in (
+        (requires.limit("max_value_bytes"), "limits.max_value_bytes"),
+        (requires.interface("keyvalue_basic"), "implements"),
+        (requires.behaviour("keyvalue_transactional", "conflict", "abort"), "behaviours.keyvalue_transactional.conflict"),
+    ):
+        (reason,) = unmet(bare, mark.mark.args)
+        assert reason.startswith(f"registry/backends/memstore.yaml: field '{field}' does not declare"), reason
+    assert unmet(decl, requires.interface("keyvalue_basic").mark.args) == []
+
+
+def test_a_case_cannot_read_what_it_did_not_declare():
     decl = load_all()["memstore"]
     caps = Capabilities(type(decl)(**{**decl.__dict__, "limits": {}}))
-    with pytest.raises(pytest.skip.Exception, match=r"registry/backends/memstore\.yaml declares no limits\.max_value_bytes"):
+    with pytest.raises(AssertionError, match=r"without @requires\.limit\('max_value_bytes'\)"):
         caps.limit("max_value_bytes")

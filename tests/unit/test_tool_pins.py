@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 
 def test_bootstrap_and_pants_toml_pin_the_same_tools():

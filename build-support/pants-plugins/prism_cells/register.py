@@ -1,16 +1,14 @@
-"""Pants plugin: one `python_test` target per backend x interface, generated from the registry.
+"""Pants plugin: the compliance cells, generated from the registry (see target_types.py).
 
-`compliance_cells(name="redis")` in tests/compliance/BUILD reads registry/backends/redis.yaml and
-generates `tests/compliance:redis#<interface>` for every declared interface, plus
-`tests/compliance:redis#undeclared` (the other interfaces answer UNIMPLEMENTED and the plugin's
-own list equals the YAML). Each cell depends only on what its result depends on: the shared
-cell runner, its backend's plugin package, its interface's suite module and its registry file,
-so `--changed-since` reruns exactly the affected cells. Reading the registry here, rather than
-writing BUILD files from a script, means nothing generated can go stale.
+Every registry/backends/<backend>.yaml becomes a synthesized `compliance_cells(name="<backend>")`
+in tests/compliance (synthetic.py), which generates one python_test per cell (target_types.py)
+from the declaration as the project's validated loader parses it (registry_rules.py). Reading the
+registry here, rather than writing BUILD files from a script, means nothing generated can go stale.
 """
 
+from prism_cells import instance_probe, registry_rules, synthetic
+from prism_cells import target_types as cell_targets
 from prism_cells.target_types import ComplianceCellsTarget
-from prism_cells.target_types import rules as target_type_rules
 
 
 def target_types():
@@ -18,4 +16,4 @@ def target_types():
 
 
 def rules():
-    return [*target_type_rules()]
+    return [*registry_rules.rules(), *cell_targets.rules(), *synthetic.rules(), *instance_probe.rules()]

@@ -1,13 +1,22 @@
-"""The `compliance_cells` target generator (see register.py)."""
+"""The `compliance_cells` target generator: one `python_test` per cell of a backend.
+
+Cells of backend B (`tests/compliance:B#<cell>`), each running tests/compliance/test_cell.py with
+PRISM_BACKEND=B and PRISM_CELL=<cell>:
+- `#<interface>` per interface B declares, depending on the interface's suite module;
+- `#undeclared`: the other interfaces answer UNIMPLEMENTED (needs every model's protos);
+- `#conventions`, when src/prism_accept/compliance/conventions.py exists;
+- `#model-<model>` per data model B declares an interface of, when src/prism_accept/models/<model>.py exists.
+Each cell depends only on what its result depends on (its registry file, the catalog, the
+backend's plugin package, its suite), so `--changed-since` reruns exactly the affected cells.
+"""
 
 from __future__ import annotations
 
-import yaml
+from dataclasses import dataclass
 
 from pants.backend.python.target_types import PythonTestTarget
-from pants.base.glob_match_error_behavior import GlobMatchErrorBehavior
-from pants.engine.fs import DigestContents, PathGlobs, Paths
-from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.fs import PathGlobs, Paths
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.target import (
     COMMON_TARGET_FIELDS,
     GeneratedTargets,
@@ -18,17 +27,13 @@ from pants.engine.target import (
 )
 from pants.engine.unions import UnionMembership, UnionRule
 
-REGISTRY_DIR = "registry/backends"
-CATALOG = "registry/interfaces.yaml"
-SUITES_DIR = "src/prism_accept/suites"
-PLUGIN_SOURCE_ROOT = "src"
-CELL_RUNNER = "test_cell.py"
+from prism_accept.registry import VALIDATED_ENV, text_digest
+from prism_cells.layout import CATALOG, CELL_RUNNER, CONVENTIONS, MODELS_DIR, PLUGIN_SOURCE_ROOTS, SUITES_DIR, UNDECLARED
+from prism_cells.registry_rules import BackendName, Catalog, CatalogRequest, RegistryEntry
+
 UNDECLARED_CELL = "undeclared"
-
-
-class BackendField(StringField):
-    alias = "backend"
-    help = "Backend name: the cells come from registry/backends/<backend>.yaml. Defaults to the target name."
+CONVENTIONS_CELL = "conventions"
+HYPOTHESIS_PROFILE_ENV = "PRISM_HYPOTHESIS_PROFILE"
 
 
 class CellTimeoutField(IntField):
@@ -39,19 +44,25 @@ class CellTimeoutField(IntField):
 
 class ComplianceCellsTarget(TargetGenerator):
     alias = "compliance_cells"
-    help = "One python_test per interface declared in registry/backends/<backend>.yaml, plus the undeclared-interfaces check."
-    core_fields = (*COMMON_TARGET_FIELDS, BackendField, CellTimeoutField)
+    help = (
+        "The cells of one backend (the target's name): one python_test per interface declared in "
+        "registry/backends/<name>.yaml, plus #undeclared, #conventions and #model-<model>. "
+        "Synthesized in tests/compliance for every registry file; not written by hand."
+    )
+    core_fields = (*COMMON_TARGET_FIELDS, CellTimeoutField)
     copied_fields = COMMON_TARGET_FIELDS
     moved_fields = (CellTimeoutField,)
 
 
+class ComplianceBackendField(StringField):
+    """Set on generated cells only: marks a python_test as a compliance cell of this backend."""
+
+    alias = "compliance_backend"
+    help = "The backend a compliance cell tests (set by compliance_cells; not for hand use)."
+
+
 class GenerateComplianceCellsRequest(GenerateTargetsRequest):
     generate_from = ComplianceCellsTarget
-
-
-def env_name(backend: str) -> str:
-    """PRISM_INSTANCE_<BACKEND>: the instance state the ./pants bootstrap exports (a cache key)."""
-    return "PRISM_INSTANCE_" + "".join(c if c.isalnum() else "_" for c in backend.upper())
 
 
 def suite_path(interface: str) -> str:
@@ -60,75 +71,103 @@ def suite_path(interface: str) -> str:
     return f"{SUITES_DIR}/{model}/{rest}.py"
 
 
-def plugin_address(module: str) -> str:
-    """A first-party plugin module is a package under src/ with its own BUILD."""
-    return f"{PLUGIN_SOURCE_ROOT}/{module.replace('.', '/')}"
+def model_path(model: str) -> str:
+    return f"{MODELS_DIR}/{model}.py"
+
+
+def plugin_globs(module: str) -> list[str]:
+    """Where a first-party plugin module may live: a package or a module under each root."""
+    rel = module.replace(".", "/")
+    return [g for root in PLUGIN_SOURCE_ROOTS for g in (f"{root}/{rel}/__init__.py", f"{root}/{rel}.py")]
+
+
+def plugin_address(found: str) -> str:
+    """The target owning a plugin: its package directory's target, or the module file."""
+    return found[: -len("/__init__.py")] if found.endswith("/__init__.py") else found
+
+
+def proto_address(model: str) -> str:
+    return f"proto/prism/{model}/v1"
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    kind: str  # interface | undeclared | conventions | model
+    dependencies: tuple[str, ...]
+    interface: str | None = None
+
+    @property
+    def hypothesis(self) -> bool:
+        return self.kind in ("conventions", "model")
+
+
+def plan_cells(
+    implements: tuple[str, ...],
+    catalog: Catalog,
+    existing: set[str],
+) -> list[Cell]:
+    """The cells of a backend, given which optional files exist (pure: tested without Pants)."""
+    protos = tuple(proto_address(m) for m in catalog.models)
+    cells = [Cell(i, "interface", (suite_path(i),) if suite_path(i) in existing else (), interface=i) for i in dict.fromkeys(implements)]
+    cells.append(Cell(UNDECLARED_CELL, "undeclared", (UNDECLARED, *protos)))
+    if CONVENTIONS in existing:
+        cells.append(Cell(CONVENTIONS_CELL, "conventions", (CONVENTIONS, *protos)))
+    for model in dict.fromkeys(catalog.model_of(i) for i in implements):
+        if model_path(model) in existing:
+            cells.append(Cell(f"model-{model}", "model", (model_path(model),)))
+    return cells
 
 
 @rule
-async def generate_compliance_cells(
-    request: GenerateComplianceCellsRequest, union_membership: UnionMembership
-) -> GeneratedTargets:
+async def generate_compliance_cells(request: GenerateComplianceCellsRequest, union_membership: UnionMembership) -> GeneratedTargets:
     generator = request.generator
-    backend = generator[BackendField].value or generator.address.target_name
-    yaml_path = f"{REGISTRY_DIR}/{backend}.yaml"
-    contents = await Get(
-        DigestContents,
-        PathGlobs(
-            [yaml_path],
-            glob_match_error_behavior=GlobMatchErrorBehavior.error,
-            description_of_origin=f"the compliance_cells target {generator.address}",
-        ),
+    backend = generator.address.target_name
+    entry, catalog = await MultiGet(Get(RegistryEntry, BackendName(backend)), Get(Catalog, CatalogRequest()))
+    decl = entry.declaration
+    module = decl.plugin.module
+    optional = [
+        *(suite_path(i) for i in decl.implements),
+        *(model_path(catalog.model_of(i)) for i in decl.implements),
+        CONVENTIONS,
+    ]
+    existing_paths, plugin_paths = await MultiGet(
+        Get(Paths, PathGlobs(optional)),
+        Get(Paths, PathGlobs(plugin_globs(module) if module else [])),
     )
-    try:
-        declaration = yaml.safe_load(contents[0].content) or {}
-    except yaml.YAMLError as e:
-        raise ValueError(f"{yaml_path}: not valid YAML ({e}); fix the syntax, then run `./pants test tests/registry::`") from e
-    if not isinstance(declaration, dict):
-        raise ValueError(f"{yaml_path}: expected a mapping with backend, implements, plugin, instance")
-    implements = [i for i in declaration.get("implements") or [] if isinstance(i, str)]
-    plugin = declaration.get("plugin") or {}
-    instance = declaration.get("instance") or {}
-
     # File addresses name their owning target (registry/BUILD, registry/backends/BUILD).
-    common_deps = [f"{yaml_path}:backends", f"{CATALOG}:catalog"]
-    module = plugin.get("module") if isinstance(plugin, dict) else None
-    if isinstance(module, str):
-        common_deps.append(plugin_address(module))
-    catalog = await Get(DigestContents, PathGlobs([CATALOG]))
-    models = sorted((yaml.safe_load(catalog[0].content) or {}).keys()) if catalog else []
-    existing_suites = set(
-        (await Get(Paths, PathGlobs([suite_path(i) for i in implements]))).files
-    )
-    passthrough = [env_name(backend)]
-    url_env = instance.get("url_env") if isinstance(instance, dict) else None
-    if isinstance(url_env, str):
-        passthrough.append(url_env)
+    common_deps = [f"{entry.path}:backends", f"{CATALOG}:catalog"]
+    common_deps.extend(sorted({plugin_address(p) for p in plugin_paths.files}))
+    timeout = generator[CellTimeoutField].value
 
-    def cell(name: str, interface: str, extra_deps: list[str]) -> PythonTestTarget:
+    def target(cell: Cell) -> PythonTestTarget:
+        env = [f"PRISM_BACKEND={backend}", f"PRISM_CELL={cell.name}", f"{VALIDATED_ENV}={text_digest(entry.text)}"]
+        if cell.hypothesis:
+            env.append(HYPOTHESIS_PROFILE_ENV)
+        tags = [*(request.template.get("tags") or ()), "compliance", f"backend:{backend}", f"cell:{cell.kind}"]
+        if cell.interface:
+            tags.append(f"interface:{cell.interface}")
         return PythonTestTarget(
             {
                 **request.template,
                 "source": CELL_RUNNER,
-                "dependencies": [*common_deps, *extra_deps],
-                "extra_env_vars": [f"PRISM_BACKEND={backend}", f"PRISM_INTERFACE={interface}", *passthrough],
-                "tags": [*(request.template.get("tags") or ()), "compliance", f"backend:{backend}", f"interface:{interface}"],
+                "dependencies": [*common_deps, *cell.dependencies],
+                "extra_env_vars": env,
+                "tags": tags,
+                "timeout": timeout,
+                ComplianceBackendField.alias: backend,
             },
-            generator.address.create_generated(name),
+            generator.address.create_generated(cell.name),
             union_membership,
         )
 
-    cells = [
-        cell(i, i, [suite_path(i)] if suite_path(i) in existing_suites else [])
-        for i in dict.fromkeys(implements)
-    ]
-    # The undeclared check calls every other service, so it needs every model's protos.
-    cells.append(cell(UNDECLARED_CELL, UNDECLARED_CELL, [f"proto/prism/{m}/v1" for m in models]))
-    return GeneratedTargets(generator, cells)
+    cells = plan_cells(decl.implements, catalog, set(existing_paths.files))
+    return GeneratedTargets(generator, [target(c) for c in cells])
 
 
 def rules():
     return [
         *collect_rules(),
         UnionRule(GenerateTargetsRequest, GenerateComplianceCellsRequest),
+        PythonTestTarget.register_plugin_field(ComplianceBackendField),
     ]

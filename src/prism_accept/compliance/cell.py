@@ -1,47 +1,61 @@
 """Fixtures of one compliance cell (pytest plugin, loaded by tests/compliance/test_cell.py).
 
-The cell's backend and interface come from PRISM_BACKEND and PRISM_INTERFACE, which the
-generated Pants targets set. The instance is resolved once per cell; none available is a
-SKIP with the reason; a plugin that will not start is an ERROR."""
+The cell's backend and cell name (an interface, `undeclared`, `conventions` or `model-<model>`)
+come from PRISM_BACKEND and PRISM_CELL, which the generated Pants targets set. The instance is
+resolved once per cell; none available is a SKIP with the reason; a plugin that will not start
+is an ERROR."""
 
 from __future__ import annotations
 
+import functools
 import os
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from prism_accept.harness.instances import InstanceUnavailable, resolve
+from prism_accept.compliance.cells import UNDECLARED, case_names
+from prism_accept.harness.endpoint import ENDPOINT_ENV, EndpointPlugin
+from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
+from prism_accept.harness.instances import InstanceUnavailable, cell_environ, resolve
+from prism_accept.harness.journal import NamespaceJournal
 from prism_accept.harness.process import PluginProcess, plugin_command
 from prism_accept.registry import BackendDeclaration, load_backend
 from prism_accept.suites.base import Capabilities
+from prism_accept.suites.requirements import MARK, unmet
 
-UNDECLARED = "undeclared"
+__all__ = ["UNDECLARED", "cell_from_environment"]
+
+
+@functools.lru_cache(maxsize=None)
+def cell_declaration() -> BackendDeclaration:
+    """The running cell's backend declaration, parsed once for the hooks, fixtures and runner."""
+    return load_backend(cell_from_environment()[0])
 
 
 def cell_from_environment() -> tuple[str, str]:
-    backend, interface = os.environ.get("PRISM_BACKEND"), os.environ.get("PRISM_INTERFACE")
-    if not backend or not interface:
+    """(backend, cell name) of the running cell, from PRISM_BACKEND and PRISM_CELL."""
+    backend, cell = os.environ.get("PRISM_BACKEND"), os.environ.get("PRISM_CELL")
+    if not backend or not cell:
         raise RuntimeError(
-            "PRISM_BACKEND and PRISM_INTERFACE are unset: run a cell through Pants, e.g. "
+            "PRISM_BACKEND and PRISM_CELL are unset: run a cell through Pants, e.g. "
             "./pants test tests/compliance:memstore#keyvalue_basic"
         )
-    return backend, interface
+    return backend, cell
 
 
 @pytest.fixture(scope="session")
 def declaration() -> BackendDeclaration:
-    return load_backend(cell_from_environment()[0])
+    return cell_declaration()
 
 
 @pytest.fixture(scope="session")
 def instance(declaration, record_testsuite_property):
     try:
-        found = resolve(declaration)
+        found = resolve(declaration, cell_environ())
     except InstanceUnavailable as e:
         pytest.skip(str(e))
-    record_testsuite_property("instance", found.source if found.source == "embedded" else f"{found.url} ({found.source})")
+    record_testsuite_property("instance", found.source if found.source == "embedded" else f"{found.shown} ({found.source})")
     yield found
     found.stop()
 
@@ -49,8 +63,18 @@ def instance(declaration, record_testsuite_property):
 @pytest.fixture(scope="session")
 def plugin(declaration, instance, record_testsuite_property):
     """A started plugin connected to the instance: `channel`, `info`, `drop_namespace(ns)`."""
-    process = PluginProcess(plugin_command(declaration.plugin), startup_timeout_s=declaration.plugin.startup_timeout_s)
+    if os.environ.get(ENDPOINT_ENV):  # already running (prism_accept.verify --endpoint): never stopped by us
+        process = EndpointPlugin(os.environ[ENDPOINT_ENV], startup_timeout_s=declaration.plugin.startup_timeout_s)
+    elif in_process_wanted(declaration.plugin.module):
+        process = InProcessPlugin(declaration.plugin.module)
+    else:
+        process = PluginProcess(plugin_command(declaration.plugin), startup_timeout_s=declaration.plugin.startup_timeout_s)
+    process.journal = NamespaceJournal.for_instance(declaration.backend, instance.url)
     process.start(instance.settings)
+    swept = process.sweep()
+    if swept:
+        record_testsuite_property("swept_namespaces", str(len(swept)))
+    record_testsuite_property("plugin_mode", PLUGIN_MODES.get(type(process), "subprocess"))
     record_testsuite_property("backend_version", process.backend_version)
     record_testsuite_property("plugin", f"{process.info.name} {process.info.version}")
     yield process
@@ -58,6 +82,7 @@ def plugin(declaration, instance, record_testsuite_property):
 
 
 HEALTH_DEADLINE_S = 2.0
+PLUGIN_MODES = {InProcessPlugin: "in-process", EndpointPlugin: "endpoint"}
 
 
 @pytest.fixture(autouse=True)
@@ -72,10 +97,65 @@ def plugin_still_answers(request):
     try:
         health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=HEALTH_DEADLINE_S)
     except grpc.RpcError as e:
-        plugin.broken = f"health check {e.code().name} ({e.details()}); exit status {plugin.proc.poll() if plugin.proc else None}"
+        plugin.broken = f"health check {e.code().name} ({e.details()}); exit status {plugin.proc.poll() if plugin.proc else 'n/a'}"
         pytest.fail(f"plugin does not answer: {plugin.broken}\n{plugin.stderr_tail(2000)}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def capabilities(declaration) -> Capabilities:
     return Capabilities(declaration)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{MARK}(*requirements): what a case needs from the backend's registry file")
+
+
+def pytest_generate_tests(metafunc):
+    """A cell class with `params(declaration)` has cases parametrized by the backend's file
+    (the undeclared interfaces, the declared RPCs...)."""
+    params = getattr(metafunc.cls, "params", None)
+    if params is None:
+        return
+    for name, values in params(cell_declaration()).items():
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, values, ids=str)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Before any case runs: a case whose requirements the registry file does not declare is a
+    SKIP naming the file and field; a case the file lists under `deviations:` is a strict
+    expected failure (an unexpected pass fails)."""
+    _, cell = cell_from_environment()
+    decl = cell_declaration()
+    deviations = {d.case: d for d in decl.deviations if d.cell == cell}
+    classes = {item.cls for item in items if item.cls is not None}
+    known = set().union(*(case_names(c) for c in classes)) if classes else set()
+    unknown = sorted(set(deviations) - known)
+    if classes and unknown:
+        raise pytest.UsageError(
+            f"{decl.path}: field 'deviations': cell {cell} has no case {', '.join(unknown)}; "
+            f"fix: name one of {', '.join(sorted(known))}"
+        )
+    for item in items:
+        reasons = unmet(decl, [r for mark in item.iter_markers(MARK) for r in mark.args])
+        if reasons:
+            item.add_marker(pytest.mark.skip(reason="; ".join(reasons)))
+            continue
+        deviation = deviations.get(item.originalname.removeprefix("test_"))
+        if deviation is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation declared in {decl.path}: {deviation.reason}"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    """The cell's CPU time (its own process, and plugin subprocesses it has reaped) as a report
+    property, for build-support/bin/bench-cells. Session fixtures are torn down by now."""
+    import resource
+
+    from _pytest.junitxml import xml_key
+
+    xml = session.config.stash.get(xml_key, None)
+    if xml is not None:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+        xml.add_global_property("cpu_s", f"{cpu:.3f}")

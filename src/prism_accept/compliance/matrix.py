@@ -1,166 +1,180 @@
-"""The compliance matrix, built from the per-cell JUnit reports of a Pants run.
+"""The compliance matrix of a Pants run, and the command that writes its reports.
 
-Pants writes one report per test target (`[test] report = true`), cached cells included, so the
-matrix reflects every cell whether it ran now or was reused from the cache. Printed in
-RFC-015's shape; written as JSON to dist/compliance/matrix.json.
+Built from the per-cell JUnit reports in dist/test/reports (cached cells count: Pants writes
+their reports too). Prints RFC-015's text and writes dist/compliance/: matrix.json, matrix.md
+(the GitHub job summary), matrix.html (one self-contained page) and junit.xml (every cell merged).
+Every report says what it certifies: the suite's commit, each plugin's name and version, each
+instance's server version and when the cells ran.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import datetime
+import subprocess
 import sys
-import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from prism_accept.compliance.cell import UNDECLARED
-from prism_accept.registry import BackendDeclaration, load_all
+from prism_accept.catalog import load_catalog
+from prism_accept.compliance.results import (
+    CONVENTIONS,
+    MODEL_PREFIX,
+    UNDECLARED,
+    CellResult,
+    parse_report_name,
+    read_report,
+    report_path,
+)
+from prism_accept.registry import BackendDeclaration, RegistryError, load_all
 
-CELL_PACKAGE = "tests.compliance"  # the address path of the generated cells, as Pants names reports
-SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!", "skip": "-"}
+__all__ = ["Matrix", "build_matrix", "main", "read_report", "report_path"]
 
 
 @dataclass
-class CellResult:
-    status: str  # pass | fail | skip | error
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    reason: str = ""
-    instance: str = ""
+class Matrix:
+    """backend -> cell -> result, with what the run certifies."""
+
+    cells: dict[str, dict[str, CellResult]]
+    models: dict[str, str] = field(default_factory=dict)  # interface -> data model, catalog order
+    commit: str = ""
+    generated_at: str = ""
+
+    def interfaces(self, backend: str) -> dict[str, CellResult]:
+        return {c: r for c, r in self.cells[backend].items() if r.kind == "interface"}
+
+    def checks(self, backend: str) -> dict[str, CellResult]:
+        return {c: r for c, r in self.cells[backend].items() if r.kind != "interface"}
+
+    def certifies(self, backend: str) -> dict[str, list[str] | str]:
+        """What this backend's results certify: plugin, server version, instance, run times."""
+        row = self.cells[backend].values()
+
+        def distinct(attr: str) -> list[str]:
+            return sorted({getattr(r, attr) for r in row if getattr(r, attr)})
+
+        times = distinct("timestamp")
+        return {
+            "plugin": distinct("plugin"),
+            "backend_version": distinct("backend_version"),
+            "instance": distinct("instance"),
+            "first_run": times[0] if times else "",
+            "last_run": times[-1] if times else "",
+        }
+
+    def status_counts(self, kind: str = "interface") -> dict[str, int]:
+        counts = dict.fromkeys(("pass", "deviation", "fail", "error", "skip"), 0)
+        for row in self.cells.values():
+            for r in row.values():
+                if (r.kind == "interface") == (kind == "interface"):
+                    counts[r.status] += 1
+        return counts
+
+    def case_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("passed", "failed", "skipped", "deviations"), 0)
+        for row in self.cells.values():
+            for r in row.values():
+                counts["passed"] += r.passed
+                counts["failed"] += r.failed or (r.status == "error")
+                counts["skipped"] += r.skipped
+                counts["deviations"] += r.deviations
+        return counts
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.status in ("fail", "error") for row in self.cells.values() for r in row.values())
 
 
-def report_path(reports: Path, backend: str, cell: str) -> Path:
-    """Pants names the report of tests/compliance:<backend>#<cell> like this."""
-    return reports / f"{CELL_PACKAGE}.{backend}@{cell}.xml"
-
-
-def _first_line(text: str | None, limit: int = 600) -> str:
-    line = next((l.strip() for l in (text or "").splitlines() if l.strip()), "")
-    return line[:limit]
-
-
-def read_report(path: Path) -> CellResult:
-    if not path.is_file():
-        return CellResult("error", reason="no result: the cell did not run (see the Pants output)")
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as e:
-        return CellResult("error", reason=f"unreadable report {path}: {e}")
-    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-    passed = failed = skipped = errors = 0
-    fail_reason = error_reason = skip_reason = ""
-    instance = ""
-    for suite in suites:
-        for prop in suite.iter("property"):
-            if prop.get("name") == "instance":
-                instance = prop.get("value", "")
-        for case in suite.iter("testcase"):
-            name = case.get("name", "?")
-            failure, error, skip = case.find("failure"), case.find("error"), case.find("skipped")
-            if failure is not None:
-                failed += 1
-                fail_reason = fail_reason or f"{name}: {_first_line(failure.get('message'))}"
-            elif error is not None:
-                errors += 1
-                error_reason = error_reason or f"{name}: {_first_line(error.get('message'))}"
-            elif skip is not None:
-                skipped += 1
-                skip_reason = skip_reason or _first_line(skip.get("message"))
-            else:
-                passed += 1
-    if errors:
-        return CellResult("error", passed, failed + errors, skipped, error_reason, instance)
-    if failed:
-        return CellResult("fail", passed, failed, skipped, fail_reason, instance)
-    if passed == 0 and skipped:
-        return CellResult("skip", 0, 0, skipped, skip_reason, instance)
-    if passed == 0:
-        return CellResult("error", reason="no case ran", instance=instance)
-    reason = f"{skipped} case(s) skipped: {skip_reason}" if skipped else ""
-    return CellResult("pass", passed, 0, skipped, reason, instance)
+def _cell_order(declaration: BackendDeclaration, found: set[str]) -> list[str]:
+    models = sorted(c for c in found if c.startswith(MODEL_PREFIX))
+    checks = [*models, *([CONVENTIONS] if CONVENTIONS in found else []), UNDECLARED]
+    return [*dict.fromkeys(declaration.implements), *checks]
 
 
 def build_matrix(backends: dict[str, BackendDeclaration], reports: Path, partial: bool = False) -> dict[str, dict[str, CellResult]]:
+    """Every declared cell of every backend (a missing report is an error, unless `partial`),
+    plus the per-backend checks (model-*, conventions) that have a report."""
+    found: dict[str, set[str]] = {}
+    for path in reports.glob("*.xml") if reports.is_dir() else ():
+        named = parse_report_name(path)
+        if named:
+            found.setdefault(named[0], set()).add(named[1])
     matrix: dict[str, dict[str, CellResult]] = {}
     for name in sorted(backends):
         row = {}
-        for cell in (*backends[name].implements, UNDECLARED):
-            if partial and not report_path(reports, name, cell).is_file():
+        for cell in _cell_order(backends[name], found.get(name, set())):
+            path = report_path(reports, name, cell)
+            if partial and not path.is_file():
                 continue
-            row[cell] = read_report(report_path(reports, name, cell))
+            row[cell] = read_report(path, name, cell)
         if row:
             matrix[name] = row
     return matrix
 
 
-def render(matrix: dict[str, dict[str, CellResult]]) -> str:
-    lines = ["Interface Compliance Matrix", "==========================="]
-    total_pass = total_cells = 0
-    for backend, row in matrix.items():
-        cells = {k: v for k, v in row.items() if k != UNDECLARED}
-        passing = sum(r.status == "pass" for r in cells.values())
-        others = {s: sum(r.status == s for r in cells.values()) for s in ("fail", "error", "skip")}
-        extra = "".join(f", {n} {s.upper()}" for s, n in others.items() if n)
-        lines.append(f"Backend: {backend} ({passing}/{len(cells)} interfaces PASS{extra})")
-        instance = next((r.instance for r in row.values() if r.instance), "")
-        if instance:
-            lines.append(f"  instance: {instance}")
-        skip_reasons = {r.reason for r in row.values() if r.status == "skip"}
-        shared_skip = len(skip_reasons) == 1 and all(r.status == "skip" for r in row.values())
-        if shared_skip:
-            lines.append(f"  every cell SKIP: {skip_reasons.pop()}")
-        for interface, r in cells.items():
-            if r.status == "pass":
-                detail = f"  ({r.passed} cases{', ' + str(r.skipped) + ' skipped' if r.skipped else ''})"
-            else:
-                detail = f"  {r.status.upper()}" + ("" if shared_skip else f": {r.reason}")
-            lines.append(f"  {SYMBOLS[r.status]} {interface}{detail}")
-        if UNDECLARED in row:
-            r = row[UNDECLARED]
-            if r.status == "pass":
-                text = f"other interfaces answer UNIMPLEMENTED ({max(r.passed - 1, 0)} checked), plugin interfaces match the registry"
-            else:
-                text = r.status.upper() + ("" if shared_skip else f": {r.reason}")
-            lines.append(f"  {SYMBOLS[r.status]} undeclared: {text}")
-        total_pass += passing
-        total_cells += len(cells)
-    lines.append(f"Total: {total_pass}/{total_cells} interfaces PASS across {len(matrix)} backends")
-    return "\n".join(lines)
+def suite_commit(root: Path) -> str:
+    """The commit of the suite, marked when the work tree differs from it."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"{head} (with uncommitted changes)" if dirty else head
 
 
-def case_totals(reports: Path) -> tuple[int, int, int]:
-    """Passed, failed (failures and errors), skipped cases over every report of the run."""
-    passed = failed = skipped = 0
-    for path in sorted(reports.glob("*.xml")):
-        r = read_report(path)
-        passed, failed, skipped = passed + r.passed, failed + r.failed, skipped + r.skipped
-        if r.status == "error" and not r.failed:
-            failed += 1
-    return passed, failed, skipped
-
-
-def to_json(matrix: dict[str, dict[str, CellResult]]) -> dict:
-    return {b: {c: {k: v for k, v in asdict(r).items() if k != "instance" or v} for c, r in row.items()} for b, row in matrix.items()}
+def load_matrix(reports: Path, registry: Path | None = None, partial: bool = False, commit: str = "") -> Matrix:
+    backends = load_all(registry)
+    catalog = load_catalog(registry.parent / "interfaces.yaml" if registry else None)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    return Matrix(
+        cells=build_matrix(backends, reports, partial),
+        models={i.name: i.model for i in catalog},
+        commit=commit or suite_commit(Path.cwd()),
+        generated_at=now,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
+    from prism_accept.compliance.reports import write_all
+    from prism_accept.compliance.reports.text import render_text
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reports", type=Path, default=Path("dist/test/reports"))
+    parser.add_argument("--reports", type=Path, default=Path("dist/test/reports"), help="the per-cell JUnit reports")
     parser.add_argument("--registry", type=Path, default=None, help="registry/backends directory")
-    parser.add_argument("--out", type=Path, default=Path("dist/compliance/matrix.json"))
+    parser.add_argument("--out", type=Path, default=Path("dist/compliance"), help="directory for matrix.{json,md,html} and junit.xml")
     parser.add_argument("--partial", action="store_true", help="leave out cells that have no report (a run of some cells only)")
+    parser.add_argument("--commit", default="", help="the suite's commit (default: git rev-parse HEAD)")
+    parser.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="BACKEND",
+        help="a backend whose instance this machine runs: a SKIP cell of it fails the run (CI)",
+    )
     args = parser.parse_args(argv)
-    matrix = build_matrix(load_all(args.registry), args.reports, args.partial)
-    print(render(matrix))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(to_json(matrix), indent=2, sort_keys=True) + "\n")
-    passed, failed, skipped = case_totals(args.reports)
-    print(f"matrix: {args.out}")
-    print(f"cases: {passed} passed, {failed} failed, {skipped} skipped")
-    bad = [f"{b}/{c}" for b, row in matrix.items() for c, r in row.items() if r.status in ("fail", "error")]
-    return 1 if bad or failed else 0
+    if args.out.suffix == ".json":  # the old --out dist/compliance/matrix.json
+        args.out = args.out.parent
+    try:
+        matrix = load_matrix(args.reports, args.registry, args.partial, args.commit)
+    except RegistryError as e:
+        print(f"{e}\n(the registry is invalid: fix the file, then `make validate-registry`)", file=sys.stderr)
+        return 2
+    print(render_text(matrix))
+    written = write_all(matrix, args.reports, args.out)
+    print("reports: " + ", ".join(str(p) for p in written))
+    skipped = [f"{b}#{c}: {r.reason}" for b in args.require for c, r in matrix.cells.get(b, {}).items() if r.status == "skip"]
+    missing = [b for b in args.require if b not in matrix.cells]
+    for line in skipped + [f"{b}: no cells in this run" for b in missing]:
+        print(f"required backend skipped: {line}")
+    return 0 if matrix.ok and not skipped and not missing else 1
 
 
 if __name__ == "__main__":

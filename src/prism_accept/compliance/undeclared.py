@@ -30,9 +30,15 @@ def call_every_rpc(channel: grpc.Channel, interface: Interface, timeout_s: float
         path = f"/{service.full_name}/{method.name}"
         try:
             if method.server_streaming:
-                list(channel.unary_stream(path, request_serializer=request_class.SerializeToString, response_deserializer=bytes)(request, timeout=timeout_s))
+                list(
+                    channel.unary_stream(path, request_serializer=request_class.SerializeToString, response_deserializer=bytes)(
+                        request, timeout=timeout_s
+                    )
+                )
             else:
-                channel.unary_unary(path, request_serializer=request_class.SerializeToString, response_deserializer=bytes)(request, timeout=timeout_s)
+                channel.unary_unary(path, request_serializer=request_class.SerializeToString, response_deserializer=bytes)(
+                    request, timeout=timeout_s
+                )
             codes[method.name] = "OK"
         except grpc.RpcError as e:
             codes[method.name] = e.code().name
@@ -40,13 +46,22 @@ def call_every_rpc(channel: grpc.Channel, interface: Interface, timeout_s: float
 
 
 class UndeclaredInterfacesTests:
-    """Needs `plugin` and `declaration` fixtures, and `undeclared_interface` parametrized over
-    undeclared_interfaces(declaration)."""
+    """Needs `plugin` and `declaration`; `undeclared_interface` is parametrized (params)."""
+
+    @staticmethod
+    def params(decl: BackendDeclaration) -> dict[str, list]:
+        return {"undeclared_interface": undeclared_interfaces(decl)}
 
     def test_plugin_reports_its_registry_interfaces(self, plugin, declaration):
         check("PluginLifecycle.GetInfo.name", plugin.info.name, declaration.backend)
-        check(f"PluginLifecycle.GetInfo.interfaces vs {declaration.path} implements", sorted(plugin.info.interfaces), sorted(declaration.implements))
+        check(
+            f"PluginLifecycle.GetInfo.interfaces vs {declaration.path} implements",
+            sorted(plugin.info.interfaces),
+            sorted(declaration.implements),
+        )
 
     def test_undeclared_interface_is_unimplemented(self, plugin, undeclared_interface):
         codes = call_every_rpc(plugin.channel, get_interface(undeclared_interface))
-        check(f"{undeclared_interface}: RPCs answering other than UNIMPLEMENTED", {m: c for m, c in codes.items() if c != "UNIMPLEMENTED"}, {})
+        check(
+            f"{undeclared_interface}: RPCs answering other than UNIMPLEMENTED", {m: c for m, c in codes.items() if c != "UNIMPLEMENTED"}, {}
+        )

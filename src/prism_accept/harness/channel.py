@@ -30,7 +30,9 @@ class DeadlineInterceptor(
     def _details(self, d: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
         if d.timeout is not None:
             return d
-        return _CallDetails(d.method, self.default_s, d.metadata, d.credentials, getattr(d, "wait_for_ready", None), getattr(d, "compression", None))
+        return _CallDetails(
+            d.method, self.default_s, d.metadata, d.credentials, getattr(d, "wait_for_ready", None), getattr(d, "compression", None)
+        )
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
         return continuation(self._details(client_call_details), request)
@@ -47,5 +49,7 @@ class DeadlineInterceptor(
 
 def open_channel(address: str, default_deadline_s: float = DEFAULT_DEADLINE_S) -> tuple[grpc.Channel, grpc.Channel]:
     """(raw channel to close, intercepted channel to make stubs from)."""
-    raw = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.max_send_message_length", 64 * 1024 * 1024)])
+    raw = grpc.insecure_channel(
+        address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.max_send_message_length", 64 * 1024 * 1024)]
+    )
     return raw, grpc.intercept_channel(raw, DeadlineInterceptor(default_deadline_s))

@@ -7,16 +7,24 @@
 
 None of them: InstanceUnavailable, whose message says how to start the backend; the cell is
 then a SKIP, never a pass and never a failure.
+
+Under Pants, a cell's environment is not the caller's: the explicit URL reaches the cell through
+a state file the prism_cells plugin puts in the sandbox (cell_environ). A URL with a password
+stays out of that file (and so out of every cache key): the file names a 0600 file outside the
+repository that holds it. URLs are shown redacted everywhere.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Mapping
 
 from prism_accept.harness import containers
-from prism_accept.harness.net import docker_available, reachable
+from prism_accept.harness.net import Redacted, docker_available, reachable, redact
+from prism_accept.paths import CELL_STATE_FILE
 from prism_accept.registry import BackendDeclaration
 
 
@@ -24,26 +32,68 @@ class InstanceUnavailable(Exception):
     """No instance of the backend can be had here; the message says how to provide one."""
 
 
+class ExplicitInstanceDown(Exception):
+    """The instance the caller named explicitly ($PRISM_<BACKEND>_URL) does not answer: an
+    error of the run, never a SKIP (falling back to another instance would mislead)."""
+
+
+class InstanceSetupError(Exception):
+    """The cell's instance state from Pants is unusable (e.g. its URL file is gone)."""
+
+
+def cell_environ(environ: Mapping[str, str] | None = None, state_file: Path = Path(CELL_STATE_FILE)) -> dict[str, str]:
+    """The environment to resolve a cell's instance from: the process environment, plus the
+    explicit URL (instance.url_env) the caller of Pants had set, as the Pants plugin recorded it."""
+    env = Redacted(os.environ if environ is None else environ)
+    if not state_file.is_file():
+        return env  # not run by Pants: the process environment is the caller's
+    state = json.loads(state_file.read_text())
+    url_env, shown = state.get("url_env"), state.get("url")
+    if not url_env or not shown:
+        return env
+    url = shown
+    if state.get("url_file"):
+        try:
+            url = Path(state["url_file"]).read_text().strip()
+        except OSError as e:
+            raise InstanceSetupError(
+                f"${url_env} ({shown}) was handed over in {state['url_file']}, which cannot be read "
+                f"({e.strerror}); rerun with `--force`, or `--no-pantsd` once"
+            ) from None
+    if redact(url) != shown:
+        raise InstanceSetupError(f"${url_env} changed while the cell was set up ({redact(url)} now, {shown} probed); rerun")
+    env[url_env] = url
+    return env
+
+
 @dataclass
 class Instance:
-    url: str
+    url: str = field(repr=False)  # may hold a password: `shown` is what output gets
     source: str  # how it was found, e.g. "local service", "$PRISM_REDIS_URL"
     stop: Callable[[], None] = field(default=lambda: None)
 
     @property
+    def shown(self) -> str:
+        """The URL without its password, for output and reports."""
+        return redact(self.url)
+
+    @property
     def settings(self) -> dict[str, str]:
-        return {"url": self.url}
+        return Redacted(url=self.url)
+
+    def __repr__(self) -> str:
+        return f"Instance({self.shown!r}, source={self.source!r})"
 
 
-def resolve(decl: BackendDeclaration, environ: dict[str, str] | None = None) -> Instance:
-    environ = os.environ if environ is None else environ
+def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) -> Instance:
+    env: Mapping[str, str] = os.environ if environ is None else environ
     spec = decl.instance
-    if spec.url_env and environ.get(spec.url_env):
-        url = environ[spec.url_env]
+    if spec.url_env and env.get(spec.url_env):
+        url = env[spec.url_env]
         if reachable(url):
             return Instance(url, f"${spec.url_env}")
-        raise InstanceUnavailable(
-            f"{decl.backend}: ${spec.url_env}={url} does not answer; start the backend there, or unset "
+        raise ExplicitInstanceDown(
+            f"{decl.backend}: ${spec.url_env}={redact(url)} does not answer; start the backend there, or unset "
             f"{spec.url_env} to use the local service. To start one: {spec.start_hint}"
         )
     if spec.local and reachable(spec.local):
@@ -58,6 +108,4 @@ def resolve(decl: BackendDeclaration, environ: dict[str, str] | None = None) -> 
         tried.append(f"{spec.local} (not answering)")
     if spec.container:
         tried.append("testcontainers (no Docker engine)")
-    raise InstanceUnavailable(
-        f"no {decl.backend} instance: tried {', '.join(tried) or 'nothing'}. To start one: {spec.start_hint}"
-    )
+    raise InstanceUnavailable(f"no {decl.backend} instance: tried {', '.join(tried) or 'nothing'}. To start one: {spec.start_hint}")

@@ -1,6 +1,6 @@
 """Start a plugin as a real subprocess, connect to it, and make sure it is gone afterwards.
 
-Start-up: the plugin prints the handshake line (prism_accept.plugins.handshake), the harness
+Start-up: the plugin prints the handshake line (prism_accept.harness.handshake), the harness
 waits until the health service answers, calls PluginLifecycle.Initialize with the instance's
 settings, and checks health is SERVING. Stop: close stdin (the plugin exits on EOF), then
 SIGTERM and SIGKILL to its process group, so nothing is left behind even if a case hung.
@@ -21,8 +21,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
+from prism_accept.harness import handshake
 from prism_accept.harness.channel import DEFAULT_DEADLINE_S, open_channel
-from prism_accept.plugins import handshake
+from prism_accept.harness.handle import PluginHandle
 from prism_accept.registry import PluginLaunch
 
 
@@ -46,18 +47,13 @@ def plugin_env() -> dict[str, str]:
 
 
 @dataclass
-class PluginProcess:
+class PluginProcess(PluginHandle):
     command: list[str]
     startup_timeout_s: float = 20.0
     call_deadline_s: float = DEFAULT_DEADLINE_S
     proc: subprocess.Popen | None = None
-    address: str = ""
-    info: lifecycle_pb2.PluginInfo | None = None
-    backend_version: str = ""
     _stderr: tempfile._TemporaryFileWrapper | None = field(default=None, repr=False)
     _raw: grpc.Channel | None = field(default=None, repr=False)
-    channel: grpc.Channel | None = None
-    broken: str = ""  # why the plugin stopped answering, once it has
 
     def stderr_tail(self, limit: int = 4000) -> str:
         if self._stderr is None:
@@ -83,6 +79,7 @@ class PluginProcess:
         def pump() -> None:
             first.append(stdout.readline().decode(errors="replace"))
             got_first.set()
+            assert log is not None
             try:
                 for line in stdout:
                     log.write(b"[stdout] " + line)
@@ -114,38 +111,13 @@ class PluginProcess:
         except OSError as e:
             raise self._fail(f"cannot start the plugin: {e}") from e
         self.address = self._read_handshake()
-        self._raw, self.channel = open_channel(self.address, self.call_deadline_s)
-        self._wait_health_answers()
-        lifecycle = lifecycle_pb2_grpc.PluginLifecycleStub(self.channel)
         try:
-            self.info = lifecycle.GetInfo(lifecycle_pb2.GetInfoRequest())
-            self.backend_version = lifecycle.Initialize(lifecycle_pb2.InitializeRequest(settings=settings)).backend_version
-        except grpc.RpcError as e:
-            raise self._fail(f"lifecycle call failed: {e.code().name}: {e.details()}") from e
-        status = health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest()).status
-        if status != health_pb2.HealthCheckResponse.SERVING:
-            raise self._fail(f"health is {health_pb2.HealthCheckResponse.ServingStatus.Name(status)} after Initialize, want SERVING")
-        return self
-
-    def _wait_health_answers(self) -> None:
-        stub = health_pb2_grpc.HealthStub(self.channel)
-        deadline = time.monotonic() + self.startup_timeout_s
-        last = ""
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise self._fail(f"plugin exited with status {self.proc.returncode}")
-            try:
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0, wait_for_ready=True)
-                return
-            except grpc.RpcError as e:
-                last = f"{e.code().name}: {e.details()}"
-        raise self._fail(f"health service did not answer within {self.startup_timeout_s:.0f} s ({last})")
-
-    def drop_namespace(self, namespace: str) -> None:
-        if self.channel is not None:
-            lifecycle_pb2_grpc.PluginLifecycleStub(self.channel).DropNamespace(
-                lifecycle_pb2.DropNamespaceRequest(namespace=namespace)
+            self._raw, self.channel, self.info, self.backend_version = connect(
+                self.address, settings, self.call_deadline_s, self.startup_timeout_s, self.proc
             )
+        except PluginStartError as e:
+            raise self._fail(str(e)) from e
+        return self
 
     def stop(self, grace_s: float = 3.0) -> None:
         if self._raw is not None:
@@ -181,3 +153,38 @@ class PluginProcess:
             self._stderr.close()
             os.unlink(self._stderr.name)
             self._stderr = None
+
+
+def connect(
+    address: str, settings: dict[str, str], call_deadline_s: float, startup_timeout_s: float = 20.0, proc: subprocess.Popen | None = None
+):
+    """Wait for the plugin's health service, GetInfo, Initialize, and check health is SERVING.
+    Returns (raw channel, channel with deadlines, info, backend version)."""
+    raw, channel = open_channel(address, call_deadline_s)
+    try:
+        health = health_pb2_grpc.HealthStub(channel)
+        deadline = time.monotonic() + startup_timeout_s
+        last = ""
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise PluginStartError(f"plugin exited with status {proc.returncode}")
+            if time.monotonic() >= deadline:
+                raise PluginStartError(f"health service did not answer within {startup_timeout_s:.0f} s ({last})")
+            try:
+                health.Check(health_pb2.HealthCheckRequest(), timeout=1.0, wait_for_ready=True)
+                break
+            except grpc.RpcError as e:
+                last = f"{e.code().name}: {e.details()}"
+        lifecycle = lifecycle_pb2_grpc.PluginLifecycleStub(channel)
+        try:
+            info = lifecycle.GetInfo(lifecycle_pb2.GetInfoRequest())
+            version = lifecycle.Initialize(lifecycle_pb2.InitializeRequest(settings=settings)).backend_version
+        except grpc.RpcError as e:
+            raise PluginStartError(f"lifecycle call failed: {e.code().name}: {e.details()}") from e
+        status = health.Check(health_pb2.HealthCheckRequest()).status
+        if status != health_pb2.HealthCheckResponse.SERVING:
+            raise PluginStartError(f"health is {health_pb2.HealthCheckResponse.ServingStatus.Name(status)} after Initialize, want SERVING")
+    except BaseException:
+        raw.close()
+        raise
+    return raw, channel, info, version

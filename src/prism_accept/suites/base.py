@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
 
 import grpc
 import pytest
@@ -20,20 +20,21 @@ DEFAULT_TIMING_TOLERANCE_MS = 50
 class Capabilities:
     """What a backend declares beyond its interfaces, from registry/backends/<name>.yaml.
 
-    Cases ask for what they need; an undeclared need is a skip whose reason names the file
-    and the field; a declared one must hold."""
+    A case reads only what it declared it needs (suites/requirements.py): the cell skips it
+    before it runs when the registry file does not declare that."""
 
     decl: BackendDeclaration
 
     def limit(self, name: str) -> int:
         if name not in self.decl.limits:
-            pytest.skip(f"{self.decl.path} declares no limits.{name}; declare it to run this case")
+            raise AssertionError(f"the case reads limits.{name} without @requires.limit({name!r})")
         return self.decl.limits[name]
 
-    def require_interface(self, interface: str) -> None:
-        """Cases that set up or observe state through another interface need it declared."""
-        if interface not in self.decl.implements:
-            pytest.skip(f"{self.decl.path} does not declare {interface}, which this case uses to set up or observe state")
+    def behaviour(self, interface: str, name: str):
+        declared = self.decl.behaviours.get(interface, {})
+        if name not in declared:
+            raise AssertionError(f"the case reads behaviours.{interface}.{name} without @requires.behaviour(...)")
+        return declared[name]
 
     @property
     def timing_tolerance_ms(self) -> int:
@@ -80,9 +81,9 @@ class InterfaceSuite:
     interface: ClassVar[str] = ""
 
     @pytest.fixture
-    def namespace(self, plugin) -> str:
+    def namespace(self, plugin) -> Iterator[str]:
         """A fresh namespace for one case, emptied afterwards."""
-        ns = f"pa-{self.interface}-{uuid.uuid4().hex[:12]}"
+        ns = plugin.track(f"pa-{self.interface}-{uuid.uuid4().hex[:12]}")
         yield ns
         try:
             plugin.drop_namespace(ns)

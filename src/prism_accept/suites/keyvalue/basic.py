@@ -7,12 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.requirements import requires
 
 ALL_BYTES = bytes(range(256))
 METACHARACTER_KEYS = ["a*", "a?", "[ab]", "a[", "%", "_", "a.b", "a:b", "a b", "\\", "'", '"', "a/b", "*", "?", "a%_"]
@@ -94,6 +93,7 @@ class KeyValueBasicTests(InterfaceSuite):
         check("Delete of an empty value .found", kv.Delete(pb.DeleteRequest(namespace=namespace, key="empty")).found, True)
         expect_status("Get after Delete", grpc.StatusCode.NOT_FOUND, lambda: get(kv, namespace, "empty"))
 
+    @requires.limit("max_value_bytes")
     def test_large_value_up_to_limit(self, kv, namespace, capabilities):
         limit = capabilities.limit("max_value_bytes")
         value = (ALL_BYTES * (limit // 256 + 1))[:limit]
@@ -102,9 +102,12 @@ class KeyValueBasicTests(InterfaceSuite):
         check("Get of a max_value_bytes value: length", len(got), limit)
         check("Get of a max_value_bytes value: content equal", got == value, True)
 
+    @requires.limit("max_value_bytes")
     def test_value_over_limit_is_invalid(self, kv, namespace, capabilities):
         limit = capabilities.limit("max_value_bytes")
-        expect_status("Set of max_value_bytes + 1", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set(kv, namespace, "too-large", b"x" * (limit + 1)))
+        expect_status(
+            "Set of max_value_bytes + 1", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set(kv, namespace, "too-large", b"x" * (limit + 1))
+        )
         check("Exists after a rejected Set", kv.Exists(pb.ExistsRequest(namespace=namespace, key="too-large")).exists, False)
 
     def test_keys_with_metacharacters_are_literal(self, kv, namespace):
@@ -113,7 +116,11 @@ class KeyValueBasicTests(InterfaceSuite):
         for i, key in enumerate(METACHARACTER_KEYS):
             check(f"Get {key!r}", get(kv, namespace, key), f"v{i}".encode())
         for missing in ["ab", "a", "b", "ax", "a.c", "ac", "x"]:
-            check(f"Exists {missing!r} (only look-alikes were set)", kv.Exists(pb.ExistsRequest(namespace=namespace, key=missing)).exists, False)
+            check(
+                f"Exists {missing!r} (only look-alikes were set)",
+                kv.Exists(pb.ExistsRequest(namespace=namespace, key=missing)).exists,
+                False,
+            )
         check("Delete 'a*'", kv.Delete(pb.DeleteRequest(namespace=namespace, key="a*")).found, True)
         check("Get 'a?' after deleting 'a*'", get(kv, namespace, "a?"), b"v1")
 
@@ -168,55 +175,13 @@ class KeyValueBasicTests(InterfaceSuite):
 
     def test_empty_names_are_invalid(self, kv, namespace):
         for what, ns, key in (("namespace", "", "k"), ("key", namespace, "")):
-            expect_status(f"Set with empty {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: kv.Set(pb.SetRequest(namespace=ns, key=key, value=b"v")))
+            expect_status(
+                f"Set with empty {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: kv.Set(pb.SetRequest(namespace=ns, key=key, value=b"v"))
+            )
             expect_status(f"Get with empty {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: kv.Get(pb.GetRequest(namespace=ns, key=key)))
-            expect_status(f"Delete with empty {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: kv.Delete(pb.DeleteRequest(namespace=ns, key=key)))
-            expect_status(f"Exists with empty {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: kv.Exists(pb.ExistsRequest(namespace=ns, key=key)))
-
-    def test_matches_a_dict_model(self, kv, plugin, namespace):
-        """Hypothesis drives random Set/Get/Delete/Exists sequences; a dict is the model."""
-        # Health checks time example generation, which here is the plugin's and the machine's load.
-        run_state_machine_as_test(
-            lambda: _KeyValueMachine(kv, plugin, namespace),
-            settings=settings(max_examples=25, stateful_step_count=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)),
-        )
-
-
-KEYS = st.sampled_from(["k", "K", "k0", "k*", "k?", "", "ké", "k:k"]).filter(bool)
-VALUES = st.binary(max_size=24)
-
-
-class _KeyValueMachine(RuleBasedStateMachine):
-    def __init__(self, kv, plugin, namespace: str):
-        super().__init__()
-        self.kv = kv
-        self.plugin = plugin
-        self.ns = f"{namespace}-m"
-        plugin.drop_namespace(self.ns)
-        self.model: dict[str, bytes] = {}
-
-    @rule(key=KEYS, value=VALUES)
-    def set(self, key, value):
-        self.kv.Set(pb.SetRequest(namespace=self.ns, key=key, value=value))
-        self.model[key] = value
-
-    @rule(key=KEYS)
-    def get(self, key):
-        if key in self.model:
-            check(f"Get {key!r}", get(self.kv, self.ns, key), self.model[key])
-        else:
-            expect_status(f"Get {key!r} (missing in the model)", grpc.StatusCode.NOT_FOUND, lambda: get(self.kv, self.ns, key))
-
-    @rule(key=KEYS)
-    def delete(self, key):
-        check(f"Delete {key!r}.found", self.kv.Delete(pb.DeleteRequest(namespace=self.ns, key=key)).found, key in self.model)
-        self.model.pop(key, None)
-
-    @precondition(lambda self: self.model)
-    @invariant()
-    def exists_agrees(self):
-        for key in self.model:
-            check(f"Exists {key!r}", self.kv.Exists(pb.ExistsRequest(namespace=self.ns, key=key)).exists, True)
-
-    def teardown(self):
-        self.plugin.drop_namespace(self.ns)
+            expect_status(
+                f"Delete with empty {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: kv.Delete(pb.DeleteRequest(namespace=ns, key=key))
+            )
+            expect_status(
+                f"Exists with empty {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: kv.Exists(pb.ExistsRequest(namespace=ns, key=key))
+            )

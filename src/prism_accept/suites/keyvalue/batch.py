@@ -8,6 +8,7 @@ import pytest
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.requirements import requires
 
 
 class KeyValueBatchTests(InterfaceSuite):
@@ -25,6 +26,7 @@ class KeyValueBatchTests(InterfaceSuite):
     def fetch(batch, ns: str, keys: list[str]) -> list[tuple[str, bool, bytes]]:
         return [(r.key, r.found, r.value) for r in batch.BatchGet(pb.BatchGetRequest(namespace=ns, keys=keys)).results]
 
+    @requires.limit("max_batch_size")
     def test_round_trip_of_1000_entries(self, batch, namespace, capabilities):
         n = min(1000, capabilities.limit("max_batch_size"))
         items = [(f"key-{i:04d}", i.to_bytes(2, "big") * (i % 7)) for i in range(n)]
@@ -42,8 +44,16 @@ class KeyValueBatchTests(InterfaceSuite):
 
     def test_duplicate_keys_in_one_request(self, batch, namespace):
         self.put(batch, namespace, [("k", b"first"), ("other", b"o"), ("k", b"last")])
-        check("BatchGet with a key twice", self.fetch(batch, namespace, ["k", "other", "k"]), [("k", True, b"last"), ("other", True, b"o"), ("k", True, b"last")])
-        check("BatchDelete with a key twice .deleted", batch.BatchDelete(pb.BatchDeleteRequest(namespace=namespace, keys=["k", "k", "missing"])).deleted, 1)
+        check(
+            "BatchGet with a key twice",
+            self.fetch(batch, namespace, ["k", "other", "k"]),
+            [("k", True, b"last"), ("other", True, b"o"), ("k", True, b"last")],
+        )
+        check(
+            "BatchDelete with a key twice .deleted",
+            batch.BatchDelete(pb.BatchDeleteRequest(namespace=namespace, keys=["k", "k", "missing"])).deleted,
+            1,
+        )
         check("BatchGet after BatchDelete", self.fetch(batch, namespace, ["k", "other"]), [("k", False, b""), ("other", True, b"o")])
 
     def test_empty_batch(self, batch, namespace):
@@ -53,23 +63,48 @@ class KeyValueBatchTests(InterfaceSuite):
 
     def test_batch_delete_counts_existing_keys(self, batch, namespace):
         self.put(batch, namespace, [("a", b"1"), ("b", b"2"), ("c", b"3"), ("keep", b"4")])
-        check("BatchDelete(3 existing, 2 missing).deleted", batch.BatchDelete(pb.BatchDeleteRequest(namespace=namespace, keys=["a", "x", "b", "y", "c"])).deleted, 3)
-        check("BatchGet after BatchDelete", self.fetch(batch, namespace, ["a", "b", "c", "keep"]), [("a", False, b""), ("b", False, b""), ("c", False, b""), ("keep", True, b"4")])
+        check(
+            "BatchDelete(3 existing, 2 missing).deleted",
+            batch.BatchDelete(pb.BatchDeleteRequest(namespace=namespace, keys=["a", "x", "b", "y", "c"])).deleted,
+            3,
+        )
+        check(
+            "BatchGet after BatchDelete",
+            self.fetch(batch, namespace, ["a", "b", "c", "keep"]),
+            [("a", False, b""), ("b", False, b""), ("c", False, b""), ("keep", True, b"4")],
+        )
 
     def test_binary_values_and_literal_keys(self, batch, namespace):
         items = [("all", bytes(range(256))), ("a*", b"\x00"), ("a?", b"\xff"), ("[a]", b"")]
         self.put(batch, namespace, items)
-        check("BatchGet of binary values", self.fetch(batch, namespace, [k for k, _ in items] + ["a"]), [(k, True, v) for k, v in items] + [("a", False, b"")])
+        check(
+            "BatchGet of binary values",
+            self.fetch(batch, namespace, [k for k, _ in items] + ["a"]),
+            [(k, True, v) for k, v in items] + [("a", False, b"")],
+        )
 
+    @requires.limit("max_batch_size")
     def test_limit_is_enforced(self, batch, namespace, capabilities):
         limit = capabilities.limit("max_batch_size")
         self.put(batch, namespace, [(f"k{i}", b"v") for i in range(limit)])
         over = [f"over{i}" for i in range(limit + 1)]
-        expect_status(f"BatchSet of max_batch_size + 1 = {limit + 1}", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.put(batch, namespace, [(k, b"v") for k in over]))
+        expect_status(
+            f"BatchSet of max_batch_size + 1 = {limit + 1}",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: self.put(batch, namespace, [(k, b"v") for k in over]),
+        )
         check("BatchGet after the rejected BatchSet", self.fetch(batch, namespace, over[:3]), [(k, False, b"") for k in over[:3]])
         expect_status(f"BatchGet of {limit + 1} keys", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.fetch(batch, namespace, over))
-        expect_status(f"BatchDelete of {limit + 1} keys", grpc.StatusCode.INVALID_ARGUMENT, lambda: batch.BatchDelete(pb.BatchDeleteRequest(namespace=namespace, keys=over)))
-        check(f"BatchGet of exactly max_batch_size = {limit} keys: all found", all(f for _, f, _ in self.fetch(batch, namespace, [f"k{i}" for i in range(limit)])), True)
+        expect_status(
+            f"BatchDelete of {limit + 1} keys",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: batch.BatchDelete(pb.BatchDeleteRequest(namespace=namespace, keys=over)),
+        )
+        check(
+            f"BatchGet of exactly max_batch_size = {limit} keys: all found",
+            all(f for _, f, _ in self.fetch(batch, namespace, [f"k{i}" for i in range(limit)])),
+            True,
+        )
 
     def test_namespace_isolation(self, batch, namespace):
         other = namespace + "-other"
@@ -84,6 +119,8 @@ class KeyValueBatchTests(InterfaceSuite):
 
     def test_empty_names_are_invalid(self, batch, namespace):
         expect_status("BatchSet with an empty namespace", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.put(batch, "", [("k", b"v")]))
-        expect_status("BatchSet with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.put(batch, namespace, [("k", b"v"), ("", b"v")]))
+        expect_status(
+            "BatchSet with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.put(batch, namespace, [("k", b"v"), ("", b"v")])
+        )
         check("BatchGet after the rejected BatchSet", self.fetch(batch, namespace, ["k"]), [("k", False, b"")])
         expect_status("BatchGet with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.fetch(batch, namespace, [""]))

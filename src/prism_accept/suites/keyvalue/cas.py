@@ -84,6 +84,7 @@ class KeyValueCASTests(InterfaceSuite):
             swaps = 0
             current = self.current(cas, namespace, "counter")
             while swaps < per_worker:
+                assert current is not None, "CompareAndSwap: the counter vanished"
                 ok, value = self.swap(cas, namespace, "counter", str(int(current) + 1).encode(), expected=current)
                 swaps += ok
                 current = value
@@ -92,7 +93,11 @@ class KeyValueCASTests(InterfaceSuite):
         with ThreadPoolExecutor(workers) as pool:
             done = sum(pool.map(lambda _: increment(), range(workers)))
         check("successful swaps", done, workers * per_worker)
-        check(f"counter after {workers}x{per_worker} CAS increments", self.current(cas, namespace, "counter"), str(workers * per_worker).encode())
+        check(
+            f"counter after {workers}x{per_worker} CAS increments",
+            self.current(cas, namespace, "counter"),
+            str(workers * per_worker).encode(),
+        )
 
     def test_namespace_isolation(self, cas, namespace):
         other = namespace + "-other"
@@ -104,4 +109,8 @@ class KeyValueCASTests(InterfaceSuite):
     def test_empty_names_are_invalid(self, cas, namespace):
         expect_status("CompareAndSwap with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.swap(cas, namespace, "", b"v"))
         expect_status("CompareAndSwap with an empty namespace", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.swap(cas, "", "k", b"v"))
-        expect_status("CompareAndDelete with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: cas.CompareAndDelete(pb.CompareAndDeleteRequest(namespace=namespace, key="", expected=b"v")))
+        expect_status(
+            "CompareAndDelete with an empty key",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: cas.CompareAndDelete(pb.CompareAndDeleteRequest(namespace=namespace, key="", expected=b"v")),
+        )

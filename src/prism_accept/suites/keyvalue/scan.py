@@ -13,16 +13,17 @@ import pytest
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.requirements import requires
 
 LITERAL_PREFIX_KEYS = ["a*b", "a*c", "axb", "ab", "a?", "aa", "[x]1", "x1", "[x", "%1", "a%", "11", "_1", "x_", "\\1", "1"]
 
 
+@requires.interface("keyvalue_basic")  # every case seeds its keys with Set
 class KeyValueScanTests(InterfaceSuite):
     interface = "keyvalue_scan"
 
     @pytest.fixture
-    def scan(self, plugin, capabilities):
-        capabilities.require_interface("keyvalue_basic")
+    def scan(self, plugin):
         return pb_grpc.KeyValueScanStub(plugin.channel)
 
     @pytest.fixture
@@ -54,7 +55,11 @@ class KeyValueScanTests(InterfaceSuite):
         check("Scan('') as a dict", dict(got), items)
 
     def test_scan_prefix(self, scan, seed, namespace):
-        seed({f"user:{i}": f"user-data-{i}".encode() for i in range(5)} | {f"post:{i}": b"p" for i in range(5)} | {"xuser:1": b"x", "user": b"u"})
+        seed(
+            {f"user:{i}": f"user-data-{i}".encode() for i in range(5)}
+            | {f"post:{i}": b"p" for i in range(5)}
+            | {"xuser:1": b"x", "user": b"u"}
+        )
         got = self.scan_all(scan, namespace, "user:")
         check("Scan('user:') keys", sorted(k for k, _ in got), [f"user:{i}" for i in range(5)])
         check("Scan('user:') values", dict(got), {f"user:{i}": f"user-data-{i}".encode() for i in range(5)})

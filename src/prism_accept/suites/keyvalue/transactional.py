@@ -12,6 +12,7 @@ import pytest
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.requirements import requires
 
 
 class Tx:
@@ -38,6 +39,7 @@ class Tx:
         return self.stub.Rollback(pb.RollbackRequest(namespace=self.ns, transaction_id=self.id))
 
 
+@requires.interface("keyvalue_basic")  # what is visible outside a transaction is read with Get
 class KeyValueTransactionalTests(InterfaceSuite):
     interface = "keyvalue_transactional"
 
@@ -47,8 +49,7 @@ class KeyValueTransactionalTests(InterfaceSuite):
         return lambda ns=namespace: Tx(stub, ns)
 
     @pytest.fixture
-    def basic(self, plugin, capabilities):
-        capabilities.require_interface("keyvalue_basic")
+    def basic(self, plugin):
         return pb_grpc.KeyValueBasicStub(plugin.channel)
 
     @staticmethod
@@ -87,6 +88,7 @@ class KeyValueTransactionalTests(InterfaceSuite):
         check("Gets after a 10-key Commit", [self.outside(basic, namespace, f"k{i}") for i in range(10)], [bytes([i]) for i in range(10)])
         check("Get of the key deleted in the transaction", self.outside(basic, namespace, "gone"), None)
 
+    @requires.behaviour("keyvalue_transactional", "conflict", "abort")
     def test_aborted_commit_applies_nothing(self, tx, basic, namespace):
         basic.Set(pb.SetRequest(namespace=namespace, key="guard", value=b"0"))
         t = tx()
@@ -112,6 +114,7 @@ class KeyValueTransactionalTests(InterfaceSuite):
         t.commit()
         check("Get outside after Commit", self.outside(basic, namespace, "outside"), None)
 
+    @requires.behaviour("keyvalue_transactional", "conflict", "abort")
     def test_conflicting_transactions(self, tx, basic, namespace):
         basic.Set(pb.SetRequest(namespace=namespace, key="counter", value=b"0"))
         t1, t2 = tx(), tx()
@@ -122,6 +125,7 @@ class KeyValueTransactionalTests(InterfaceSuite):
         expect_status("second Commit of a read-modify-write on the same key", grpc.StatusCode.ABORTED, t2.commit)
         check("counter after one Commit and one abort", self.outside(basic, namespace, "counter"), b"1")
 
+    @requires.behaviour("keyvalue_transactional", "conflict", "abort")
     def test_blind_writes_to_one_key_conflict(self, tx, basic, namespace):
         t1, t2 = tx(), tx()
         t1.set("k", b"1")
@@ -153,7 +157,11 @@ class KeyValueTransactionalTests(InterfaceSuite):
         with ThreadPoolExecutor(workers) as pool:
             for f in [pool.submit(increment) for _ in range(workers)]:
                 f.result()
-        check(f"counter after {workers}x{per_worker} transactional increments", self.outside(basic, namespace, "n"), str(workers * per_worker).encode())
+        check(
+            f"counter after {workers}x{per_worker} transactional increments",
+            self.outside(basic, namespace, "n"),
+            str(workers * per_worker).encode(),
+        )
 
     def test_use_after_commit_or_rollback(self, tx, namespace):
         for finish in ("commit", "rollback"):
@@ -169,6 +177,7 @@ class KeyValueTransactionalTests(InterfaceSuite):
             ):
                 expect_status(f"{op} after {finish}", grpc.StatusCode.FAILED_PRECONDITION, call)
 
+    @requires.behaviour("keyvalue_transactional", "conflict", "abort")
     def test_use_after_aborted_commit(self, tx, basic, namespace):
         t = tx()
         expect_status("Get in a transaction of a missing key", grpc.StatusCode.NOT_FOUND, lambda: t.get("k"))
@@ -178,10 +187,22 @@ class KeyValueTransactionalTests(InterfaceSuite):
 
     def test_unknown_transaction(self, plugin, tx, namespace):
         stub = pb_grpc.KeyValueTransactionalStub(plugin.channel)
-        expect_status("Get with an unknown transaction id", grpc.StatusCode.NOT_FOUND, lambda: stub.Get(pb.TxGetRequest(namespace=namespace, transaction_id="no-such-transaction", key="k")))
-        expect_status("Commit with an unknown transaction id", grpc.StatusCode.NOT_FOUND, lambda: stub.Commit(pb.CommitRequest(namespace=namespace, transaction_id="no-such-transaction")))
+        expect_status(
+            "Get with an unknown transaction id",
+            grpc.StatusCode.NOT_FOUND,
+            lambda: stub.Get(pb.TxGetRequest(namespace=namespace, transaction_id="no-such-transaction", key="k")),
+        )
+        expect_status(
+            "Commit with an unknown transaction id",
+            grpc.StatusCode.NOT_FOUND,
+            lambda: stub.Commit(pb.CommitRequest(namespace=namespace, transaction_id="no-such-transaction")),
+        )
         t = tx()
-        expect_status("Commit of a transaction from another namespace", grpc.StatusCode.NOT_FOUND, lambda: stub.Commit(pb.CommitRequest(namespace=namespace + "-other", transaction_id=t.id)))
+        expect_status(
+            "Commit of a transaction from another namespace",
+            grpc.StatusCode.NOT_FOUND,
+            lambda: stub.Commit(pb.CommitRequest(namespace=namespace + "-other", transaction_id=t.id)),
+        )
         t.rollback()
 
     def test_transactions_are_independent(self, tx, basic, namespace):
@@ -192,11 +213,17 @@ class KeyValueTransactionalTests(InterfaceSuite):
         t3.set("b", b"2")
         t1.commit()
         t3.commit()
-        check("both disjoint transactions committed", (self.outside(basic, namespace, "a"), self.outside(basic, namespace, "b")), (b"1", b"2"))
+        check(
+            "both disjoint transactions committed", (self.outside(basic, namespace, "a"), self.outside(basic, namespace, "b")), (b"1", b"2")
+        )
 
     def test_empty_names_are_invalid(self, plugin, tx, namespace):
         stub = pb_grpc.KeyValueTransactionalStub(plugin.channel)
-        expect_status("BeginTransaction with an empty namespace", grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.BeginTransaction(pb.BeginTransactionRequest(namespace="")))
+        expect_status(
+            "BeginTransaction with an empty namespace",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: stub.BeginTransaction(pb.BeginTransactionRequest(namespace="")),
+        )
         t = tx()
         expect_status("Set with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: t.set("", b"v"))
         t.rollback()

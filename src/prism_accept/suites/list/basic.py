@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from prism.list.v1 import list_pb2 as pb
 from prism.list.v1 import list_pb2_grpc as pb_grpc
@@ -106,52 +104,3 @@ class ListBasicTests(InterfaceSuite):
         expect_status("PushLeft with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: lists.push_left("", b"v"))
         expect_status("Length with an empty namespace", grpc.StatusCode.INVALID_ARGUMENT, lambda: ListOps(lists.stub, "").length("k"))
         check("Length after rejected calls", lists.length("k"), 0)
-
-    def test_matches_a_deque_model(self, lists, plugin):
-        """Hypothesis drives random push/pop sequences; a Python list is the model."""
-        # Health checks time example generation, which here is the plugin's and the machine's load.
-        run_state_machine_as_test(
-            lambda: _ListMachine(lists, plugin),
-            settings=settings(max_examples=25, stateful_step_count=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)),
-        )
-
-
-VALUES = st.lists(st.binary(max_size=6), min_size=1, max_size=4)
-COUNTS = st.integers(min_value=1, max_value=5)
-
-
-class _ListMachine(RuleBasedStateMachine):
-    def __init__(self, lists: ListOps, plugin):
-        super().__init__()
-        self.ops = ListOps(lists.stub, lists.ns + "-m")
-        self.plugin = plugin
-        plugin.drop_namespace(self.ops.ns)
-        self.model: list[bytes] = []
-
-    @rule(values=VALUES)
-    def push_left(self, values):
-        self.model[:0] = list(reversed(values))
-        check("PushLeft length", self.ops.push_left("k", *values), len(self.model))
-
-    @rule(values=VALUES)
-    def push_right(self, values):
-        self.model.extend(values)
-        check("PushRight length", self.ops.push_right("k", *values), len(self.model))
-
-    @rule(count=COUNTS)
-    def pop_left(self, count):
-        want, self.model = self.model[:count], self.model[count:]
-        check(f"PopLeft({count})", self.ops.pop_left("k", count), want)
-
-    @rule(count=COUNTS)
-    def pop_right(self, count):
-        want = list(reversed(self.model[-count:])) if self.model else []
-        self.model = self.model[: max(0, len(self.model) - count)]
-        check(f"PopRight({count})", self.ops.pop_right("k", count), want)
-
-    @invariant()
-    def length_agrees(self):
-        check("Length", self.ops.length("k"), len(self.model))
-
-    def teardown(self):
-        self.plugin.drop_namespace(self.ops.ns)

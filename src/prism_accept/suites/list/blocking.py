@@ -14,17 +14,18 @@ from prism.list.v1 import list_pb2 as pb
 from prism.list.v1 import list_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status, poll_until
 from prism_accept.suites.list.basic import ListOps
+from prism_accept.suites.requirements import requires
 
 LONG_TIMEOUT_MS = 5000
 STILL_BLOCKED_S = 0.15
 
 
+@requires.interface("list_basic")  # lists are built with PushRight
 class ListBlockingTests(InterfaceSuite):
     interface = "list_blocking"
 
     @pytest.fixture
-    def lists(self, plugin, namespace, capabilities):
-        capabilities.require_interface("list_basic")
+    def lists(self, plugin, namespace):
         return ListOps(pb_grpc.ListBasicStub(plugin.channel), namespace)
 
     @pytest.fixture
@@ -46,14 +47,24 @@ class ListBlockingTests(InterfaceSuite):
     def assert_still_blocked(future, what: str) -> None:
         returned_early = poll_until(future.done, STILL_BLOCKED_S)
         if returned_early:
-            raise AssertionError(f"{what}: returned {future.result() if not future.exception() else future.exception()} on an empty list, want it to block")
+            raise AssertionError(
+                f"{what}: returned {future.result() if not future.exception() else future.exception()} on an empty list, want it to block"
+            )
 
     def test_returns_at_once_when_a_value_is_there(self, blocking, lists):
         lists.push_right("k", b"a", b"b", b"c")
         t0 = time.monotonic()
-        check("BlockingPopLeft of a non-empty list", self.result(self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS)), (True, "k", b"a"))
+        check(
+            "BlockingPopLeft of a non-empty list",
+            self.result(self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS)),
+            (True, "k", b"a"),
+        )
         assert time.monotonic() - t0 < LONG_TIMEOUT_MS / 2000, "BlockingPopLeft of a non-empty list waited"
-        check("BlockingPopRight of a non-empty list", self.result(self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS, left=False)), (True, "k", b"c"))
+        check(
+            "BlockingPopRight of a non-empty list",
+            self.result(self.start_pop(blocking, lists.ns, ["k"], LONG_TIMEOUT_MS, left=False)),
+            (True, "k", b"c"),
+        )
         check("list after both pops", lists.pop_left("k", 5), [b"b"])
 
     def test_wakes_on_push(self, blocking, lists, capabilities):
@@ -64,24 +75,42 @@ class ListBlockingTests(InterfaceSuite):
         check("BlockingPopLeft woken by a push", self.result(future), (True, "k", b"v"))
         latency_ms = (time.monotonic() - pushed) * 1000
         bound_ms = 500 + capabilities.timing_tolerance_ms
-        assert latency_ms < bound_ms, f"BlockingPopLeft wake-up latency: got {latency_ms:.0f} ms, want < {bound_ms} ms (timeout was {LONG_TIMEOUT_MS} ms)"
+        assert (
+            latency_ms < bound_ms
+        ), f"BlockingPopLeft wake-up latency: got {latency_ms:.0f} ms, want < {bound_ms} ms (timeout was {LONG_TIMEOUT_MS} ms)"
         check("Length after the woken pop", lists.length("k"), 0)
 
     def test_times_out_empty(self, blocking, lists, capabilities):
         tol = capabilities.timing_tolerance_ms
         timeout_ms = 200
         t0 = time.monotonic()
-        check("BlockingPopLeft of an empty list", self.result(self.start_pop(blocking, lists.ns, ["k", "k2"], timeout_ms)), (False, "", b""))
+        check(
+            "BlockingPopLeft of an empty list", self.result(self.start_pop(blocking, lists.ns, ["k", "k2"], timeout_ms)), (False, "", b"")
+        )
         elapsed_ms = (time.monotonic() - t0) * 1000
-        assert timeout_ms - tol <= elapsed_ms <= timeout_ms + tol + 1000, f"BlockingPopLeft(timeout 200 ms) returned after {elapsed_ms:.0f} ms, want about {timeout_ms} ms (tolerance {tol} ms)"
+        assert (
+            timeout_ms - tol <= elapsed_ms <= timeout_ms + tol + 1000
+        ), f"BlockingPopLeft(timeout 200 ms) returned after {elapsed_ms:.0f} ms, want about {timeout_ms} ms (tolerance {tol} ms)"
 
     def test_first_non_empty_key_in_argument_order_wins(self, blocking, lists):
         lists.push_right("k3", b"three")
         lists.push_right("k2", b"two")
-        check("BlockingPopLeft([k1, k2, k3])", self.result(self.start_pop(blocking, lists.ns, ["k1", "k2", "k3"], LONG_TIMEOUT_MS)), (True, "k2", b"two"))
+        check(
+            "BlockingPopLeft([k1, k2, k3])",
+            self.result(self.start_pop(blocking, lists.ns, ["k1", "k2", "k3"], LONG_TIMEOUT_MS)),
+            (True, "k2", b"two"),
+        )
         lists.push_right("k1", b"one")
-        check("BlockingPopLeft([k3, k1])", self.result(self.start_pop(blocking, lists.ns, ["k3", "k1"], LONG_TIMEOUT_MS)), (True, "k3", b"three"))
-        check("BlockingPopLeft([k2, k1])", self.result(self.start_pop(blocking, lists.ns, ["k2", "k1"], LONG_TIMEOUT_MS)), (True, "k1", b"one"))
+        check(
+            "BlockingPopLeft([k3, k1])",
+            self.result(self.start_pop(blocking, lists.ns, ["k3", "k1"], LONG_TIMEOUT_MS)),
+            (True, "k3", b"three"),
+        )
+        check(
+            "BlockingPopLeft([k2, k1])",
+            self.result(self.start_pop(blocking, lists.ns, ["k2", "k1"], LONG_TIMEOUT_MS)),
+            (True, "k1", b"one"),
+        )
 
     def test_wakes_on_push_to_any_key(self, blocking, lists):
         future = self.start_pop(blocking, lists.ns, ["a", "b", "c"], LONG_TIMEOUT_MS, left=False)
@@ -113,7 +142,23 @@ class ListBlockingTests(InterfaceSuite):
 
     def test_invalid_arguments(self, blocking, lists):
         for ms in (0, -1):
-            expect_status(f"BlockingPopLeft(timeout_ms={ms})", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.result(self.start_pop(blocking, lists.ns, ["k"], ms, deadline_s=5)))
-        expect_status("BlockingPopLeft with no keys", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.result(self.start_pop(blocking, lists.ns, [], 100)))
-        expect_status("BlockingPopRight with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.result(self.start_pop(blocking, lists.ns, ["k", ""], 100, left=False)))
-        expect_status("BlockingPopLeft with an empty namespace", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.result(self.start_pop(blocking, "", ["k"], 100)))
+            expect_status(
+                f"BlockingPopLeft(timeout_ms={ms})",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: self.result(self.start_pop(blocking, lists.ns, ["k"], ms, deadline_s=5)),
+            )
+        expect_status(
+            "BlockingPopLeft with no keys",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: self.result(self.start_pop(blocking, lists.ns, [], 100)),
+        )
+        expect_status(
+            "BlockingPopRight with an empty key",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: self.result(self.start_pop(blocking, lists.ns, ["k", ""], 100, left=False)),
+        )
+        expect_status(
+            "BlockingPopLeft with an empty namespace",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: self.result(self.start_pop(blocking, "", ["k"], 100)),
+        )

@@ -9,16 +9,17 @@ from prism.list.v1 import list_pb2 as pb
 from prism.list.v1 import list_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.list.basic import ListOps
+from prism_accept.suites.requirements import requires
 
 BEFORE, AFTER = pb.InsertRequest.BEFORE, pb.InsertRequest.AFTER
 
 
+@requires.interface("list_basic")  # lists are built with PushRight
 class ListIndexingTests(InterfaceSuite):
     interface = "list_indexing"
 
     @pytest.fixture
-    def lists(self, plugin, namespace, capabilities):
-        capabilities.require_interface("list_basic")
+    def lists(self, plugin, namespace):
         return ListOps(pb_grpc.ListBasicStub(plugin.channel), namespace)
 
     @pytest.fixture
@@ -60,9 +61,17 @@ class ListIndexingTests(InterfaceSuite):
     def test_set_outside_the_list_is_out_of_range(self, idx, lists):
         lists.push_right("k", b"a")
         for i in (1, -2):
-            expect_status(f"Set index {i} of a 1-element list", grpc.StatusCode.OUT_OF_RANGE, lambda: idx.Set(pb.IndexSetRequest(namespace=lists.ns, key="k", index=i, value=b"x")))
+            expect_status(
+                f"Set index {i} of a 1-element list",
+                grpc.StatusCode.OUT_OF_RANGE,
+                lambda: idx.Set(pb.IndexSetRequest(namespace=lists.ns, key="k", index=i, value=b"x")),
+            )
         check("list after rejected Sets", self.contents(idx, lists, "k"), [b"a"])
-        expect_status("Set index 0 of a missing list", grpc.StatusCode.OUT_OF_RANGE, lambda: idx.Set(pb.IndexSetRequest(namespace=lists.ns, key="missing", index=0, value=b"x")))
+        expect_status(
+            "Set index 0 of a missing list",
+            grpc.StatusCode.OUT_OF_RANGE,
+            lambda: idx.Set(pb.IndexSetRequest(namespace=lists.ns, key="missing", index=0, value=b"x")),
+        )
         check("Length of the missing list after Set", lists.length("missing"), 0)
 
     def test_insert_before_and_after_the_first_pivot(self, idx, lists):
@@ -78,7 +87,11 @@ class ListIndexingTests(InterfaceSuite):
         check("list after a missing pivot", self.contents(idx, lists, "k"), [b"a", b"b"])
         check("Insert into a missing list", self.insert(idx, lists.ns, "missing", AFTER, b"a", b"x"), (False, 0))
         check("Length of the missing list after Insert", lists.length("missing"), 0)
-        expect_status("Insert with no position", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.insert(idx, lists.ns, "k", pb.InsertRequest.POSITION_UNSPECIFIED, b"a", b"x"))
+        expect_status(
+            "Insert with no position",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: self.insert(idx, lists.ns, "k", pb.InsertRequest.POSITION_UNSPECIFIED, b"a", b"x"),
+        )
 
     def test_remove_from_the_head(self, idx, lists):
         lists.push_right("k", b"x", b"a", b"x", b"b", b"x")

@@ -9,6 +9,7 @@ from prism.list.v1 import list_pb2 as pb
 from prism.list.v1 import list_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.list.basic import ListOps
+from prism_accept.suites.requirements import requires
 
 ITEMS = [bytes([c]) for c in b"abcdef"]
 
@@ -20,12 +21,12 @@ def reference_slice(n: int, start: int, stop: int) -> slice:
     return slice(start, stop + 1) if start <= stop else slice(0, 0)
 
 
+@requires.interface("list_basic")  # lists are built with PushRight
 class ListRangeTests(InterfaceSuite):
     interface = "list_range"
 
     @pytest.fixture
-    def lists(self, plugin, namespace, capabilities):
-        capabilities.require_interface("list_basic")
+    def lists(self, plugin, namespace):
         ops = ListOps(pb_grpc.ListBasicStub(plugin.channel), namespace)
         ops.push_right("k", *ITEMS)
         return ops

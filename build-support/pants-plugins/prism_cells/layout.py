@@ -1,0 +1,12 @@
+"""Where the registry, the cells and the code they depend on live (paths from the build root)."""
+
+REGISTRY_DIR = "registry/backends"
+CATALOG = "registry/interfaces.yaml"
+CELLS_DIR = "tests/compliance"
+CELL_RUNNER = "test_cell.py"
+SUITES_DIR = "src/prism_accept/suites"
+MODELS_DIR = "src/prism_accept/models"
+CONVENTIONS = "src/prism_accept/compliance/conventions.py"
+UNDECLARED = "src/prism_accept/compliance/undeclared.py"
+# First-party plugin packages: plugins/<module>/ (source root /plugins) or src/<module>/.
+PLUGIN_SOURCE_ROOTS = ("plugins", "src")

@@ -1,0 +1,122 @@
+"""The synthesized compliance_cells targets and the cells they generate (Pants RuleRunner)."""
+
+from __future__ import annotations
+
+import pytest
+from pants.backend.python.target_types import PythonTestsExtraEnvVarsField, PythonTestsTimeoutField, PythonTestTarget
+from pants.core.target_types import FilesGeneratorTarget
+from pants.engine.addresses import Address
+from pants.engine.internals.scheduler import ExecutionError
+from pants.engine.target import Dependencies, Tags
+from pants.testutil.rule_runner import RuleRunner
+
+from prism_cells import register
+from prism_cells.target_types import ComplianceCellsTarget
+
+CATALOG = """\
+keyvalue:
+  keyvalue_basic: KeyValueBasic
+  keyvalue_scan: KeyValueScan
+list:
+  list_basic: ListBasic
+set:
+  set_basic: SetBasic
+"""
+
+
+def backend_yaml(name: str, implements: list[str], module: str = "prism_x") -> str:
+    return (
+        f"backend: {name}\n"
+        "description: A test backend.\n"
+        f"plugin:\n  module: {module}\n"
+        "implements:\n" + "".join(f"  - {i}\n" for i in implements) + "limits:\n  max_value_bytes: 1024\n"
+        "instance:\n  embedded: true\n  start_hint: nothing to start\n"
+    )
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    runner = RuleRunner(
+        rules=[*register.rules()],
+        target_types=[ComplianceCellsTarget, PythonTestTarget, FilesGeneratorTarget],
+    )
+    runner.write_files(
+        {
+            "registry/BUILD": 'files(name="catalog", sources=["interfaces.yaml"])',
+            "registry/interfaces.yaml": CATALOG,
+            "registry/backends/BUILD": 'files(name="backends", sources=["*.yaml"])',
+            "registry/backends/alpha.yaml": backend_yaml("alpha", ["keyvalue_basic", "list_basic"]),
+            "registry/backends/beta.yaml": backend_yaml("beta", ["keyvalue_scan"], module="prism_accept.plugins.beta"),
+            "plugins/prism_x/__init__.py": "",
+            "src/prism_accept/plugins/beta/__init__.py": "",
+            "src/prism_accept/suites/keyvalue/basic.py": "",
+            "src/prism_accept/models/keyvalue.py": "",
+            "src/prism_accept/compliance/conventions.py": "",
+            "tests/compliance/BUILD": "# cells are synthesized",
+            "tests/compliance/test_cell.py": "",
+        }
+    )
+    return runner
+
+
+def cell(rule_runner: RuleRunner, backend: str, name: str):
+    return rule_runner.get_target(Address("tests/compliance", target_name=backend, generated_name=name))
+
+
+def test_one_compliance_cells_per_registry_file(rule_runner: RuleRunner) -> None:
+    for backend in ("alpha", "beta"):
+        generator = rule_runner.get_target(Address("tests/compliance", target_name=backend))
+        assert isinstance(generator, ComplianceCellsTarget)
+    rule_runner.write_files({"registry/backends/gamma.yaml": backend_yaml("gamma", ["set_basic"])})
+    assert isinstance(rule_runner.get_target(Address("tests/compliance", target_name="gamma")), ComplianceCellsTarget)
+
+
+def test_interface_cells(rule_runner: RuleRunner) -> None:
+    tgt = cell(rule_runner, "alpha", "keyvalue_basic")
+    assert tgt.get(Tags).value == ("compliance", "backend:alpha", "cell:interface", "interface:keyvalue_basic")
+    assert tgt[PythonTestsExtraEnvVarsField].value[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=keyvalue_basic")
+    assert tgt[PythonTestsExtraEnvVarsField].value[2].startswith("PRISM_REGISTRY_VALIDATED=")
+    assert tgt[PythonTestsTimeoutField].value == 180
+    assert set(tgt[Dependencies].value or ()) == {
+        "registry/backends/alpha.yaml:backends",
+        "registry/interfaces.yaml:catalog",
+        "plugins/prism_x",
+        "src/prism_accept/suites/keyvalue/basic.py",
+    }
+    # a declared interface without a suite module yet: no suite dependency
+    assert "src/prism_accept/suites/list/basic.py" not in (cell(rule_runner, "alpha", "list_basic")[Dependencies].value or ())
+
+
+def test_undeclared_conventions_and_model_cells(rule_runner: RuleRunner) -> None:
+    protos = {f"proto/prism/{m}/v1" for m in ("keyvalue", "list", "set")}
+    undeclared = cell(rule_runner, "alpha", "undeclared")
+    assert protos <= set(undeclared[Dependencies].value or ())
+    assert undeclared[PythonTestsExtraEnvVarsField].value[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=undeclared")
+
+    conventions = cell(rule_runner, "alpha", "conventions")
+    assert {"src/prism_accept/compliance/conventions.py", *protos} <= set(conventions[Dependencies].value or ())
+    assert "PRISM_HYPOTHESIS_PROFILE" in conventions[PythonTestsExtraEnvVarsField].value
+    assert "cell:conventions" in conventions.get(Tags).value
+
+    model = cell(rule_runner, "alpha", "model-keyvalue")
+    assert "src/prism_accept/models/keyvalue.py" in model[Dependencies].value
+    env = model[PythonTestsExtraEnvVarsField].value
+    assert env[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=model-keyvalue") and env[-1] == "PRISM_HYPOTHESIS_PROFILE"
+    assert "cell:model" in model.get(Tags).value
+    # list is declared but has no models/list.py: no cell
+    with pytest.raises(ExecutionError):
+        cell(rule_runner, "alpha", "model-list")
+
+
+def test_plugin_package_under_src_too(rule_runner: RuleRunner) -> None:
+    assert "src/prism_accept/plugins/beta" in cell(rule_runner, "beta", "keyvalue_scan")[Dependencies].value
+
+
+def test_an_invalid_registry_file_fails_with_the_loaders_message(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"registry/backends/alpha.yaml": backend_yaml("alpha", ["keyvalue_basik"])})
+    with pytest.raises(ExecutionError) as e:
+        cell(rule_runner, "alpha", "undeclared")
+    assert (
+        "registry/backends/alpha.yaml: field 'implements[0]': 'keyvalue_basik' is not a known interface; "
+        "fix: did you mean 'keyvalue_basic'?"
+    ) in str(e.value)

@@ -1,0 +1,1 @@
+"""The six keyvalue interfaces."""

@@ -1,0 +1,1 @@
+"""The five sorted-set interfaces."""

@@ -1,0 +1,228 @@
+"""What every Python plugin shares: the gRPC server, handshake, health, lifecycle, request
+conventions and error mapping.
+
+A plugin is a `Plugin`: a name, a version, a connector to its backend, and one servicer per
+interface it implements (`contracts/`), each over the store that serves it. Services of the
+interfaces it does not implement are not registered, so their RPCs answer UNIMPLEMENTED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
+from prism_plugin import handshake
+from prism_plugin.contract import InterfaceServicer
+from prism_plugin.conventions import Limits, check_request
+from prism_plugin.status import StatusError, shown
+
+log = logging.getLogger("prism.plugin")
+
+
+class Connector(Protocol):
+    """The plugin's connection to its backend instance."""
+
+    async def connect(self, settings: dict[str, str]) -> str:
+        """Connect using the settings ("url" always present); return the server's version.
+        Called again on a second Initialize: release what the first one held.
+
+        Raise StatusError(UNAVAILABLE) when the instance cannot be reached."""
+
+    async def drop_namespace(self, namespace: str) -> None:
+        """Delete everything stored under the namespace."""
+
+    async def close(self) -> None:
+        ...
+
+
+@dataclass
+class Plugin:
+    name: str
+    version: str
+    connector: Connector
+    servicers: list[InterfaceServicer[Any]]
+    limits: Limits = field(default_factory=Limits)
+    # Exceptions of the backend's client that mean "cannot reach the backend" (-> UNAVAILABLE).
+    unavailable_errors: tuple[type[BaseException], ...] = ()
+
+
+class StatusInterceptor(grpc.aio.ServerInterceptor):
+    """Checks every request against the conventions before its handler runs; turns StatusError
+    into its status and backend connection errors into UNAVAILABLE; logs anything else."""
+
+    def __init__(self, limits: Limits, unavailable_errors: tuple[type[BaseException], ...]):
+        self.limits = limits
+        self.unavailable: tuple[type[BaseException], ...] = (asyncio.TimeoutError, ConnectionError, *unavailable_errors)
+
+    async def _map(self, e: BaseException, context: grpc.aio.ServicerContext) -> None:
+        if isinstance(e, StatusError):
+            await context.abort(e.code, e.message)
+        if isinstance(e, self.unavailable):
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"backend unavailable: {type(e).__name__}: {shown(str(e))}")
+        log.exception("unexpected error")
+        await context.abort(grpc.StatusCode.INTERNAL, f"{type(e).__name__}: {shown(str(e))}")
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        if handler.unary_unary:
+            inner_uu = handler.unary_unary
+
+            async def unary_unary(request, context):
+                try:
+                    check_request(request, self.limits)
+                    return await inner_uu(request, context)
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as e:  # noqa: BLE001 - mapped to a status
+                    await self._map(e, context)
+
+            return grpc.unary_unary_rpc_method_handler(unary_unary, handler.request_deserializer, handler.response_serializer)
+        if handler.unary_stream:
+            inner_us = handler.unary_stream
+
+            async def unary_stream(request, context):
+                try:
+                    check_request(request, self.limits)
+                    async for item in inner_us(request, context):
+                        yield item
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as e:  # noqa: BLE001 - mapped to a status
+                    await self._map(e, context)
+
+            return grpc.unary_stream_rpc_method_handler(unary_stream, handler.request_deserializer, handler.response_serializer)
+        return handler
+
+
+class LifecycleServicer(lifecycle_pb2_grpc.PluginLifecycleServicer):
+    def __init__(self, plugin: Plugin, health_servicer: health.aio.HealthServicer):
+        self.plugin = plugin
+        self.health = health_servicer
+
+    async def GetInfo(self, request, context):
+        return lifecycle_pb2.PluginInfo(
+            name=self.plugin.name,
+            version=self.plugin.version,
+            interfaces=[s.interface for s in self.plugin.servicers],
+        )
+
+    async def Initialize(self, request, context):
+        settings = dict(request.settings)
+        if not settings.get("url"):
+            raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "settings must contain 'url'")
+        # Not serving until this Initialize succeeds: a failed second one leaves no stale SERVING.
+        await self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        version = await self.plugin.connector.connect(settings)
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        return lifecycle_pb2.InitializeResponse(backend_version=version)
+
+    async def DropNamespace(self, request, context):
+        if not request.namespace:
+            raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "namespace must be a non-empty string")
+        await self.plugin.connector.drop_namespace(request.namespace)
+        return lifecycle_pb2.DropNamespaceResponse()
+
+
+def _exit_when_stdin_closes() -> None:
+    """The harness holds our stdin open; EOF means it is gone, so we go too."""
+
+    def watch() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
+
+
+async def start(plugin: Plugin, host: str = "127.0.0.1", port: int = 0) -> tuple[grpc.aio.Server, str]:
+    """A started server for the plugin and its address; NOT_SERVING until Initialize."""
+    server = grpc.aio.server(
+        interceptors=[StatusInterceptor(plugin.limits, plugin.unavailable_errors)],
+        options=[
+            ("grpc.max_receive_message_length", 2 * plugin.limits.max_response_bytes),
+            ("grpc.max_send_message_length", 2 * plugin.limits.max_response_bytes),
+        ],
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    lifecycle_pb2_grpc.add_PluginLifecycleServicer_to_server(LifecycleServicer(plugin, health_servicer), server)
+    for servicer in plugin.servicers:
+        servicer.limits = plugin.limits
+        servicer.add_to_server(server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    return server, f"{host}:{bound}"
+
+
+async def serve(plugin: Plugin, on_ready: Callable[[str], Any] | None = None) -> None:
+    server, address = await start(plugin)
+    if on_ready:
+        on_ready(address)
+    try:
+        await server.wait_for_termination()
+    finally:
+        await plugin.connector.close()
+
+
+class InProcessServer:
+    """A plugin served on loopback from a thread of the calling process (its own event loop):
+    the same gRPC surface as a subprocess, without an interpreter start per cell."""
+
+    def __init__(self, plugin_factory: Callable[[], Plugin]):
+        self._factory = plugin_factory
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="plugin-loop", daemon=True)
+        self._server: grpc.aio.Server | None = None
+        self._plugin: Plugin | None = None
+        self.address = ""
+
+    def start(self, timeout_s: float = 10.0) -> str:
+        self._thread.start()
+
+        async def go() -> str:
+            self._plugin = self._factory()
+            self._server, address = await start(self._plugin)
+            return address
+
+        self.address = asyncio.run_coroutine_threadsafe(go(), self._loop).result(timeout_s)
+        return self.address
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        async def halt() -> None:
+            if self._server is not None:
+                await self._server.stop(grace=None)
+            if self._plugin is not None:
+                await self._plugin.connector.close()
+
+        if self._thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(halt(), self._loop).result(timeout_s)
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(timeout_s)
+
+
+def main(plugin_factory: Callable[[], Plugin]) -> None:
+    """Entry point of a plugin process: serve, print the handshake, exit with stdin."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _exit_when_stdin_closes()
+
+    def announce(address: str) -> None:
+        sys.stdout.write(handshake.format_line(address) + "\n")
+        sys.stdout.flush()
+
+    asyncio.run(serve(plugin_factory(), on_ready=announce))

@@ -1,0 +1,31 @@
+"""The PostgreSQL plugin: queues as rows of one table, through psycopg 3 (asyncio) and its pool."""
+
+from __future__ import annotations
+
+import psycopg
+import psycopg_pool
+
+from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
+from prism_plugin.runtime import Plugin
+from prism_postgres.connection import PostgresConnection
+from prism_postgres.queues import PostgresQueues
+
+VERSION = "0.1.0"
+
+
+def build_plugin() -> Plugin:
+    conn = PostgresConnection()
+    queues = PostgresQueues(conn)
+    return Plugin(
+        name="postgres",
+        version=VERSION,
+        connector=conn,
+        servicers=[
+            basic.Servicer(queues),
+            visibility.Servicer(queues),
+            dead_letter.Servicer(queues),
+            priority.Servicer(queues),
+            delayed.Servicer(queues),
+        ],
+        unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
+    )

@@ -1,0 +1,122 @@
+"""The PostgreSQL plugin's connection: a psycopg async pool whose every statement is bounded
+(statement_timeout and lock_timeout on the server, an asyncio timeout around each call), and
+the plugin's schema, created on Initialize."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import psycopg_pool
+
+from prism_plugin.status import failed_precondition, invalid, unavailable
+from prism_plugin.urls import redacted
+
+CONNECT_TIMEOUT_S = 3
+# Below the harness' default call deadline (5 s), so a slow statement answers before it.
+STATEMENT_TIMEOUT_MS = 3500
+CALL_TIMEOUT_S = 4.0
+POOL_MAX = 8
+SCHEMA = "prism"  # every table lives in it (the statements name it literally)
+SCHEMA_LOCK = 0x707269736D  # pg_advisory_xact_lock key: one schema creation at a time
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS prism;
+CREATE TABLE IF NOT EXISTS prism.queue_messages (
+  id bigserial PRIMARY KEY,
+  namespace bytea NOT NULL,
+  queue bytea NOT NULL,
+  payload bytea NOT NULL,
+  priority integer NOT NULL,
+  available_at timestamptz NOT NULL,
+  visible_at timestamptz NOT NULL,
+  deliveries integer NOT NULL DEFAULT 0,
+  receipt text
+);
+CREATE INDEX IF NOT EXISTS queue_messages_order ON prism.queue_messages (namespace, queue, priority DESC, available_at, id);
+CREATE INDEX IF NOT EXISTS queue_messages_receipt ON prism.queue_messages (receipt) WHERE receipt IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_messages_delivered ON prism.queue_messages (namespace, queue, visible_at) WHERE receipt IS NOT NULL;
+CREATE TABLE IF NOT EXISTS prism.queue_dead_letters (
+  namespace bytea NOT NULL,
+  queue bytea NOT NULL,
+  target bytea NOT NULL,
+  max_deliveries integer NOT NULL,
+  moved bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (namespace, queue)
+);
+"""
+
+
+class PostgresConnection:
+    def __init__(self) -> None:
+        self._pool: psycopg_pool.AsyncConnectionPool | None = None
+
+    @property
+    def pool(self) -> psycopg_pool.AsyncConnectionPool:
+        if self._pool is None:
+            raise failed_precondition("plugin not initialized: call PluginLifecycle.Initialize")
+        return self._pool
+
+    async def run(self, work, *args):
+        """`await work(conn, *args)` on a pooled connection in autocommit mode (each statement
+        commits by itself: every operation is one statement, or statements each correct alone),
+        bounded by CALL_TIMEOUT_S."""
+
+        async def go():
+            async with self.pool.connection(timeout=CALL_TIMEOUT_S) as conn:
+                return await work(conn, *args)
+
+        return await asyncio.wait_for(go(), CALL_TIMEOUT_S)
+
+    async def connect(self, settings: dict[str, str]) -> str:
+        await self.close()  # a second Initialize replaces the first one's pool
+        url = settings["url"]
+        shown = redacted(url)
+        try:
+            psycopg.conninfo.conninfo_to_dict(url)
+        except psycopg.ProgrammingError as e:
+            raise invalid(f"bad PostgreSQL URL {shown}: {type(e).__name__}") from e
+        pool = psycopg_pool.AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=POOL_MAX,
+            open=False,
+            timeout=CALL_TIMEOUT_S,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}",
+            },
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+            self._pool = pool
+            version = await self.run(_create_schema)
+        except (psycopg.Error, psycopg_pool.PoolTimeout, asyncio.TimeoutError, OSError) as e:
+            self._pool = None
+            await pool.close()
+            raise unavailable(f"cannot use PostgreSQL at {shown}: {type(e).__name__}") from e
+        return f"postgresql {version}"
+
+    async def drop_namespace(self, namespace: str) -> None:
+        await self.run(_drop, namespace.encode("utf-8", "surrogatepass"))
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
+async def _create_schema(conn: psycopg.AsyncConnection[Any]) -> str:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        for statement in filter(str.strip, DDL.split(";")):
+            await conn.execute(statement)
+    row = await (await conn.execute("SHOW server_version")).fetchone()
+    return row[0] if row else "?"
+
+
+async def _drop(conn: psycopg.AsyncConnection[Any], ns: bytes) -> None:
+    await conn.execute("DELETE FROM prism.queue_messages WHERE namespace = %s", (ns,))
+    await conn.execute("DELETE FROM prism.queue_dead_letters WHERE namespace = %s", (ns,))

@@ -1,0 +1,237 @@
+"""The `#conventions` cell: the conventions every RPC of every declared interface keeps,
+checked from the proto descriptors (so an RPC added to a proto is covered without a new case).
+
+- an empty namespace, and an empty name (fields marked `(prism.options.v1.name)`), are
+  INVALID_ARGUMENT;
+- an oversized name is refused up front with a clear status;
+- requests generated from the descriptors (Hypothesis) never answer UNKNOWN, INTERNAL or
+  UNIMPLEMENTED, never crash or hang the plugin, never overrun the client's deadline;
+- an amplifying request (a few KB asking for a GB answer) is refused up front;
+- the plugin still answers its health check afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from prism.options.v1 import options_pb2
+from prism_accept.catalog import get_interface
+from prism_accept.compliance.requests import message_strategy
+from prism_accept.models.machine import PROFILE_ENV, profile
+from prism_accept.registry import BackendDeclaration
+from prism_accept.suites.base import InterfaceSuite, check, describe
+from prism_accept.suites.requirements import requires
+
+CALL_DEADLINE_S = 2.0
+NEVER = {"UNKNOWN", "INTERNAL", "UNIMPLEMENTED", "DEADLINE_EXCEEDED"}
+REFUSED = {"INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION"}
+OVERSIZED_NAME = "n" * 100_000
+SENT = [0]  # requests sent by this cell, reported in its JUnit file
+EXAMPLES = {"fast": 5, "deep": 200}  # generated requests per RPC
+EXTREMES = {  # boundary values for the numeric fields of a request
+    "int": [0, -1, 1, 2**31 - 1, -(2**31), 2**63 - 1, -(2**63)],
+    "int32": [0, -1, 1, 2**31 - 1, -(2**31)],
+    "uint": [0, 1, 2**32 - 1],
+    "uint64": [0, 1, 2**64 - 1],
+    "float": [0.0, -1.0, math.inf, -math.inf, math.nan, 1e308],
+}
+_KIND = {
+    FieldDescriptor.TYPE_INT64: "int",
+    FieldDescriptor.TYPE_SINT64: "int",
+    FieldDescriptor.TYPE_SFIXED64: "int",
+    FieldDescriptor.TYPE_INT32: "int32",
+    FieldDescriptor.TYPE_SINT32: "int32",
+    FieldDescriptor.TYPE_SFIXED32: "int32",
+    FieldDescriptor.TYPE_UINT32: "uint",
+    FieldDescriptor.TYPE_FIXED32: "uint",
+    FieldDescriptor.TYPE_UINT64: "uint64",
+    FieldDescriptor.TYPE_FIXED64: "uint64",
+    FieldDescriptor.TYPE_DOUBLE: "float",
+    FieldDescriptor.TYPE_FLOAT: "float",
+}
+
+
+@dataclass(frozen=True)
+class Rpc:
+    interface: str
+    method: MethodDescriptor
+
+    @property
+    def path(self) -> str:
+        return f"/{self.method.containing_service.full_name}/{self.method.name}"
+
+    def __str__(self) -> str:
+        return f"{self.interface}.{self.method.name}"
+
+    def call(self, channel: grpc.Channel, request: Message, timeout_s: float = CALL_DEADLINE_S) -> str:
+        """The status code name of the call (streams are read to their end)."""
+        cls = message_factory.GetMessageClass(self.method.input_type)
+        SENT[0] += 1
+        try:
+            if self.method.server_streaming:
+                # A clear answer is a status, or a first message in time: a subscription's ready
+                # event, a scan's first entry. Then the stream is cancelled (a subscription never
+                # ends by itself).
+                stub = channel.unary_stream(self.path, request_serializer=cls.SerializeToString, response_deserializer=bytes)
+                call = stub(request, timeout=timeout_s)
+                for _ in call:
+                    call.cancel()
+                    break
+            else:
+                channel.unary_unary(self.path, request_serializer=cls.SerializeToString, response_deserializer=bytes)(
+                    request, timeout=timeout_s
+                )
+            return "OK"
+        except grpc.RpcError as e:
+            return "OK" if e.code() == grpc.StatusCode.CANCELLED else e.code().name
+
+
+def declared_rpcs(decl: BackendDeclaration) -> list[Rpc]:
+    rpcs: list[Rpc] = []
+    for name in decl.implements:
+        interface = get_interface(name)
+        service = importlib.import_module(interface.proto_module).DESCRIPTOR.services_by_name[interface.service]
+        rpcs.extend(Rpc(name, m) for m in service.methods)
+    return rpcs
+
+
+def name_fields(rpc: Rpc) -> list[FieldDescriptor]:
+    return [
+        f
+        for f in rpc.method.input_type.fields
+        if f.type == FieldDescriptor.TYPE_STRING and f.name != "namespace" and f.GetOptions().Extensions[options_pb2.name]
+    ]
+
+
+def filled(rpc: Rpc, namespace: str) -> Message:
+    """A request with the namespace and every name set (other fields at their defaults)."""
+    request = message_factory.GetMessageClass(rpc.method.input_type)(namespace=namespace)
+    for f in name_fields(rpc):
+        if f.label == FieldDescriptor.LABEL_REPEATED:
+            getattr(request, f.name).append("n")
+        else:
+            setattr(request, f.name, "n")
+    return request
+
+
+class ConventionsTests(InterfaceSuite):
+    """Needs `plugin` and `declaration`; `rpc` is parametrized over declared_rpcs (params)."""
+
+    interface = "conventions"
+
+    @staticmethod
+    def params(decl: BackendDeclaration) -> dict[str, list]:
+        return {"rpc": declared_rpcs(decl)}
+
+    def test_empty_namespace_is_invalid(self, plugin, rpc):
+        check(f"{rpc} with an empty namespace", rpc.call(plugin.channel, filled(rpc, "")), "INVALID_ARGUMENT")
+
+    def test_empty_names_are_invalid(self, plugin, rpc, namespace):
+        for f in name_fields(rpc):
+            request = filled(rpc, namespace)
+            if f.label == FieldDescriptor.LABEL_REPEATED:
+                getattr(request, f.name).append("")
+            else:
+                setattr(request, f.name, "")
+            check(f"{rpc} with an empty {f.name}", rpc.call(plugin.channel, request), "INVALID_ARGUMENT")
+
+    def test_oversized_names_are_refused(self, plugin, rpc, namespace):
+        for f in ["namespace", *(f.name for f in name_fields(rpc))]:
+            request = filled(rpc, namespace)
+            if f != "namespace" and rpc.method.input_type.fields_by_name[f].label == FieldDescriptor.LABEL_REPEATED:
+                getattr(request, f)[0] = OVERSIZED_NAME
+            else:
+                setattr(request, f, OVERSIZED_NAME)
+            code = rpc.call(plugin.channel, request)
+            if code not in REFUSED:
+                raise AssertionError(f"{rpc} with a {len(OVERSIZED_NAME)}-character {f}: got {code}, want one of {sorted(REFUSED)}")
+
+    def test_extreme_numbers_get_a_clear_answer_in_time(self, plugin, rpc, namespace):
+        """Every numeric field at its boundaries (0, -1, the type's extremes, inf, nan), the
+        other fields valid: never UNKNOWN/INTERNAL, never past the deadline."""
+        for f in rpc.method.input_type.fields:
+            for value in EXTREMES.get(_KIND.get(f.type, ""), []):
+                request = filled(rpc, namespace)
+                if f.label == FieldDescriptor.LABEL_REPEATED:
+                    getattr(request, f.name).append(value)
+                else:
+                    setattr(request, f.name, value)
+                code = rpc.call(plugin.channel, request)
+                if code in NEVER or code == "UNAVAILABLE":
+                    if code in ("DEADLINE_EXCEEDED", "UNAVAILABLE"):
+                        plugin.broken = f"{rpc} answered {code}"
+                    raise AssertionError(f"{rpc} with {f.name}={value}: got {code}, want a status other than {sorted(NEVER)}")
+
+    def test_generated_requests_get_a_clear_answer_in_time(self, plugin, rpc, namespace):
+        """Never UNKNOWN/INTERNAL/UNIMPLEMENTED, never past the deadline. A plugin that stops
+        answering ends the case at once (no replaying or shrinking against it)."""
+        namespaces = st.sampled_from([namespace, namespace, plugin.track(f"{namespace}:x"), ""])
+        sent: list[str] = []
+
+        @settings(
+            max_examples=EXAMPLES[profile_name()],
+            deadline=None,
+            database=None,
+            derandomize=profile_name() == "fast",  # the fast profile is the same run every time
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(message_strategy(rpc.method.input_type, namespaces))
+        def answers(request):
+            if plugin.broken:
+                raise AssertionError(f"plugin stopped answering earlier: {plugin.broken}")
+            t0 = time.monotonic()
+            code = rpc.call(plugin.channel, request)
+            took = time.monotonic() - t0
+            sent.append(code)
+            if code == "DEADLINE_EXCEEDED" or code == "UNAVAILABLE":
+                plugin.broken = f"{rpc} answered {code} after {took:.1f} s"
+            if code in NEVER or code == "UNAVAILABLE":
+                raise AssertionError(
+                    f"{rpc}({describe(request, 300)}): got {code} after {took:.2f} s, want a status other than {sorted(NEVER)}"
+                )
+
+        try:
+            answers()
+        finally:
+            plugin.drop_namespace(f"{namespace}:x")
+
+    @requires.interface("keyvalue_basic")
+    @requires.interface("keyvalue_batch")
+    @requires.limit("max_value_bytes")
+    @requires.limit("max_batch_size")
+    def test_an_amplifying_batch_get_is_refused(self, plugin, declaration, namespace):
+        from prism.keyvalue.v1 import keyvalue_pb2 as pb
+        from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
+
+        size, count = declaration.limits["max_value_bytes"], declaration.limits["max_batch_size"]
+        pb_grpc.KeyValueBasicStub(plugin.channel).Set(pb.SetRequest(namespace=namespace, key="big", value=b"x" * size))
+        request = pb.BatchGetRequest(namespace=namespace, keys=["big"] * count)
+        (rpc,) = [r for r in declared_rpcs(declaration) if str(r) == "keyvalue_batch.BatchGet"]
+        code = rpc.call(plugin.channel, request, timeout_s=10)
+        if count * size > 256 * 1024 * 1024 and code not in REFUSED:
+            raise AssertionError(
+                f"BatchGet of {count} x a {size}-byte key ({count * size} bytes): got {code}, want one of {sorted(REFUSED)}"
+            )
+
+    def test_health_answers_afterwards(self, plugin, record_testsuite_property):
+        record_testsuite_property("conventions_requests", str(SENT[0]))
+        status = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
+        check("health after every other conventions case", health_pb2.HealthCheckResponse.ServingStatus.Name(status), "SERVING")
+
+
+def profile_name() -> str:
+    profile()  # rejects an unknown $PRISM_HYPOTHESIS_PROFILE
+    return os.environ.get(PROFILE_ENV, "fast")

@@ -1,0 +1,36 @@
+"""How each status and check is named in every report, so that the formats agree."""
+
+from __future__ import annotations
+
+SYMBOL = {"pass": "✓", "deviation": "✓*", "fail": "✗", "error": "!", "skip": "-"}
+LABEL = {"pass": "PASS", "deviation": "PASS*", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
+EMOJI = {"pass": "✅", "deviation": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
+
+
+def check_title(cell: str) -> str:
+    """`model-keyvalue` -> "keyvalue data model", `conventions` -> "conventions"."""
+    if cell.startswith("model-"):
+        return f"{cell[len('model-'):]} data model"
+    if cell == "undeclared":
+        return "undeclared interfaces"
+    return cell
+
+
+def summary(r) -> str:
+    """ "20 cases", "19 cases, 1 known deviation", "SKIP: reason"."""
+    if r.status in ("pass", "deviation"):
+        parts = [f"{r.passed} cases"]
+        if r.deviations:
+            parts.append(f"{r.deviations} known deviation{'s' if r.deviations != 1 else ''}")
+        if r.skipped:
+            parts.append(f"{r.skipped} skipped")
+        return ", ".join(parts)
+    return f"{LABEL[r.status]}: {r.reason}"
+
+
+def totals_line(matrix) -> str:
+    """Interface cells by status: a SKIP or a known deviation is never counted as a pass."""
+    counts = matrix.status_counts("interface")
+    total = sum(counts.values())
+    extra = "".join(f", {n} {LABEL[s]}" for s, n in counts.items() if n and s != "pass")
+    return f"{counts['pass']}/{total} interfaces PASS{extra} across {len(matrix.cells)} backends"

@@ -1,0 +1,29 @@
+"""The grid both the Markdown and HTML reports show: rows of interfaces grouped by data model
+(each group led by the backend's data-model check), then the per-backend checks; one column per
+backend."""
+
+from __future__ import annotations
+
+from prism_accept.compliance.results import MODEL_PREFIX
+
+
+def groups(matrix) -> list[tuple[str, list[str]]]:
+    """[(group title, [row keys])]: a row key is an interface or a per-backend check cell."""
+    present = {cell for row in matrix.cells.values() for cell in row}
+    by_model: dict[str, list[str]] = {}
+    for interface, model in matrix.models.items():  # catalog order
+        if interface in present:
+            by_model.setdefault(model, []).append(interface)
+    for cell in sorted(present):
+        if cell.startswith(MODEL_PREFIX):
+            by_model.setdefault(cell[len(MODEL_PREFIX) :], []).insert(0, cell)
+    unknown = sorted(
+        c for c in present if c not in matrix.models and not c.startswith(MODEL_PREFIX) and c not in ("conventions", "undeclared")
+    )
+    result = [(model, rows) for model, rows in by_model.items()]
+    if unknown:
+        result.append(("not in the catalog", unknown))
+    checks = [c for c in ("conventions", "undeclared") if c in present]
+    if checks:
+        result.append(("checks", checks))
+    return result

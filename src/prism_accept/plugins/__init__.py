@@ -1,1 +1,0 @@
-"""Backend plugins: gRPC servers that implement interfaces over a backend instance."""

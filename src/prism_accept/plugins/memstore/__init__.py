@@ -1,1 +1,0 @@
-"""MemStore: the embedded reference plugin. Run: python -m prism_accept.plugins.memstore."""

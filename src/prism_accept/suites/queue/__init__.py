@@ -1,0 +1,1 @@
+"""The five queue suites."""

@@ -1,0 +1,122 @@
+"""sortedset_lex: GetRangeByLex with "[x"/"(x" bounds and "-"/"+", for members of equal score,
+with offset/limit and reverse."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from prism.sortedset.v1 import sortedset_pb2 as pb
+from prism.sortedset.v1 import sortedset_pb2_grpc as pb_grpc
+from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.requirements import requires
+from prism_accept.suites.sortedset.basic import Scored, ZOps, pairs
+
+MEMBERS = [b"b", b"\xff", b"aa", b"", b"a", b"ab", b"\x00", b"c", b"a\x00", b"B"]
+SCORE = 0.0
+REFERENCE = [(m, SCORE) for m in sorted(MEMBERS)]
+
+
+def above(member: bytes, bound: bytes) -> bool:
+    if bound in (b"-", b"+"):
+        return bound == b"-"
+    return member >= bound[1:] if bound[:1] == b"[" else member > bound[1:]
+
+
+def below(member: bytes, bound: bytes) -> bool:
+    if bound in (b"-", b"+"):
+        return bound == b"+"
+    return member <= bound[1:] if bound[:1] == b"[" else member < bound[1:]
+
+
+def by_lex(low: bytes, high: bytes, offset: int = 0, limit: int = 0, reverse: bool = False) -> Scored:
+    inside = [(m, s) for m, s in REFERENCE if above(m, low) and below(m, high)]
+    if reverse:
+        inside.reverse()
+    return inside[offset : offset + limit] if limit else inside[offset:]
+
+
+BOUNDS = [
+    (b"-", b"+"),
+    (b"[a", b"[b"),
+    (b"(a", b"(b"),
+    (b"[a", b"(b"),
+    (b"(a", b"[b"),
+    (b"-", b"(b"),
+    (b"[b", b"+"),
+    (b"[aa", b"[aa"),
+    (b"(aa", b"[aa"),
+    (b"[", b"+"),
+    (b"(", b"+"),
+    (b"-", b"[\x00"),
+    (b"[\xff", b"+"),
+    (b"(a", b"(a\x01"),
+    (b"[c", b"[a"),
+    (b"+", b"-"),
+    (b"+", b"+"),
+    (b"-", b"-"),
+]
+
+
+@requires.interface("sortedset_basic")  # sorted sets are built with Add
+class SortedSetLexTests(InterfaceSuite):
+    interface = "sortedset_lex"
+
+    @pytest.fixture
+    def zsets(self, plugin, namespace):
+        ops = ZOps(pb_grpc.SortedSetBasicStub(plugin.channel), namespace)
+        ops.add("z", *((m, SCORE) for m in MEMBERS))
+        return ops
+
+    @pytest.fixture
+    def lex(self, plugin):
+        return pb_grpc.SortedSetLexStub(plugin.channel)
+
+    @staticmethod
+    def get(lex, ns: str, key: str, low: bytes, high: bytes, **fields) -> Scored:
+        return pairs(lex.GetRangeByLex(pb.GetRangeByLexRequest(namespace=ns, key=key, min=low, max=high, **fields)))
+
+    def test_everything_between_minus_and_plus_in_byte_order(self, lex, zsets):
+        check("GetRangeByLex(-, +)", self.get(lex, zsets.ns, "z", b"-", b"+"), REFERENCE)
+
+    def test_inclusive_and_exclusive_bounds(self, lex, zsets):
+        for low, high in BOUNDS:
+            check(f"GetRangeByLex({low!r}, {high!r})", self.get(lex, zsets.ns, "z", low, high), by_lex(low, high))
+
+    def test_reverse(self, lex, zsets):
+        for low, high in BOUNDS[:8]:
+            got = self.get(lex, zsets.ns, "z", low, high, reverse=True)
+            check(f"GetRangeByLex({low!r}, {high!r}, reverse)", got, by_lex(low, high, reverse=True))
+
+    def test_offset_and_limit(self, lex, zsets):
+        n = len(MEMBERS)
+        for offset, limit in ((0, 1), (2, 3), (3, 0), (n - 1, 5), (n, 1), (100, 0)):
+            for reverse in (False, True):
+                got = self.get(lex, zsets.ns, "z", b"-", b"+", offset=offset, limit=limit, reverse=reverse)
+                check(
+                    f"GetRangeByLex(-, +, offset={offset}, limit={limit}, reverse={reverse})",
+                    got,
+                    by_lex(b"-", b"+", offset, limit, reverse),
+                )
+        got = self.get(lex, zsets.ns, "z", b"(a", b"[c", offset=1, limit=2)
+        check("GetRangeByLex((a, [c, offset=1, limit=2)", got, by_lex(b"(a", b"[c", 1, 2))
+
+    def test_a_missing_key_is_empty(self, lex, zsets):
+        check("GetRangeByLex(-, +) of a missing key", self.get(lex, zsets.ns, "missing", b"-", b"+"), [])
+
+    def test_namespace_isolation(self, lex, zsets):
+        other = ZOps(zsets.stub, zsets.ns + "-other")
+        other.add("z", (b"theirs", SCORE))
+        check("GetRangeByLex(-, +) in the other namespace", self.get(lex, other.ns, "z", b"-", b"+"), [(b"theirs", SCORE)])
+
+    def test_malformed_bounds_are_invalid(self, lex, zsets):
+        for low, high in ((b"a", b"+"), (b"-", b"b"), (b"", b"+"), (b"-", b""), (b"*", b"+"), (b"--", b"+")):
+            expect_status(
+                f"GetRangeByLex({low!r}, {high!r})", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.get(lex, zsets.ns, "z", low, high)
+            )
+        for field in ("offset", "limit"):
+            expect_status(
+                f"GetRangeByLex with {field} -1",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: self.get(lex, zsets.ns, "z", b"-", b"+", **{field: -1}),
+            )
