@@ -1,0 +1,153 @@
+"""Whether a cell's backend instance answers, as part of the cell's cache key, without secrets.
+
+A compliance cell's result depends on its instance, which Pants cannot see. For every cell, a
+`PytestPluginSetupRequest` runs a probe Process with `ProcessCacheScope.PER_SESSION` (so it runs
+again in every Pants run, pantsd or not, `./pants` or plain `pants`) and puts its answer into the
+cell's sandbox as `.prism-instance.json`; a change of state changes the cell's inputs, so a PASS
+cached while Redis was up is not reused once Redis is down, and comes back when it is up again.
+
+Secrets: the probe gets only host and port. The state file holds the explicit URL
+(instance.url_env) redacted; when the URL carries a password, the real one is written to a
+0600 file outside the repository and the state names that file, so no password enters a
+Process, a digest or a cache key. The cell reads it (prism_accept.harness.instances.cell_environ).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pants.backend.python.goals.pytest_runner import PytestPluginSetup, PytestPluginSetupRequest
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.process import Process, ProcessCacheScope, ProcessResult
+from pants.engine.rules import Get, collect_rules, rule
+from pants.engine.target import Target
+from pants.engine.unions import UnionRule
+
+from prism_accept.harness import net
+from prism_accept.paths import CELL_STATE_FILE
+from prism_accept.registry import InstanceSpec
+from prism_cells.registry_rules import BackendName, RegistryEntry
+from prism_cells.target_types import ComplianceBackendField
+
+# Where a password-bearing URL is handed to the cell: private to the user, outside the repo.
+SECRETS_DIR = Path("~/.cache/prism-accept/instance-urls").expanduser()
+PROBE_TIMEOUT_S = 0.5
+
+# The probe runs net.py's own functions (dependency-free) with the Pants interpreter.
+PROBE_SCRIPT = (
+    inspect.getsource(net)
+    + """
+import json, sys
+request = json.loads(sys.argv[1])
+out = {}
+if request.get("tcp"):
+    out["tcp"] = "up" if reachable("tcp://" + request["tcp"], request["timeout_s"]) else "down"
+if request.get("docker"):
+    out["docker"] = "up" if docker_available(request["timeout_s"]) else "down"
+print(json.dumps(out, sort_keys=True))
+"""
+)
+
+
+@dataclass(frozen=True)
+class InstanceStateRequest(PytestPluginSetupRequest):
+    @classmethod
+    def is_applicable(cls, target: Target) -> bool:
+        return bool(target.get(ComplianceBackendField).value)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What to probe: non-secret by construction (host:port, the Docker host)."""
+
+    description: str
+    tcp: str | None  # "host:port"
+    docker_host: str | None
+
+
+def secret_file(backend: str) -> Path:
+    return SECRETS_DIR / f"{backend}.url"
+
+
+def hand_over(backend: str, url: str | None) -> str | None:
+    """Write a password-bearing URL to the backend's 0600 file (or remove a stale one); its path."""
+    path = secret_file(backend)
+    if url is None or not net.has_secret(url):
+        path.unlink(missing_ok=True)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Every cell's rule hands over concurrently in one process: each writes its own temporary file
+    # (mkstemp: unique name, mode 0600) and renames it into place atomically.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{backend}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(url)
+    os.replace(tmp, path)
+    return str(path)
+
+
+def plan_probe(spec: InstanceSpec, url: str | None, docker_host: str | None) -> Probe:
+    """Which instance the cell will use, as resolve() orders them (pure; tested without Pants)."""
+    if url is not None:
+        address = net.host_port(url)
+        tcp = f"{address[0]}:{address[1]}" if address else None
+        return Probe(f"${spec.url_env} {net.redact(url)}", tcp, None)
+    if spec.local or spec.container:
+        address = net.host_port(spec.local) if spec.local else None
+        tcp = f"{address[0]}:{address[1]}" if address else None
+        docker = (docker_host or net.DEFAULT_DOCKER_HOST) if spec.container else None
+        return Probe(f"local {spec.local}" if spec.local else "container", tcp, docker)
+    return Probe("embedded" if spec.embedded else "none", None, None)
+
+
+@rule
+async def instance_state(request: InstanceStateRequest) -> PytestPluginSetup:
+    backend = request.target[ComplianceBackendField].value
+    assert backend is not None
+    entry = await Get(RegistryEntry, BackendName(backend))
+    spec = entry.declaration.instance
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest([v for v in (spec.url_env, "DOCKER_HOST") if v]))
+    url = env.get(spec.url_env) if spec.url_env else None
+    url = url or None
+    probe = plan_probe(spec, url, env.get("DOCKER_HOST"))
+    answer: dict[str, str] = {}
+    if probe.tcp or probe.docker_host:
+        result = await Get(
+            ProcessResult,
+            Process(
+                argv=(
+                    sys.executable,
+                    "-c",
+                    PROBE_SCRIPT,
+                    json.dumps({"tcp": probe.tcp, "docker": bool(probe.docker_host), "timeout_s": PROBE_TIMEOUT_S}),
+                ),
+                env={"DOCKER_HOST": probe.docker_host} if probe.docker_host else {},
+                description=f"Probe the {backend} instance ({probe.description})",
+                cache_scope=ProcessCacheScope.PER_SESSION,
+                timeout_seconds=10,
+            ),
+        )
+        answer = json.loads(result.stdout)
+    state = {
+        "backend": backend,
+        "instance": probe.description,
+        "probe": answer,
+        "url_env": spec.url_env if url else None,
+        "url": net.redact(url) if url else None,
+        "url_file": hand_over(backend, url),
+    }
+    digest = await Get(
+        Digest,
+        CreateDigest([FileContent(CELL_STATE_FILE, (json.dumps(state, sort_keys=True) + "\n").encode())]),
+    )
+    return PytestPluginSetup(digest)
+
+
+def rules():
+    return [*collect_rules(), UnionRule(PytestPluginSetupRequest, InstanceStateRequest)]

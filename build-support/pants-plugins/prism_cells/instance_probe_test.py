@@ -1,0 +1,101 @@
+"""The instance probe: what it probes, and that no password enters a Process or digest."""
+
+from __future__ import annotations
+
+import json
+import stat
+from concurrent.futures import ThreadPoolExecutor
+
+from pants.backend.python.target_types import PythonTestTarget
+from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import EMPTY_DIGEST, EMPTY_FILE_DIGEST, CreateDigest, Digest, FileContent
+from pants.engine.process import Process, ProcessCacheScope, ProcessResult
+from pants.engine.unions import UnionMembership
+from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
+
+from prism_accept.registry import BackendDeclaration, InstanceSpec, PluginLaunch
+from prism_cells import instance_probe
+from prism_cells.instance_probe import InstanceStateRequest, plan_probe
+from prism_cells.registry_rules import BackendName, RegistryEntry
+from prism_cells.target_types import ComplianceBackendField
+
+REDIS = InstanceSpec(start_hint="start it", url_env="PRISM_REDIS_URL", local="redis://127.0.0.1:6379/0")
+SECRET_URL = "redis://:s3cret-pw@127.0.0.1:6390/0"
+
+
+def test_plan_probe_follows_the_resolution_order() -> None:
+    assert plan_probe(REDIS, SECRET_URL, None) == instance_probe.Probe(
+        "$PRISM_REDIS_URL redis://:***@127.0.0.1:6390/0", "127.0.0.1:6390", None
+    )
+    assert plan_probe(REDIS, None, None).tcp == "127.0.0.1:6379"
+    assert plan_probe(InstanceSpec(start_hint="x", embedded=True), None, None).tcp is None
+
+
+def test_hand_over_writes_a_private_file_only_for_secrets(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(instance_probe, "SECRETS_DIR", tmp_path / "urls")
+    path = instance_probe.hand_over("redis", SECRET_URL)
+    assert path and open(path).read() == SECRET_URL
+    assert stat.S_IMODE((tmp_path / "urls" / "redis.url").stat().st_mode) == 0o600
+    assert instance_probe.hand_over("redis", "redis://127.0.0.1:6390/0") is None
+    assert not (tmp_path / "urls" / "redis.url").exists()
+
+
+def test_hand_over_from_many_cells_at_once(tmp_path, monkeypatch) -> None:
+    """Every cell's rule hands over in one Pants process at the same time (CI saw a shared temporary
+    file renamed away under another cell: FileNotFoundError)."""
+    monkeypatch.setattr(instance_probe, "SECRETS_DIR", tmp_path / "urls")
+    with ThreadPoolExecutor(8) as pool:
+        paths = set(pool.map(lambda _: instance_probe.hand_over("redis", SECRET_URL), range(200)))
+    assert paths == {str(tmp_path / "urls" / "redis.url")}
+    assert [p.name for p in (tmp_path / "urls").iterdir()] == ["redis.url"]
+
+
+def test_no_password_in_the_probe_process_or_the_state_digest(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(instance_probe, "SECRETS_DIR", tmp_path / "urls")
+    membership = UnionMembership.from_rules([PythonTestTarget.register_plugin_field(ComplianceBackendField)])
+    target = PythonTestTarget(
+        {"source": "test_cell.py", "compliance_backend": "redis"},
+        Address("tests/compliance", target_name="redis", generated_name="keyvalue_basic"),
+        membership,
+    )
+    decl = BackendDeclaration(
+        path="registry/backends/redis.yaml",
+        backend="redis",
+        description="d",
+        plugin=PluginLaunch(module="prism_redis"),
+        implements=("keyvalue_basic",),
+        instance=REDIS,
+    )
+    processes: list[Process] = []
+    digests: list[CreateDigest] = []
+
+    def run(process: Process) -> ProcessResult:
+        processes.append(process)
+        return ProcessResult(
+            stdout=b'{"tcp": "up"}',
+            stdout_digest=EMPTY_FILE_DIGEST,
+            stderr=b"",
+            stderr_digest=EMPTY_FILE_DIGEST,
+            output_digest=EMPTY_DIGEST,
+            metadata=None,  # type: ignore[arg-type]
+        )
+
+    run_rule_with_mocks(
+        instance_probe.instance_state,
+        rule_args=[InstanceStateRequest(target)],
+        mock_gets=[
+            MockGet(RegistryEntry, (BackendName,), lambda _: RegistryEntry(decl.path, "text", decl)),
+            MockGet(EnvironmentVars, (EnvironmentVarsRequest,), lambda _: EnvironmentVars({"PRISM_REDIS_URL": SECRET_URL})),
+            MockGet(ProcessResult, (Process,), run),
+            MockGet(Digest, (CreateDigest,), lambda c: digests.append(c) or EMPTY_DIGEST),
+        ],
+    )
+    assert len(processes) == 1 and processes[0].cache_scope == ProcessCacheScope.PER_SESSION
+    assert "s3cret-pw" not in repr(processes[0])
+    state_file = digests[0][0]
+    assert isinstance(state_file, FileContent)
+    state = json.loads(state_file.content)
+    assert "s3cret-pw" not in json.dumps(state)
+    assert state["url"] == "redis://:***@127.0.0.1:6390/0" and state["probe"] == {"tcp": "up"}
+    assert open(state["url_file"]).read() == SECRET_URL
