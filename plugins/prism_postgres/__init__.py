@@ -8,13 +8,14 @@ import psycopg_pool
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
+from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
 
 VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection()
+    conn = PostgresConnection(QUEUE_TABLES)
     queues = PostgresQueues(conn)
     return Plugin(
         name="postgres",

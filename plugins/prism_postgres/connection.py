@@ -5,10 +5,12 @@ the plugin's schema, created on Initialize."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import psycopg_pool
+from psycopg import sql
 
 from prism_plugin.status import failed_precondition, invalid, unavailable
 from prism_plugin.urls import redacted
@@ -21,35 +23,19 @@ POOL_MAX = 8
 SCHEMA = "prism"  # every table lives in it (the statements name it literally)
 SCHEMA_LOCK = 0x707269736D  # pg_advisory_xact_lock key: one schema creation at a time
 
-DDL = """
-CREATE SCHEMA IF NOT EXISTS prism;
-CREATE TABLE IF NOT EXISTS prism.queue_messages (
-  id bigserial PRIMARY KEY,
-  namespace bytea NOT NULL,
-  queue bytea NOT NULL,
-  payload bytea NOT NULL,
-  priority integer NOT NULL,
-  available_at timestamptz NOT NULL,
-  visible_at timestamptz NOT NULL,
-  deliveries integer NOT NULL DEFAULT 0,
-  receipt text
-);
-CREATE INDEX IF NOT EXISTS queue_messages_order ON prism.queue_messages (namespace, queue, priority DESC, available_at, id);
-CREATE INDEX IF NOT EXISTS queue_messages_receipt ON prism.queue_messages (receipt) WHERE receipt IS NOT NULL;
-CREATE INDEX IF NOT EXISTS queue_messages_delivered ON prism.queue_messages (namespace, queue, visible_at) WHERE receipt IS NOT NULL;
-CREATE TABLE IF NOT EXISTS prism.queue_dead_letters (
-  namespace bytea NOT NULL,
-  queue bytea NOT NULL,
-  target bytea NOT NULL,
-  max_deliveries integer NOT NULL,
-  moved bigint NOT NULL DEFAULT 0,
-  PRIMARY KEY (namespace, queue)
-);
-"""
+
+@dataclass(frozen=True)
+class Schema:
+    """One data model's part of the schema: idempotent DDL, and the tables whose rows carry a
+    `namespace` column (DropNamespace deletes those rows)."""
+
+    ddl: str
+    tables: tuple[str, ...]
 
 
 class PostgresConnection:
-    def __init__(self) -> None:
+    def __init__(self, *schemas: Schema) -> None:
+        self.schemas = schemas
         self._pool: psycopg_pool.AsyncConnectionPool | None = None
 
     @property
@@ -92,7 +78,7 @@ class PostgresConnection:
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             self._pool = pool
-            version = await self.run(_create_schema)
+            version = await self.run(_create_schema, self.schemas)
         except (psycopg.Error, psycopg_pool.PoolTimeout, asyncio.TimeoutError, OSError) as e:
             self._pool = None
             await pool.close()
@@ -100,7 +86,7 @@ class PostgresConnection:
         return f"postgresql {version}"
 
     async def drop_namespace(self, namespace: str) -> None:
-        await self.run(_drop, namespace.encode("utf-8", "surrogatepass"))
+        await self.run(_drop, self.schemas, namespace.encode("utf-8", "surrogatepass"))
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -108,15 +94,18 @@ class PostgresConnection:
             await pool.close()
 
 
-async def _create_schema(conn: psycopg.AsyncConnection[Any]) -> str:
+async def _create_schema(conn: psycopg.AsyncConnection[Any], schemas: tuple[Schema, ...]) -> str:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-        for statement in filter(str.strip, DDL.split(";")):
-            await conn.execute(statement)
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+        for schema in schemas:
+            for statement in filter(str.strip, schema.ddl.split(";")):
+                await conn.execute(statement)
     row = await (await conn.execute("SHOW server_version")).fetchone()
     return row[0] if row else "?"
 
 
-async def _drop(conn: psycopg.AsyncConnection[Any], ns: bytes) -> None:
-    await conn.execute("DELETE FROM prism.queue_messages WHERE namespace = %s", (ns,))
-    await conn.execute("DELETE FROM prism.queue_dead_letters WHERE namespace = %s", (ns,))
+async def _drop(conn: psycopg.AsyncConnection[Any], schemas: tuple[Schema, ...], ns: bytes) -> None:
+    for schema in schemas:
+        for table in schema.tables:
+            await conn.execute(sql.SQL("DELETE FROM {} WHERE namespace = %s").format(sql.Identifier(SCHEMA, table)), (ns,))

@@ -18,7 +18,35 @@ from typing import Any, TypeAlias
 import psycopg
 
 from prism_plugin.contracts.queue.basic import Delivered
-from prism_postgres.connection import PostgresConnection
+from prism_postgres.connection import PostgresConnection, Schema
+
+TABLES = Schema(
+    ddl="""
+CREATE TABLE IF NOT EXISTS prism.queue_messages (
+  id bigserial PRIMARY KEY,
+  namespace bytea NOT NULL,
+  queue bytea NOT NULL,
+  payload bytea NOT NULL,
+  priority integer NOT NULL,
+  available_at timestamptz NOT NULL,
+  visible_at timestamptz NOT NULL,
+  deliveries integer NOT NULL DEFAULT 0,
+  receipt text
+);
+CREATE INDEX IF NOT EXISTS queue_messages_order ON prism.queue_messages (namespace, queue, priority DESC, available_at, id);
+CREATE INDEX IF NOT EXISTS queue_messages_receipt ON prism.queue_messages (receipt) WHERE receipt IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_messages_delivered ON prism.queue_messages (namespace, queue, visible_at) WHERE receipt IS NOT NULL;
+CREATE TABLE IF NOT EXISTS prism.queue_dead_letters (
+  namespace bytea NOT NULL,
+  queue bytea NOT NULL,
+  target bytea NOT NULL,
+  max_deliveries integer NOT NULL,
+  moved bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (namespace, queue)
+);
+""",
+    tables=("queue_messages", "queue_dead_letters"),
+)
 
 RECEIPT = re.compile(r"[0-9a-f]{32}")
 
