@@ -34,6 +34,7 @@ from prism_cells.registry_rules import BackendName, Catalog, CatalogRequest, Reg
 UNDECLARED_CELL = "undeclared"
 CONVENTIONS_CELL = "conventions"
 HYPOTHESIS_PROFILE_ENV = "PRISM_HYPOTHESIS_PROFILE"
+HYPOTHESIS_CELL_TIMEOUT_S = 1800
 
 
 class CellTimeoutField(IntField):
@@ -154,7 +155,9 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
                 "dependencies": [*common_deps, *cell.dependencies],
                 "extra_env_vars": env,
                 "tags": tags,
-                "timeout": timeout,
+                # Hypothesis cells may run the deep profile (per-case timeout 1500 s, see
+                # models/machine.py); their fast cases keep pytest's 120 s per case.
+                "timeout": max(timeout, HYPOTHESIS_CELL_TIMEOUT_S) if cell.hypothesis else timeout,
                 ComplianceBackendField.alias: backend,
             },
             generator.address.create_generated(cell.name),

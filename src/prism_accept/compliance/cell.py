@@ -20,6 +20,7 @@ from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
 from prism_accept.harness.instances import InstanceUnavailable, cell_environ, resolve
 from prism_accept.harness.journal import NamespaceJournal
 from prism_accept.harness.process import PluginProcess, plugin_command
+from prism_accept.models.profiles import case_timeout_s
 from prism_accept.registry import BackendDeclaration, load_backend
 from prism_accept.suites.base import Capabilities
 from prism_accept.suites.requirements import MARK, unmet
@@ -136,7 +137,10 @@ def pytest_collection_modifyitems(session, config, items):
             f"{decl.path}: field 'deviations': cell {cell} has no case {', '.join(unknown)}; "
             f"fix: name one of {', '.join(sorted(known))}"
         )
+    hypothesis_timeout = case_timeout_s() if cell == "conventions" or cell.startswith("model-") else None
     for item in items:
+        if hypothesis_timeout is not None:
+            item.add_marker(pytest.mark.timeout(hypothesis_timeout))
         reasons = unmet(decl, [r for mark in item.iter_markers(MARK) for r in mark.args])
         if reasons:
             item.add_marker(pytest.mark.skip(reason="; ".join(reasons)))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import os
 import time
 from dataclasses import dataclass
 
@@ -29,7 +28,7 @@ from hypothesis import strategies as st
 from prism.options.v1 import options_pb2
 from prism_accept.catalog import get_interface
 from prism_accept.compliance.requests import message_strategy
-from prism_accept.models.machine import PROFILE_ENV, profile
+from prism_accept.models.profiles import profile_name
 from prism_accept.registry import BackendDeclaration
 from prism_accept.suites.base import InterfaceSuite, check, describe
 from prism_accept.suites.requirements import requires
@@ -230,8 +229,3 @@ class ConventionsTests(InterfaceSuite):
         record_testsuite_property("conventions_requests", str(SENT[0]))
         status = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
         check("health after every other conventions case", health_pb2.HealthCheckResponse.ServingStatus.Name(status), "SERVING")
-
-
-def profile_name() -> str:
-    profile()  # rejects an unknown $PRISM_HYPOTHESIS_PROFILE
-    return os.environ.get(PROFILE_ENV, "fast")
