@@ -220,6 +220,17 @@ class PostgresTransactions:
 
         await self._in(ns, tx, work)
 
+    async def close(self) -> None:
+        """End every open transaction and close the pool."""
+        for t in list(self._open.values()):
+            await self._finish(t, "aborted (the plugin closed)", discard=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+
     async def rollback(self, ns: str, tx: str) -> None:
         async def work(t: _Transaction) -> None:
             await t.conn.execute("ROLLBACK")
