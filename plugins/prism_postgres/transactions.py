@@ -41,16 +41,26 @@ BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 BACKSTOP = f"SET LOCAL idle_in_transaction_session_timeout = {int(IDLE_TIMEOUT_S * 1000) + 5000}"
 SNAPSHOT = "SELECT 1"  # the first query takes the transaction's snapshot
 GET = f"SELECT value FROM prism.kv_entries WHERE namespace = %(ns)s AND key = %(k)s AND {LIVE}"
-LOCK = "SELECT key FROM prism.kv_entries WHERE namespace = %(ns)s AND key = ANY(%(keys)s::bytea[]) ORDER BY key FOR UPDATE"
-INSERT = """
-INSERT INTO prism.kv_entries (namespace, key, value)
-SELECT %(ns)s, t.k, t.v FROM unnest(%(keys)s::bytea[], %(values)s::bytea[]) AS t(k, v) ON CONFLICT DO NOTHING
+# Live rows only: an expired row is absent to the transaction, and SWEEP deleting it meanwhile
+# is no conflict.
+LOCK = f"""
+SELECT key FROM prism.kv_entries WHERE namespace = %(ns)s AND key = ANY(%(keys)s::bytea[]) AND {LIVE} ORDER BY key FOR UPDATE
 """
+CLAIM = """
+INSERT INTO prism.kv_entries (namespace, key, value)
+SELECT %(ns)s, t.k, t.v FROM unnest(%(keys)s::bytea[], %(values)s::bytea[]) AS t(k, v) {conflict}
+"""
+# Absent keys set: an expired row visible to the snapshot is overwritten.
+INSERT = CLAIM.format(conflict="ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = NULL")
+# Absent keys not set: a placeholder, deleted before COMMIT.
+PLACEHOLD = CLAIM.format(conflict="ON CONFLICT DO NOTHING")
 UPDATE = """
 UPDATE prism.kv_entries e SET value = t.v, expires_at = NULL
 FROM unnest(%(keys)s::bytea[], %(values)s::bytea[]) AS t(k, v) WHERE e.namespace = %(ns)s AND e.key = t.k
 """
-DELETE = "DELETE FROM prism.kv_entries WHERE namespace = %(ns)s AND key = ANY(%(keys)s::bytea[])"
+# Live rows only (locked or placeholders): an expired one may be gone to SWEEP already, and
+# deleting a row deleted since the snapshot would be a serialization_failure.
+DELETE = f"DELETE FROM prism.kv_entries WHERE namespace = %(ns)s AND key = ANY(%(keys)s::bytea[]) AND {LIVE}"
 # Two transactions lost to each other: PostgreSQL rolled this one back, a retry may succeed.
 CONFLICTS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
 
@@ -240,16 +250,20 @@ class PostgresTransactions:
 
 
 async def _apply(t: _Transaction) -> None:
-    """Lock or claim every key touched (serialization_failure if one changed since the
-    snapshot), write, COMMIT."""
+    """Lock (live in the snapshot) or claim (absent from it) every key touched: PostgreSQL
+    raises serialization_failure if one changed since the snapshot. Then write, COMMIT."""
     ns = utf8(t.namespace)
     touched = sorted(utf8(k) for k in t.touched)
     rows = await (await t.conn.execute(LOCK, {"ns": ns, "keys": touched})).fetchall()
     present = {bytes(k) for (k,) in rows}
     sets = {utf8(k): v for k, v in t.writes.items() if v is not None}
     absent = [k for k in touched if k not in present]
-    if absent:  # claimed with their new value, or a placeholder removed below
-        await t.conn.execute(INSERT, {"ns": ns, "keys": absent, "values": [sets.get(k, b"") for k in absent]})
+    inserted = [k for k in absent if k in sets]
+    if inserted:
+        await t.conn.execute(INSERT, {"ns": ns, "keys": inserted, "values": [sets[k] for k in inserted]})
+    held = [k for k in absent if k not in sets]
+    if held:
+        await t.conn.execute(PLACEHOLD, {"ns": ns, "keys": held, "values": [b""] * len(held)})
     updated = sorted(k for k in sets if k in present)
     if updated:
         await t.conn.execute(UPDATE, {"ns": ns, "keys": updated, "values": [sets[k] for k in updated]})

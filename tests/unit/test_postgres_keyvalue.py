@@ -101,3 +101,30 @@ def test_transactions_are_bounded_and_idle_ones_give_their_connection_back(url):
             await conn.close()
 
     asyncio.run(go())
+
+
+def test_an_expired_row_swept_during_a_transaction_is_no_conflict(url, monkeypatch):
+    monkeypatch.setattr(keyvalue, "SWEEP_EVERY_S", 0.0)
+    ns = f"pa-unit-tx-{uuid.uuid4().hex[:8]}"
+
+    async def go() -> None:
+        conn = await _connected(url)
+        kv, txs = PostgresKeyValue(conn), PostgresTransactions(conn)
+        try:
+            for key in ("read", "written", "deleted"):
+                await kv.set_with_ttl(ns, key, b"old", 50)
+            await asyncio.sleep(0.2)
+            tx = await txs.begin(ns)  # its snapshot holds the expired rows
+            assert await txs.tx_get(ns, tx, "read") is None
+            assert await txs.tx_delete(ns, tx, "deleted") is False
+            await txs.tx_set(ns, tx, "written", b"new")
+            await kv.exists(ns, "other")  # sweeps the expired rows away
+            await txs.commit(ns, tx)
+            assert (await kv.get(ns, "written"), await kv.get(ns, "read"), await kv.get(ns, "deleted")) == (b"new", None, None)
+            assert await kv.remaining_ttl(ns, "written") == -1
+        finally:
+            await txs.close()
+            await conn.drop_namespace(ns)
+            await conn.close()
+
+    asyncio.run(go())
