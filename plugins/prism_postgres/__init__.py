@@ -5,18 +5,28 @@ from __future__ import annotations
 import psycopg
 import psycopg_pool
 
+from prism_plugin.contracts.keyvalue import basic as kv_basic
+from prism_plugin.contracts.keyvalue import batch as kv_batch
+from prism_plugin.contracts.keyvalue import cas as kv_cas
+from prism_plugin.contracts.keyvalue import scan as kv_scan
+from prism_plugin.contracts.keyvalue import transactional as kv_transactional
+from prism_plugin.contracts.keyvalue import ttl as kv_ttl
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
+from prism_postgres.keyvalue import TABLES as KV_TABLES
+from prism_postgres.keyvalue import PostgresKeyValue
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
+from prism_postgres.transactions import PostgresTransactions
 
 VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES)
     queues = PostgresQueues(conn)
+    kv = PostgresKeyValue(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -27,6 +37,12 @@ def build_plugin() -> Plugin:
             dead_letter.Servicer(queues),
             priority.Servicer(queues),
             delayed.Servicer(queues),
+            kv_basic.Servicer(kv),
+            kv_scan.Servicer(kv),
+            kv_transactional.Servicer(PostgresTransactions(conn)),
+            kv_batch.Servicer(kv),
+            kv_cas.Servicer(kv),
+            kv_ttl.Servicer(kv),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )
