@@ -108,4 +108,3 @@ class Servicer(InterfaceServicer[Store], pb_grpc.TimeSeriesBasicServicer):
     async def Query(self, request, context):
         start, end = time_range(request)
         return response(await self.store.query(request.namespace, selection(request), start, end))
-

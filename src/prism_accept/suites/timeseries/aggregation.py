@@ -4,6 +4,8 @@ computed here from the points the case wrote."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import grpc
 import pytest
 
@@ -11,9 +13,21 @@ from prism.timeseries.v1 import timeseries_pb2 as pb
 from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
-from prism_accept.suites.timeseries.basic import ALL, MAX_TS, Answer, Labels, Points, SeriesOps, answer, check_answer, eq, expected, in_range
+from prism_accept.suites.timeseries.basic import (
+    ALL,
+    MAX_TS,
+    Answer,
+    Labels,
+    Points,
+    SeriesOps,
+    answer,
+    check_answer,
+    eq,
+    expected,
+    in_range,
+)
 
-FUNCTIONS = {
+FUNCTIONS: dict[str, Callable[[list[float]], float]] = {
     "avg": lambda values: sum(values) / len(values),
     "sum": sum,
     "min": min,
@@ -123,7 +137,9 @@ class TimeSeriesAggregationTests(InterfaceSuite):
         self.write(ts)
         for start, end in [(-1500, 1000), (-1499, 5001), (0, 5500), (1, 999)]:
             want = expected("cpu", [({}, buckets(in_range(POINTS, start, end), 1000, "count"))])
-            check_answer(f"Aggregate(count, bucket_ms=1000) of [{start}, {end})", ts.aggregate("cpu", 1000, "count", start=start, end=end), want)
+            check_answer(
+                f"Aggregate(count, bucket_ms=1000) of [{start}, {end})", ts.aggregate("cpu", 1000, "count", start=start, end=end), want
+            )
 
     def test_series_are_aggregated_separately(self, ts):
         other = [(t + 300, v * 2) for t, v in POINTS]
@@ -149,15 +165,23 @@ class TimeSeriesAggregationTests(InterfaceSuite):
         a, b = buckets(POINTS, 1000, "max"), buckets(other, 1000, "max")
         check("Rollup(max, bucket_ms=1000) to cpu_1s", ts.rollup("cpu", 1000, "max", "cpu_1s"), len(a) + len(b))
         check_answer("Query cpu_1s", ts.query("cpu_1s"), expected("cpu_1s", [({"host": "a"}, a), ({"host": "b"}, b)]))
-        check_answer("Query cpu after Rollup (unchanged)", ts.query("cpu"), expected("cpu", [({"host": "a"}, POINTS), ({"host": "b"}, other)]))
+        check_answer(
+            "Query cpu after Rollup (unchanged)", ts.query("cpu"), expected("cpu", [({"host": "a"}, POINTS), ({"host": "b"}, other)])
+        )
         # A second rollup over more data replaces the points at the same timestamps.
         more = [(1500, 50.0), (7000, 1.0)]
         ts.insert("cpu", {"host": "a"}, more)
         a = buckets(POINTS + more, 1000, "max")
         check("Rollup(max) of cpu{host='a'} again", ts.rollup("cpu", 1000, "max", "cpu_1s", eq("host", "a")), len(a))
-        check_answer("Query cpu_1s after the second Rollup", ts.query("cpu_1s"), expected("cpu_1s", [({"host": "a"}, a), ({"host": "b"}, b)]))
+        check_answer(
+            "Query cpu_1s after the second Rollup", ts.query("cpu_1s"), expected("cpu_1s", [({"host": "a"}, a), ({"host": "b"}, b)])
+        )
         part = buckets(in_range(POINTS + more, 0, 3000), 500, "sum")
-        check("Rollup(sum, bucket_ms=500) of [0, 3000) to cpu_500", ts.rollup("cpu", 500, "sum", "cpu_500", eq("host", "a"), start=0, end=3000), len(part))
+        check(
+            "Rollup(sum, bucket_ms=500) of [0, 3000) to cpu_500",
+            ts.rollup("cpu", 500, "sum", "cpu_500", eq("host", "a"), start=0, end=3000),
+            len(part),
+        )
         check_answer("Query cpu_500", ts.query("cpu_500"), expected("cpu_500", [({"host": "a"}, part)]))
 
     def test_invalid_arguments(self, ts):

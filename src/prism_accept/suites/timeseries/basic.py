@@ -33,9 +33,7 @@ def ne(label: str, value: str) -> pb.LabelMatcher:
 
 
 def answer(response: pb.QueryResponse) -> Answer:
-    return sorted(
-        (s.metric, tuple(sorted(s.labels.items())), [(p.timestamp_ms, p.value) for p in s.points]) for s in response.series
-    )
+    return sorted((s.metric, tuple(sorted(s.labels.items())), [(p.timestamp_ms, p.value) for p in s.points]) for s in response.series)
 
 
 def expected(metric: str, series: list[tuple[Labels, Points]]) -> Answer:
@@ -118,7 +116,9 @@ class TimeSeriesBasicTests(InterfaceSuite):
         points = [(t, float(t)) for t in range(0, 100, 10)]
         ts.insert("cpu", {}, points)
         for start, end in [(20, 50), (19, 51), (21, 50), (20, 41), (0, 1), (90, 91), (-5, 0), (100, 200), (30, 30)]:
-            check_answer(f"Query of [{start}, {end})", ts.query("cpu", start=start, end=end), expected("cpu", [({}, in_range(points, start, end))]))
+            check_answer(
+                f"Query of [{start}, {end})", ts.query("cpu", start=start, end=end), expected("cpu", [({}, in_range(points, start, end))])
+            )
 
     def test_series_with_no_point_in_range_are_absent(self, ts):
         ts.insert("cpu", {"host": "a"}, [(100, 1.0), (200, 2.0)])
@@ -169,7 +169,11 @@ class TimeSeriesBasicTests(InterfaceSuite):
         check("Insert of points at the ends of the timestamp range", ts.insert("cpu", {"unicode": "é✓"}, points), 5)
         check_answer("Query of every point", ts.query("cpu"), expected("cpu", [({"unicode": "é✓"}, points)]))
         check_answer("Query of [-1, 1)", ts.query("cpu", start=-1, end=1), expected("cpu", [({"unicode": "é✓"}, points[1:3])]))
-        check_answer("Query of [-2^53, -2^53 + 1)", ts.query("cpu", start=-MAX_TS, end=-MAX_TS + 1), expected("cpu", [({"unicode": "é✓"}, points[:1])]))
+        check_answer(
+            "Query of [-2^53, -2^53 + 1)",
+            ts.query("cpu", start=-MAX_TS, end=-MAX_TS + 1),
+            expected("cpu", [({"unicode": "é✓"}, points[:1])]),
+        )
 
     def test_namespace_isolation(self, ts):
         other = SeriesOps(ts.channel, ts.ns + "-other")

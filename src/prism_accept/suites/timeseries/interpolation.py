@@ -110,9 +110,17 @@ class TimeSeriesInterpolationTests(InterfaceSuite):
         timestamps = [-50, 0, 55, 150, 999, 1500]
         for method, reference in METHODS.items():
             want = interpolated("cpu", [({"host": "a"}, POINTS), ({"host": "b"}, other)], timestamps, reference)
-            check_answer(f"Interpolate{method.title()} of two series (outside_range answers left out)", drop_outside(ts.interpolate(method, "cpu", timestamps), want), want)
+            check_answer(
+                f"Interpolate{method.title()} of two series (outside_range answers left out)",
+                drop_outside(ts.interpolate(method, "cpu", timestamps), want),
+                want,
+            )
             want = interpolated("cpu", [({"host": "b"}, other)], timestamps, reference)
-            check_answer(f"Interpolate{method.title()} of cpu{{host='b'}}", drop_outside(ts.interpolate(method, "cpu", timestamps, eq("host", "b")), want), want)
+            check_answer(
+                f"Interpolate{method.title()} of cpu{{host='b'}}",
+                drop_outside(ts.interpolate(method, "cpu", timestamps, eq("host", "b")), want),
+                want,
+            )
 
     def test_replaced_points_are_used(self, ts):
         ts.insert("cpu", {"host": "a"}, [(100, 40.0)])
@@ -129,8 +137,16 @@ class TimeSeriesInterpolationTests(InterfaceSuite):
 
     def test_invalid_arguments(self, ts):
         for method in METHODS:
-            expect_status(f"Interpolate{method.title()} with no timestamps", grpc.StatusCode.INVALID_ARGUMENT, lambda: ts.interpolate(method, "cpu", []))
-            expect_status(f"Interpolate{method.title()} with an empty metric", grpc.StatusCode.INVALID_ARGUMENT, lambda: ts.interpolate(method, "", [1]))
+            expect_status(
+                f"Interpolate{method.title()} with no timestamps",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: ts.interpolate(method, "cpu", []),
+            )
+            expect_status(
+                f"Interpolate{method.title()} with an empty metric",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: ts.interpolate(method, "", [1]),
+            )
 
 
 def drop_outside(got: Answer, want: Answer) -> Answer:

@@ -130,7 +130,9 @@ class TimeSeriesRetentionTests(InterfaceSuite):
             raise AssertionError(f"Compact never removed a point written with retention {RETENTION_MS} ms")
         age = gone_at[0] - written
         if age < RETENTION_MS - tolerance:
-            raise AssertionError(f"Compact: got the point removed {age} ms after its timestamp, want not before {RETENTION_MS} ms (tolerance {tolerance} ms)")
+            raise AssertionError(
+                f"Compact: got the point removed {age} ms after its timestamp, want not before {RETENTION_MS} ms (tolerance {tolerance} ms)"
+            )
         check_answer("Query after the point went", ts.query("cpu"), expected("cpu", [({}, [(written + HOUR_MS, 2.0)])]))
 
     def test_invalid_arguments(self, ts):
