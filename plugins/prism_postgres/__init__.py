@@ -6,17 +6,24 @@ import psycopg
 import psycopg_pool
 
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
+from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
+from prism_plugin.contracts.timeseries import basic as ts_basic
+from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
+from prism_plugin.contracts.timeseries import retention as ts_retention
 from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
+from prism_postgres.timeseries import TABLES as TIMESERIES_TABLES
+from prism_postgres.timeseries import PostgresTimeSeries
 
 VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, TIMESERIES_TABLES)
     queues = PostgresQueues(conn)
+    series = PostgresTimeSeries(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -27,6 +34,10 @@ def build_plugin() -> Plugin:
             dead_letter.Servicer(queues),
             priority.Servicer(queues),
             delayed.Servicer(queues),
+            ts_basic.Servicer(series),
+            ts_aggregation.Servicer(series),
+            ts_retention.Servicer(series),
+            ts_interpolation.Servicer(series),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )
