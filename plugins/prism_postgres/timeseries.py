@@ -92,8 +92,12 @@ WHERE r.namespace = %(ns)s AND r.metric = %(metric)s AND s.namespace = r.namespa
 NEIGHBOURS = """
 SELECT s.id, t.t, a.ts AS a_ts, a.value AS a_value, b.ts AS b_ts, b.value AS b_value
 FROM selected s CROSS JOIN unnest(%(timestamps)s::bigint[]) AS t(t)
-JOIN LATERAL (SELECT p.ts, p.value FROM prism.timeseries_points p WHERE p.series = s.id AND p.ts <= t.t ORDER BY p.ts DESC LIMIT 1) a ON true
-JOIN LATERAL (SELECT p.ts, p.value FROM prism.timeseries_points p WHERE p.series = s.id AND p.ts >= t.t ORDER BY p.ts LIMIT 1) b ON true
+JOIN LATERAL (
+  SELECT p.ts, p.value FROM prism.timeseries_points p WHERE p.series = s.id AND p.ts <= t.t ORDER BY p.ts DESC LIMIT 1
+) a ON true
+JOIN LATERAL (
+  SELECT p.ts, p.value FROM prism.timeseries_points p WHERE p.series = s.id AND p.ts >= t.t ORDER BY p.ts LIMIT 1
+) b ON true
 """
 INTERPOLATED = {
     "linear": "CASE WHEN n.a_ts = n.b_ts THEN n.a_value"
