@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 import psycopg
 
 from prism_plugin.contracts.timeseries.basic import Labels, Selection, SeriesPoints
+from prism_plugin.status import out_of_range
 from prism_postgres.connection import PostgresConnection, Schema
 
 TABLES = Schema(
@@ -161,13 +162,19 @@ class PostgresTimeSeries:
         async def work(conn: Conn) -> list[tuple[Any, ...]]:
             return await (await conn.execute(query, params)).fetchall()  # type: ignore[arg-type]
 
-        return await self.conn.run(work)
+        return await self._run(work)
 
     async def _count(self, query: str, params: dict[str, Any]) -> int:
         async def work(conn: Conn) -> int:
             return (await conn.execute(query, params)).rowcount  # type: ignore[arg-type]
 
-        return await self.conn.run(work)
+        return await self._run(work)
+
+    async def _run(self, work):
+        try:
+            return await self.conn.run(work)
+        except psycopg.errors.NumericValueOutOfRange as e:  # float8 arithmetic overflowed (a sum, an interpolation)
+            raise out_of_range("a computed value is beyond the range of a double") from e
 
     # timeseries_basic
     async def insert(self, ns: str, metric: str, labels: Labels, points: Points) -> None:

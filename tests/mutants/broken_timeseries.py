@@ -106,6 +106,32 @@ class FirstAndLastInWriteOrder(MemTimeSeries):
         return answers
 
 
+class ReplacedPointsAggregatedAgain(MemTimeSeries):
+    """Aggregates an append-only log of every write: a replaced point still counts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._log: dict[tuple[str, str], list[tuple[frozenset, int, float]]] = {}
+
+    def drop(self, ns):
+        super().drop(ns)
+        self._log = {k: v for k, v in self._log.items() if k[0] != ns}
+
+    async def insert(self, ns, metric, labels, points):
+        await super().insert(ns, metric, labels, points)
+        self._log.setdefault((ns, metric), []).extend((frozenset(labels.items()), t, v) for t, v in points)
+
+    async def aggregate(self, ns, selection, start_ms, end_ms, bucket_ms, function):
+        by_series: dict[frozenset, list[tuple[int, float]]] = {}
+        for key, t, v in self._log.get((ns, selection.metric), []):
+            if selection.matches(dict(key)) and start_ms <= t < end_ms:
+                by_series.setdefault(key, []).append((t, v))
+        return [
+            SeriesPoints(selection.metric, dict(key), bucketed(sorted(points), lambda t: t - t % bucket_ms, function))
+            for key, points in by_series.items()
+        ]
+
+
 class RollupIgnoresMatchers(MemTimeSeries):
     async def rollup(self, ns, selection, start_ms, end_ms, bucket_ms, function, target_metric):
         everything = type(selection)(selection.metric, ())
@@ -203,6 +229,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "timeseries-buckets-truncated-toward-zero": ("timeseries_aggregation", series_store(BucketsTruncatedTowardZero)),
     "timeseries-empty-buckets-reported": ("timeseries_aggregation", series_store(EmptyBucketsReported)),
     "timeseries-first-and-last-in-write-order": ("timeseries_aggregation", series_store(FirstAndLastInWriteOrder)),
+    "timeseries-replaced-points-aggregated-again": ("timeseries_aggregation", series_store(ReplacedPointsAggregatedAgain)),
     "timeseries-rollup-ignores-matchers": ("timeseries_aggregation", series_store(RollupIgnoresMatchers)),
     "timeseries-retention-trims-the-newest": ("timeseries_retention", series_store(RetentionTrimsTheNewest)),
     "timeseries-retention-from-the-newest-point": ("timeseries_retention", series_store(RetentionFromTheNewestPoint)),

@@ -10,7 +10,7 @@ from typing import Protocol
 from prism.timeseries.v1 import timeseries_pb2 as pb
 from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from prism_plugin.contract import InterfaceServicer
-from prism_plugin.status import invalid
+from prism_plugin.status import invalid, out_of_range
 
 MAX_TIMESTAMP_MS = 2**53  # point timestamps are within [-2^53, 2^53]: exact as doubles
 
@@ -69,6 +69,11 @@ def time_range(request) -> tuple[int, int]:
 
 
 def response(series: list[SeriesPoints]) -> pb.QueryResponse:
+    """The answer; a computed value beyond the range of a double is OUT_OF_RANGE."""
+    for s in series:
+        for t, v in s.points:
+            if not math.isfinite(v):
+                raise out_of_range(f"the value at {t} is {v}: beyond the range of a double")
     return pb.QueryResponse(
         series=[
             pb.Series(metric=s.metric, labels=s.labels, points=[pb.Point(timestamp_ms=t, value=v) for t, v in s.points])

@@ -141,6 +141,22 @@ class TimeSeriesAggregationTests(InterfaceSuite):
                 f"Aggregate(count, bucket_ms=1000) of [{start}, {end})", ts.aggregate("cpu", 1000, "count", start=start, end=end), want
             )
 
+    def test_a_replaced_point_counts_once(self, ts):
+        self.write(ts)
+        replaced = {-1000: 40.0, 999: -7.5, 5500: 0.25}
+        ts.insert("cpu", {}, sorted(replaced.items()))
+        points = [(t, replaced.get(t, v)) for t, v in POINTS]
+        for function in ("count", "sum", "avg", "min", "last"):
+            want = expected("cpu", [({}, buckets(points, 1000, function))])
+            check_answer(f"Aggregate({function}) after replacing 3 points", ts.aggregate("cpu", 1000, function), want)
+
+    def test_a_sum_beyond_the_range_of_a_double_is_out_of_range(self, ts):
+        ts.insert("cpu", {}, [(0, 1.5e308), (1, 1.5e308), (2000, 1.0)])
+        check_answer(
+            "Aggregate(max) of two 1.5e308 values", ts.aggregate("cpu", 1000, "max"), expected("cpu", [({}, [(0, 1.5e308), (2000, 1.0)])])
+        )
+        expect_status("Aggregate(sum) of two 1.5e308 values", grpc.StatusCode.OUT_OF_RANGE, lambda: ts.aggregate("cpu", 1000, "sum"))
+
     def test_series_are_aggregated_separately(self, ts):
         other = [(t + 300, v * 2) for t, v in POINTS]
         self.write(ts, labels={"host": "a"})
