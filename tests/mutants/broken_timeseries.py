@@ -220,6 +220,32 @@ class StepCarriesTheLastValueOn(MemTimeSeries):
         return self._interpolate(ns, selection, timestamps_ms, step_carries_the_last_value_on)
 
 
+# model-timeseries
+class NamespaceCutAtColon(MemTimeSeries):
+    """Keys its data by the namespace up to its first colon: "ns" and "ns:kv" share series."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        spaces, retention = self._spaces, self._retention
+        self._spaces, self._retention = CutKeys(), CutKeys()
+        self._spaces.update(spaces)
+        self._retention.update(retention)
+
+
+class CutKeys(dict):
+    def _cut(self, key):
+        return key.split(":")[0]
+
+    def get(self, key, default=None):
+        return super().get(self._cut(key), default)
+
+    def setdefault(self, key, default=None):
+        return super().setdefault(self._cut(key), default)
+
+    def pop(self, key, *default):
+        return super().pop(self._cut(key), *default)
+
+
 MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "timeseries-replaced-point-kept-twice": ("timeseries_basic", series_store(ReplacedPointKeptTwice)),
     "timeseries-range-end-inclusive": ("timeseries_basic", series_store(RangeEndInclusive)),
@@ -235,6 +261,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "timeseries-retention-from-the-newest-point": ("timeseries_retention", series_store(RetentionFromTheNewestPoint)),
     "timeseries-retention-for-every-metric": ("timeseries_retention", series_store(RetentionForEveryMetric)),
     "timeseries-retention-in-seconds": ("timeseries_retention", series_store(RetentionInSeconds)),
+    "timeseries-namespace-cut-at-colon": ("model-timeseries", series_store(NamespaceCutAtColon)),
     "timeseries-step-takes-the-next-point": ("timeseries_interpolation", series_store(StepTakesTheNextPoint)),
     "timeseries-linear-first-point-is-outside": ("timeseries_interpolation", series_store(LinearFirstPointIsOutside)),
     "timeseries-step-carries-the-last-value-on": ("timeseries_interpolation", series_store(StepCarriesTheLastValueOn)),
