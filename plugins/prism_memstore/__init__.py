@@ -11,6 +11,7 @@ from prism_memstore.queues import MemQueues
 from prism_memstore.sets import MemSets
 from prism_memstore.sortedsets import MemSortedSets
 from prism_memstore.streams import MemStreams
+from prism_memstore.timeseries import MemTimeSeries
 from prism_plugin.contracts.keyvalue import basic, batch, cas, scan, transactional, ttl
 from prism_plugin.contracts.list import basic as list_basic
 from prism_plugin.contracts.list import blocking, indexing
@@ -36,6 +37,10 @@ from prism_plugin.contracts.stream import consumer_groups as stream_consumer_gro
 from prism_plugin.contracts.stream import partitioning as stream_partitioning
 from prism_plugin.contracts.stream import replay as stream_replay
 from prism_plugin.contracts.stream import retention as stream_retention
+from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
+from prism_plugin.contracts.timeseries import basic as ts_basic
+from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
+from prism_plugin.contracts.timeseries import retention as ts_retention
 from prism_plugin.runtime import Plugin
 
 VERSION = "0.2.0"
@@ -66,10 +71,11 @@ class MemConnector:
 def build_plugin() -> Plugin:
     kv, lists, queues = MemKeyValue(), MemLists(), MemQueues()
     sets, sorted_sets, pubsub, streams = MemSets(), MemSortedSets(), MemPubSub(), MemStreams()
+    series = MemTimeSeries()
     return Plugin(
         name="memstore",
         version=VERSION,
-        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams),
+        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams, series),
         servicers=[
             basic.Servicer(kv),
             scan.Servicer(kv),
@@ -105,5 +111,9 @@ def build_plugin() -> Plugin:
             stream_retention.Servicer(streams),
             stream_partitioning.Servicer(streams),
             stream_consumer_groups.Servicer(streams),
+            ts_basic.Servicer(series),
+            ts_aggregation.Servicer(series),
+            ts_retention.Servicer(series),
+            ts_interpolation.Servicer(series),
         ],
     )

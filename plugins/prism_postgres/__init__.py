@@ -12,6 +12,10 @@ from prism_plugin.contracts.keyvalue import scan as kv_scan
 from prism_plugin.contracts.keyvalue import transactional as kv_transactional
 from prism_plugin.contracts.keyvalue import ttl as kv_ttl
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
+from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
+from prism_plugin.contracts.timeseries import basic as ts_basic
+from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
+from prism_plugin.contracts.timeseries import retention as ts_retention
 from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
 from prism_postgres.keyvalue import TABLES as KV_TABLES
@@ -19,14 +23,17 @@ from prism_postgres.keyvalue import PostgresKeyValue
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
 from prism_postgres.transactions import PostgresTransactions
+from prism_postgres.timeseries import TABLES as TIMESERIES_TABLES
+from prism_postgres.timeseries import PostgresTimeSeries
 
 VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES)
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
+    series = PostgresTimeSeries(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -43,6 +50,10 @@ def build_plugin() -> Plugin:
             kv_batch.Servicer(kv),
             kv_cas.Servicer(kv),
             kv_ttl.Servicer(kv),
+            ts_basic.Servicer(series),
+            ts_aggregation.Servicer(series),
+            ts_retention.Servicer(series),
+            ts_interpolation.Servicer(series),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )

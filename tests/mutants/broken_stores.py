@@ -665,3 +665,6 @@ MUTANTS.update(
         "stream-trimmed-offset-reads-from-the-start": ("stream_retention", streams(TrimmedOffsetReadsFromTheStart)),
     }
 )
+from mutants import broken_timeseries  # noqa: E402
+
+MUTANTS.update(broken_timeseries.MUTANTS)

@@ -1,0 +1,1 @@
+"""The four time-series interfaces."""

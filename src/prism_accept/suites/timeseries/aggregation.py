@@ -1,0 +1,213 @@
+"""timeseries_aggregation: Aggregate, Rollup. Buckets start at multiples of bucket_ms from the
+epoch (floor, also before it), only non-empty buckets are answered, each function's value is
+computed here from the points the case wrote."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import grpc
+import pytest
+
+from prism.timeseries.v1 import timeseries_pb2 as pb
+from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
+from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.requirements import requires
+from prism_accept.suites.timeseries.basic import (
+    ALL,
+    MAX_TS,
+    Answer,
+    Labels,
+    Points,
+    SeriesOps,
+    answer,
+    check_answer,
+    eq,
+    expected,
+    in_range,
+)
+
+FUNCTIONS: dict[str, Callable[[list[float]], float]] = {
+    "avg": lambda values: sum(values) / len(values),
+    "sum": sum,
+    "min": min,
+    "max": max,
+    "count": lambda values: float(len(values)),
+    "first": lambda values: values[0],
+    "last": lambda values: values[-1],
+}
+
+# Irregular points across the epoch, written out of order: a gap (empty buckets 3000, 4000),
+# negative timestamps (floor, not truncation), the first point not on a bucket boundary, and
+# values whose first/last/min/max differ. Values are exact binary fractions, so sums are exact.
+POINTS: Points = [
+    (-2500, 3.0),
+    (-1500, -1.5),
+    (-1000, 4.0),
+    (-1, 1.25),
+    (0, 5.0),
+    (1, 9.0),
+    (999, 2.5),
+    (1000, 6.0),
+    (2999, -5.0),
+    (5000, 3.5),
+    (5001, 5.0),
+    (5500, 8.0),
+]
+WRITE_ORDER = [7, 2, 11, 0, 5, 9, 3, 10, 1, 8, 4, 6]
+
+
+def buckets(points: Points, bucket_ms: int, function: str) -> Points:
+    """The reference: group by floor(t / bucket_ms) * bucket_ms, in time order."""
+    grouped: dict[int, list[float]] = {}
+    for t, v in sorted(points):
+        grouped.setdefault((t // bucket_ms) * bucket_ms, []).append(v)
+    return [(start, FUNCTIONS[function](values)) for start, values in sorted(grouped.items())]
+
+
+class AggregationOps(SeriesOps):
+    def __init__(self, channel: grpc.Channel, ns: str):
+        super().__init__(channel, ns)
+        self.aggregation = pb_grpc.TimeSeriesAggregationStub(channel)
+
+    def aggregate(
+        self, metric: str, bucket_ms: int, function: str, *matchers: pb.LabelMatcher, start: int = ALL[0], end: int = ALL[1]
+    ) -> Answer:
+        request = pb.AggregateRequest(
+            namespace=self.ns,
+            metric=metric,
+            matchers=matchers,
+            start_ms=start,
+            end_ms=end,
+            bucket_ms=bucket_ms,
+            function=pb.AggregateFunction.Value(function.upper()),
+        )
+        return answer(self.aggregation.Aggregate(request))
+
+    def rollup(self, metric: str, bucket_ms: int, function: str, target: str, *matchers: pb.LabelMatcher, start=ALL[0], end=ALL[1]) -> int:
+        request = pb.RollupRequest(
+            namespace=self.ns,
+            metric=metric,
+            matchers=matchers,
+            start_ms=start,
+            end_ms=end,
+            bucket_ms=bucket_ms,
+            function=pb.AggregateFunction.Value(function.upper()),
+            target_metric=target,
+        )
+        return self.aggregation.Rollup(request).inserted
+
+
+@requires.interface("timeseries_basic")  # points are written with Insert (and rollups read with Query)
+class TimeSeriesAggregationTests(InterfaceSuite):
+    interface = "timeseries_aggregation"
+
+    @pytest.fixture
+    def ts(self, plugin, namespace):
+        return AggregationOps(plugin.channel, namespace)
+
+    def write(self, ts: AggregationOps, metric: str = "cpu", labels: Labels | None = None, points: Points = POINTS) -> None:
+        order = WRITE_ORDER if points is POINTS else range(len(points))
+        for half in (order[: len(order) // 2], order[len(order) // 2 :]):
+            if half:
+                ts.insert(metric, labels or {}, [points[i] for i in half])
+
+    @pytest.mark.parametrize("function", list(FUNCTIONS))
+    def test_each_function_in_epoch_aligned_buckets(self, ts, function):
+        self.write(ts)
+        for bucket_ms in (1000, 700):
+            want = expected("cpu", [({}, buckets(POINTS, bucket_ms, function))])
+            check_answer(f"Aggregate({function}, bucket_ms={bucket_ms}) of every point", ts.aggregate("cpu", bucket_ms, function), want)
+
+    def test_buckets_align_to_the_epoch_not_the_range_or_first_point(self, ts):
+        points = [(250, 1.0), (260, 2.0), (349, 4.0), (350, 8.0), (1234, 16.0)]
+        self.write(ts, points=points)
+        want = expected("cpu", [({}, [(200, 3.0), (300, 12.0), (1200, 16.0)])])
+        check_answer("Aggregate(sum, bucket_ms=100) of [250, 2000)", ts.aggregate("cpu", 100, "sum", start=250, end=2000), want)
+        want = expected("cpu", [({}, buckets(points, 7, "count"))])
+        check_answer("Aggregate(count, bucket_ms=7) of [3, 2000)", ts.aggregate("cpu", 7, "count", start=3, end=2000), want)
+
+    def test_empty_buckets_are_absent(self, ts):
+        self.write(ts, points=[(0, 1.0), (10_000, 2.0), (10_999, 3.0)])
+        want = expected("cpu", [({}, [(0, 1.0), (10_000, 5.0)])])
+        check_answer("Aggregate(sum, bucket_ms=1000) of points 10 s apart", ts.aggregate("cpu", 1000, "sum"), want)
+        check_answer("Aggregate of a range with no points", ts.aggregate("cpu", 1000, "count", start=1000, end=10_000), [])
+
+    def test_the_range_cuts_buckets(self, ts):
+        self.write(ts)
+        for start, end in [(-1500, 1000), (-1499, 5001), (0, 5500), (1, 999)]:
+            want = expected("cpu", [({}, buckets(in_range(POINTS, start, end), 1000, "count"))])
+            check_answer(
+                f"Aggregate(count, bucket_ms=1000) of [{start}, {end})", ts.aggregate("cpu", 1000, "count", start=start, end=end), want
+            )
+
+    def test_a_replaced_point_counts_once(self, ts):
+        self.write(ts)
+        replaced = {-1000: 40.0, 999: -7.5, 5500: 0.25}
+        ts.insert("cpu", {}, sorted(replaced.items()))
+        points = [(t, replaced.get(t, v)) for t, v in POINTS]
+        for function in ("count", "sum", "avg", "min", "last"):
+            want = expected("cpu", [({}, buckets(points, 1000, function))])
+            check_answer(f"Aggregate({function}) after replacing 3 points", ts.aggregate("cpu", 1000, function), want)
+
+    def test_a_sum_beyond_the_range_of_a_double_is_out_of_range(self, ts):
+        ts.insert("cpu", {}, [(0, 1.5e308), (1, 1.5e308), (2000, 1.0)])
+        check_answer(
+            "Aggregate(max) of two 1.5e308 values", ts.aggregate("cpu", 1000, "max"), expected("cpu", [({}, [(0, 1.5e308), (2000, 1.0)])])
+        )
+        expect_status("Aggregate(sum) of two 1.5e308 values", grpc.StatusCode.OUT_OF_RANGE, lambda: ts.aggregate("cpu", 1000, "sum"))
+
+    def test_series_are_aggregated_separately(self, ts):
+        other = [(t + 300, v * 2) for t, v in POINTS]
+        self.write(ts, labels={"host": "a"})
+        self.write(ts, labels={"host": "b"}, points=other)
+        self.write(ts, metric="memory", labels={"host": "a"}, points=[(0, 100.0)])
+        for function in ("sum", "max", "first"):
+            want = expected("cpu", [({"host": "a"}, buckets(POINTS, 1000, function)), ({"host": "b"}, buckets(other, 1000, function))])
+            check_answer(f"Aggregate({function}) of two series", ts.aggregate("cpu", 1000, function), want)
+        want = expected("cpu", [({"host": "b"}, buckets(other, 2000, "avg"))])
+        check_answer("Aggregate(avg) of cpu{host='b'}", ts.aggregate("cpu", 2000, "avg", eq("host", "b")), want)
+
+    def test_bucket_of_one_ms_keeps_every_point(self, ts):
+        self.write(ts)
+        check_answer("Aggregate(sum, bucket_ms=1)", ts.aggregate("cpu", 1, "sum"), expected("cpu", [({}, POINTS)]))
+        want = expected("cpu", [({}, [(-MAX_TS, 4.0), (0, 8.0)])])
+        check_answer("Aggregate(count, bucket_ms=2^53): buckets [-2^53, 0) and [0, 2^53)", ts.aggregate("cpu", MAX_TS, "count"), want)
+
+    def test_rollup_stores_the_aggregate(self, ts):
+        other = [(t, v + 1) for t, v in POINTS[:5]]
+        self.write(ts, labels={"host": "a"})
+        self.write(ts, labels={"host": "b"}, points=other)
+        a, b = buckets(POINTS, 1000, "max"), buckets(other, 1000, "max")
+        check("Rollup(max, bucket_ms=1000) to cpu_1s", ts.rollup("cpu", 1000, "max", "cpu_1s"), len(a) + len(b))
+        check_answer("Query cpu_1s", ts.query("cpu_1s"), expected("cpu_1s", [({"host": "a"}, a), ({"host": "b"}, b)]))
+        check_answer(
+            "Query cpu after Rollup (unchanged)", ts.query("cpu"), expected("cpu", [({"host": "a"}, POINTS), ({"host": "b"}, other)])
+        )
+        # A second rollup over more data replaces the points at the same timestamps.
+        more = [(1500, 50.0), (7000, 1.0)]
+        ts.insert("cpu", {"host": "a"}, more)
+        a = buckets(POINTS + more, 1000, "max")
+        check("Rollup(max) of cpu{host='a'} again", ts.rollup("cpu", 1000, "max", "cpu_1s", eq("host", "a")), len(a))
+        check_answer(
+            "Query cpu_1s after the second Rollup", ts.query("cpu_1s"), expected("cpu_1s", [({"host": "a"}, a), ({"host": "b"}, b)])
+        )
+        part = buckets(in_range(POINTS + more, 0, 3000), 500, "sum")
+        check(
+            "Rollup(sum, bucket_ms=500) of [0, 3000) to cpu_500",
+            ts.rollup("cpu", 500, "sum", "cpu_500", eq("host", "a"), start=0, end=3000),
+            len(part),
+        )
+        check_answer("Query cpu_500", ts.query("cpu_500"), expected("cpu_500", [({"host": "a"}, part)]))
+
+    def test_invalid_arguments(self, ts):
+        self.write(ts)
+        invalid = grpc.StatusCode.INVALID_ARGUMENT
+        for bucket_ms in (0, -1000, MAX_TS + 1):
+            expect_status(f"Aggregate with bucket_ms={bucket_ms}", invalid, lambda: ts.aggregate("cpu", bucket_ms, "sum"))
+        request = pb.AggregateRequest(namespace=ts.ns, metric="cpu", start_ms=ALL[0], end_ms=ALL[1], bucket_ms=1000)
+        expect_status("Aggregate with function unspecified", invalid, lambda: ts.aggregation.Aggregate(request))
+        expect_status("Aggregate with end_ms < start_ms", invalid, lambda: ts.aggregate("cpu", 1000, "sum", start=1, end=0))
+        expect_status("Rollup to the metric rolled up", invalid, lambda: ts.rollup("cpu", 1000, "sum", "cpu"))
+        expect_status("Rollup with bucket_ms=0", invalid, lambda: ts.rollup("cpu", 0, "sum", "cpu_1s"))
+        check_answer("Query cpu_1s after rejected Rollups", ts.query("cpu_1s"), [])

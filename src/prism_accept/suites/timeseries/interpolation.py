@@ -1,0 +1,159 @@
+"""timeseries_interpolation: InterpolateLinear, InterpolateStep. Expected values are computed
+here from the points the case wrote; before the first point and after the last the backend
+declares absent or clamp (behaviours.timeseries_interpolation.outside_range), one case each."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from prism.timeseries.v1 import timeseries_pb2 as pb
+from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
+from prism_accept.suites.base import InterfaceSuite, expect_status
+from prism_accept.suites.requirements import requires
+from prism_accept.suites.timeseries.basic import Answer, Labels, Points, SeriesOps, answer, check_answer, eq, expected
+
+POINTS: Points = [(0, 10.0), (100, 20.0), (300, 0.0), (400, -5.0), (1000, 1.5)]
+BETWEEN = [1, 50, 99, 101, 200, 299, 350, 399, 401, 700, 999]
+EXACT = [t for t, _ in POINTS]
+OUTSIDE = [-(2**63), -1000, -1, 1001, 5000, 2**63 - 1]
+
+
+def linear(points: Points, t: int, outside: str) -> float | None:
+    """The reference: the neighbours found by scanning, the formula of the proto."""
+    before = [p for p in points if p[0] <= t]
+    after = [p for p in points if p[0] >= t]
+    if not before or not after:
+        return outside_value(points, t, outside)
+    (t0, v0), (t1, v1) = before[-1], after[0]
+    return v0 if t0 == t1 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+
+
+def step(points: Points, t: int, outside: str) -> float | None:
+    if not points[0][0] <= t <= points[-1][0]:
+        return outside_value(points, t, outside)
+    return [v for ts, v in points if ts <= t][-1]
+
+
+def outside_value(points: Points, t: int, outside: str) -> float | None:
+    if outside == "absent":
+        return None
+    return points[0][1] if t < points[0][0] else points[-1][1]
+
+
+def interpolated(metric: str, series: list[tuple[Labels, Points]], timestamps: list[int], method, outside: str = "absent") -> Answer:
+    answers = []
+    for labels, points in series:
+        values = [(t, method(sorted(points), t, outside)) for t in sorted(set(timestamps))]
+        answers.append((labels, [(t, v) for t, v in values if v is not None]))
+    return expected(metric, answers)
+
+
+class InterpolationOps(SeriesOps):
+    def __init__(self, channel: grpc.Channel, ns: str):
+        super().__init__(channel, ns)
+        self.interpolation = pb_grpc.TimeSeriesInterpolationStub(channel)
+
+    def interpolate(self, method: str, metric: str, timestamps: list[int], *matchers: pb.LabelMatcher) -> Answer:
+        request = pb.InterpolateRequest(namespace=self.ns, metric=metric, matchers=matchers, timestamps_ms=timestamps)
+        call = self.interpolation.InterpolateLinear if method == "linear" else self.interpolation.InterpolateStep
+        return answer(call(request))
+
+
+METHODS = {"linear": linear, "step": step}
+
+
+@requires.interface("timeseries_basic")  # points are written with Insert
+class TimeSeriesInterpolationTests(InterfaceSuite):
+    interface = "timeseries_interpolation"
+
+    @pytest.fixture
+    def ts(self, plugin, namespace):
+        ops = InterpolationOps(plugin.channel, namespace)
+        ops.insert("cpu", {"host": "a"}, POINTS[::-1])
+        return ops
+
+    def check(self, ts, method: str, timestamps: list[int], outside: str = "absent", what: str = "") -> None:
+        want = interpolated("cpu", [({"host": "a"}, POINTS)], timestamps, METHODS[method], outside)
+        check_answer(f"Interpolate{method.title()} at {timestamps}{what}", ts.interpolate(method, "cpu", timestamps), want)
+
+    def test_linear_between_points(self, ts):
+        self.check(ts, "linear", BETWEEN)
+
+    def test_step_takes_the_previous_point(self, ts):
+        self.check(ts, "step", BETWEEN)
+
+    @pytest.mark.parametrize("method", list(METHODS))
+    def test_exact_points_give_their_own_value(self, ts, method):
+        self.check(ts, method, EXACT)
+        self.check(ts, method, [0, 1, 100, 101, 299, 300, 1000])
+
+    @requires.behaviour("timeseries_interpolation", "outside_range", "absent")
+    @pytest.mark.parametrize("method", list(METHODS))
+    def test_outside_the_points_no_value_is_returned(self, ts, method):
+        self.check(ts, method, OUTSIDE + [0, 1000], what=" (outside_range: absent)")
+        check_answer(f"Interpolate{method.title()} only outside the points", ts.interpolate(method, "cpu", OUTSIDE), [])
+
+    @requires.behaviour("timeseries_interpolation", "outside_range", "clamp")
+    @pytest.mark.parametrize("method", list(METHODS))
+    def test_outside_the_points_the_nearest_value_is_returned(self, ts, method):
+        self.check(ts, method, OUTSIDE + [0, 1000], outside="clamp", what=" (outside_range: clamp)")
+
+    def test_timestamps_are_answered_ascending_once(self, ts):
+        self.check(ts, "linear", [700, 50, 700, 0, 50])
+        self.check(ts, "step", [999, 1, 999, 400])
+
+    def test_series_are_interpolated_separately(self, ts):
+        other = [(50, 1.0), (60, 2.0), (2000, 3.0)]
+        ts.insert("cpu", {"host": "b"}, other)
+        ts.insert("memory", {"host": "a"}, [(-100, 7.0), (5000, 7.0)])
+        timestamps = [-50, 0, 55, 150, 999, 1500]
+        for method, reference in METHODS.items():
+            want = interpolated("cpu", [({"host": "a"}, POINTS), ({"host": "b"}, other)], timestamps, reference)
+            check_answer(
+                f"Interpolate{method.title()} of two series (outside_range answers left out)",
+                drop_outside(ts.interpolate(method, "cpu", timestamps), want),
+                want,
+            )
+            want = interpolated("cpu", [({"host": "b"}, other)], timestamps, reference)
+            check_answer(
+                f"Interpolate{method.title()} of cpu{{host='b'}}",
+                drop_outside(ts.interpolate(method, "cpu", timestamps, eq("host", "b")), want),
+                want,
+            )
+
+    def test_replaced_points_are_used(self, ts):
+        ts.insert("cpu", {"host": "a"}, [(100, 40.0)])
+        points = [(0, 10.0), (100, 40.0)] + POINTS[2:]
+        for method, reference in METHODS.items():
+            want = interpolated("cpu", [({"host": "a"}, points)], [50, 100, 200], reference)
+            check_answer(f"Interpolate{method.title()} after replacing t=100", ts.interpolate(method, "cpu", [50, 100, 200]), want)
+
+    def test_a_single_point_series(self, ts):
+        ts.insert("cpu", {"host": "one"}, [(500, 3.0)])
+        for method in METHODS:
+            got = ts.interpolate(method, "cpu", [500], eq("host", "one"))
+            check_answer(f"Interpolate{method.title()} at the only point", got, expected("cpu", [({"host": "one"}, [(500, 3.0)])]))
+
+    def test_invalid_arguments(self, ts):
+        for method in METHODS:
+            expect_status(
+                f"Interpolate{method.title()} with no timestamps",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: ts.interpolate(method, "cpu", []),
+            )
+            expect_status(
+                f"Interpolate{method.title()} with an empty metric",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: ts.interpolate(method, "", [1]),
+            )
+
+
+def drop_outside(got: Answer, want: Answer) -> Answer:
+    """`got` restricted to the timestamps `want` has per series (outside_range answers are
+    checked by their own cases, whatever the backend declares); a series `want` lacks stays whole."""
+    wanted = {(m, labels): {t for t, _ in points} for m, labels, points in want}
+    return [
+        (m, labels, [(t, v) for t, v in points if t in wanted[(m, labels)]] if (m, labels) in wanted else points)
+        for m, labels, points in got
+    ]

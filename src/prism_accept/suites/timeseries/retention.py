@@ -1,0 +1,154 @@
+"""timeseries_retention: SetRetention, Compact. Compact removes a metric's points older than the
+backend's now minus the retention, across every series of the metric, keeping the newer ones.
+
+Points far from the boundary (an hour and more) make most cases independent of timing; one case
+writes a point at the current time with a 300 ms retention and polls Compact, with a deadline,
+until it goes: not before it is 300 ms old (less the declared tolerance), and by the first
+Compact after it is 300 ms old plus the tolerance."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from prism.timeseries.v1 import timeseries_pb2 as pb
+from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
+from prism_accept.suites.base import InterfaceSuite, check, expect_status, poll_until
+from prism_accept.suites.requirements import requires
+from prism_accept.suites.timeseries.basic import Points, SeriesOps, check_answer, expected
+
+HOUR_MS = 3_600_000
+RETENTION_MS = 300  # the timing case's retention
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class RetentionOps(SeriesOps):
+    def __init__(self, channel: grpc.Channel, ns: str):
+        super().__init__(channel, ns)
+        self.retention = pb_grpc.TimeSeriesRetentionStub(channel)
+
+    def set_retention(self, metric: str, retention_ms: int) -> None:
+        self.retention.SetRetention(pb.SetRetentionRequest(namespace=self.ns, metric=metric, retention_ms=retention_ms))
+
+    def compact(self, metric: str) -> int:
+        return self.retention.Compact(pb.CompactRequest(namespace=self.ns, metric=metric)).removed
+
+
+@requires.interface("timeseries_basic")  # points are written with Insert and read with Query
+class TimeSeriesRetentionTests(InterfaceSuite):
+    interface = "timeseries_retention"
+
+    @pytest.fixture
+    def ts(self, plugin, namespace):
+        return RetentionOps(plugin.channel, namespace)
+
+    @pytest.fixture
+    def other_namespace(self, plugin, namespace):
+        """A second namespace for isolation cases, emptied afterwards like the case's own."""
+        other = plugin.track(namespace + "-other")
+        yield other
+        try:
+            plugin.drop_namespace(other)
+        except grpc.RpcError:
+            pass  # clean-up only
+
+    @staticmethod
+    def old_and_new(now: int) -> tuple[Points, Points]:
+        """Points 1-3 hours old, and points from an hour ago up to an hour ahead."""
+        return [(now - HOUR_MS * k - k, float(k)) for k in (3, 2, 1)], [(now - HOUR_MS // 2, 10.0), (now, 11.0), (now + HOUR_MS, 12.0)]
+
+    def test_without_retention_compact_removes_nothing(self, ts):
+        old, new = self.old_and_new(now_ms())
+        ts.insert("cpu", {}, old + new)
+        check("Compact of a metric without retention", ts.compact("cpu"), 0)
+        check("Compact of a missing metric", ts.compact("memory"), 0)
+        check_answer("Query after Compact", ts.query("cpu"), expected("cpu", [({}, old + new)]))
+
+    def test_compact_removes_the_old_points_of_every_series(self, ts):
+        old, new = self.old_and_new(now_ms())
+        ts.insert("cpu", {"host": "a"}, old + new)
+        ts.insert("cpu", {"host": "b"}, old[:2])
+        ts.insert("cpu", {"host": "c"}, new[1:])
+        ts.set_retention("cpu", 90 * 60 * 1000)  # 1.5 h: the points 2 and 3 hours old go
+        check("Compact with a 1.5 h retention", ts.compact("cpu"), 4)
+        want = expected("cpu", [({"host": "a"}, old[2:] + new), ({"host": "c"}, new[1:])])
+        check_answer("Query after Compact (the newest points kept)", ts.query("cpu"), want)
+        check("Compact again", ts.compact("cpu"), 0)
+        check_answer("Query after the second Compact", ts.query("cpu"), want)
+
+    def test_retention_counts_from_now_not_from_the_newest_point(self, ts):
+        now = now_ms()
+        points = [(now - 20 * 60_000, 1.0), (now - 10 * 60_000, 2.0)]
+        ts.insert("cpu", {}, points)
+        ts.set_retention("cpu", 15 * 60_000)
+        check("Compact of points 20 and 10 min old with a 15 min retention", ts.compact("cpu"), 1)
+        check_answer("Query after Compact", ts.query("cpu"), expected("cpu", [({}, points[1:])]))
+
+    def test_retention_is_per_metric_and_replaceable(self, ts):
+        old, new = self.old_and_new(now_ms())
+        for metric in ("cpu", "memory", "cpu_total"):
+            ts.insert(metric, {}, old + new)
+        ts.set_retention("cpu", HOUR_MS * 4)
+        ts.set_retention("cpu", HOUR_MS * 2 + HOUR_MS // 2)  # replaces 4 h: only the 3 h old point goes
+        ts.set_retention("memory", 60_000)
+        ts.set_retention("memory", 0)  # removes memory's retention
+        check("Compact of cpu, retention 2.5 h", ts.compact("cpu"), 1)
+        check("Compact of memory, retention removed", ts.compact("memory"), 0)
+        check("Compact of cpu_total, no retention", ts.compact("cpu_total"), 0)
+        check_answer("Query cpu", ts.query("cpu"), expected("cpu", [({}, old[1:] + new)]))
+        check_answer("Query memory", ts.query("memory"), expected("memory", [({}, old + new)]))
+        check_answer("Query cpu_total", ts.query("cpu_total"), expected("cpu_total", [({}, old + new)]))
+
+    def test_retention_is_per_namespace(self, ts, other_namespace):
+        other = RetentionOps(ts.channel, other_namespace)
+        old, new = self.old_and_new(now_ms())
+        ts.insert("cpu", {}, old + new)
+        other.insert("cpu", {}, old + new)
+        other.set_retention("cpu", HOUR_MS // 2)
+        check("Compact in own namespace (no retention here)", ts.compact("cpu"), 0)
+        check("Compact in the other namespace", other.compact("cpu"), 4)
+        check_answer("Query in own namespace", ts.query("cpu"), expected("cpu", [({}, old + new)]))
+
+    def test_a_point_goes_once_older_than_the_retention(self, ts, capabilities):
+        tolerance = capabilities.timing_tolerance_ms
+        written = now_ms()
+        ts.insert("cpu", {}, [(written, 1.0), (written + HOUR_MS, 2.0)])
+        ts.set_retention("cpu", RETENTION_MS)
+        gone_at: list[int] = []
+
+        def gone() -> bool:
+            sent = now_ms()
+            removed = ts.compact("cpu")
+            answered = now_ms()
+            if removed:
+                gone_at.append(answered)
+                check(f"Compact {answered - written} ms after the write", removed, 1)
+                return True
+            if sent > written + RETENTION_MS + tolerance:
+                raise AssertionError(
+                    f"Compact sent {sent - written} ms after writing a point with retention {RETENTION_MS} ms: "
+                    f"got 0 removed, want the point removed (tolerance {tolerance} ms)"
+                )
+            return False
+
+        if not poll_until(gone, (RETENTION_MS + tolerance) / 1000 + 5, 0.02):
+            raise AssertionError(f"Compact never removed a point written with retention {RETENTION_MS} ms")
+        age = gone_at[0] - written
+        if age < RETENTION_MS - tolerance:
+            raise AssertionError(
+                f"Compact: got the point removed {age} ms after its timestamp, want not before {RETENTION_MS} ms (tolerance {tolerance} ms)"
+            )
+        check_answer("Query after the point went", ts.query("cpu"), expected("cpu", [({}, [(written + HOUR_MS, 2.0)])]))
+
+    def test_invalid_arguments(self, ts):
+        ts.insert("cpu", {}, [(0, 1.0)])
+        expect_status("SetRetention(-1)", grpc.StatusCode.INVALID_ARGUMENT, lambda: ts.set_retention("cpu", -1))
+        expect_status("SetRetention with an empty metric", grpc.StatusCode.INVALID_ARGUMENT, lambda: ts.set_retention("", 1000))
+        expect_status("Compact with an empty metric", grpc.StatusCode.INVALID_ARGUMENT, lambda: ts.compact(""))
+        check("Compact after the rejected SetRetention", ts.compact("cpu"), 0)
+        check_answer("Query after Compact", ts.query("cpu"), expected("cpu", [({}, [(0, 1.0)])]))
