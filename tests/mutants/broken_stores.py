@@ -665,3 +665,6 @@ MUTANTS.update(
         "stream-trimmed-offset-reads-from-the-start": ("stream_retention", streams(TrimmedOffsetReadsFromTheStart)),
     }
 )
+
+from mutants import broken_document  # noqa: E402
+MUTANTS.update(broken_document.MUTANTS)

@@ -105,9 +105,8 @@ class DocumentIndexingTests(InterfaceSuite):
 
     def test_concurrent_duplicates_are_refused(self, db):
         db.create("k", "k", unique=True)
-        futures = [db.insert_future({"k": "same", "writer": i}, id=f"w{i}") for i in range(12)]
-        codes = sorted(f.code().name for f in futures)  # code() waits for the end
-        check("12 concurrent Inserts of k='same'", codes, sorted(["OK"] + ["ALREADY_EXISTS"] * 11))
+        codes = db.insert_concurrently([(f"w{i}", {"k": "same", "writer": i}) for i in range(12)])
+        check("12 concurrent Inserts of k='same'", sorted(codes), sorted(["OK"] + ["ALREADY_EXISTS"] * 11))
         check("documents with k='same'", len(db.find_ids({"k": "same"})), 1)
 
     def test_unique_index_over_existing_duplicates_is_refused(self, db):
