@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from prism_plugin.contracts.document.filters import AllOf, AnyOf, Condition, Filter
+from prism_plugin.contracts.document.filters import AllOf, AnyOf, Filter
 from prism_plugin.contracts.document.indexing import IndexSpec
 from prism_plugin.contracts.document.query import Group, Query
 from prism_plugin.contracts.document.values import JSON, Path, get, merge_patch, project
@@ -153,9 +153,7 @@ class MemDocuments:
         end = None if query.limit is None else query.skip + query.limit
         return [(id, project(body, list(query.projection))) for id, body in found[query.skip : end]]
 
-    async def aggregate(
-        self, ns: str, collection: str, filter: Filter, group_by: Path, function: str, field: Path | None
-    ) -> list[Group]:
+    async def aggregate(self, ns: str, collection: str, filter: Filter, group_by: Path, function: str, field: Path | None) -> list[Group]:
         groups: dict[Any, tuple[bool, JSON, list[dict[str, JSON]]]] = {}
         for _, body in self._matching(ns, collection, filter):
             present, key = get(body, group_by)

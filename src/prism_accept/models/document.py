@@ -22,10 +22,11 @@ collections = st.sampled_from(["c", "c", "c", *COLLECTIONS])
 IDS = ["a", "b", "c", "A", "é"]
 ids = st.sampled_from(IDS)
 scalars = st.sampled_from([None, True, False, 0, 1, 1.5, -2, "", "x", "X", "é"])
-values = st.one_of(scalars, st.lists(scalars, max_size=2), st.fixed_dictionaries({}, optional={"x": scalars, "y": scalars}))
-bodies = st.fixed_dictionaries({}, optional={"k": scalars, "o": values, "n": scalars})
+NO_FIELDS: dict[str, st.SearchStrategy] = {}
+values = st.one_of(scalars, st.lists(scalars, max_size=2), st.fixed_dictionaries(NO_FIELDS, optional={"x": scalars, "y": scalars}))
+bodies = st.fixed_dictionaries(NO_FIELDS, optional={"k": scalars, "o": values, "n": scalars})
 # a merge patch: nulls remove, objects merge
-patches = st.fixed_dictionaries({}, optional={"k": scalars, "o": values, "n": st.just(None)})
+patches = st.fixed_dictionaries(NO_FIELDS, optional={"k": scalars, "o": values, "n": st.just(None)})
 UNIQUE = ("uk", ["k"])  # the unique index the machine may create
 FILTERS = [
     {"k": 1},
@@ -183,7 +184,10 @@ class DocumentMachine(ModelMachine):
 
     def read_indexes(self, ns):
         for coll in COLLECTIONS:
-            got = [(i.name, list(i.fields), i.unique) for i in self.call(self.indexing.ListIndexes, pb.ListIndexesRequest(namespace=ns, collection=coll)).indexes]
+            got = [
+                (i.name, list(i.fields), i.unique)
+                for i in self.call(self.indexing.ListIndexes, pb.ListIndexesRequest(namespace=ns, collection=coll)).indexes
+            ]
             check(f"ListIndexes {coll!r}", got, [(UNIQUE[0], UNIQUE[1], True)] if (ns, coll) in self.unique else [])
 
 

@@ -64,7 +64,9 @@ class Servicer(InterfaceServicer[Store], pb_grpc.DocumentQueryServicer):
 
     async def FindOne(self, request, context):
         query = _query(request)
-        found = await self.store.find(request.namespace, request.collection, Query(query.filter, query.sort, query.skip, 1, query.projection))
+        found = await self.store.find(
+            request.namespace, request.collection, Query(query.filter, query.sort, query.skip, 1, query.projection)
+        )
         if not found:
             raise not_found(f"no document of collection {shown(request.collection)} matches")
         id, body = found[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
@@ -25,7 +26,7 @@ NESTED = {
     "large": 1.7976931348623157e308,
     "exponent": -6.02e23,
     "text": "héllo wörld",
-    "scripts": "日本語 Ελληνικά שלום عربي 😀 e\u0301 \u2028 \t\n\"\\/",
+    "scripts": '日本語 Ελληνικά שלום عربي 😀 e\u0301 \u2028 \t\n"\\/',
     "empty_text": "",
     "true": True,
     "false": False,
@@ -55,7 +56,9 @@ class DocOps:
 
     def insert(self, body: dict, id: str = "", collection: str | None = None) -> str:
         doc = pb.Document(id=id, body=body_struct(body))
-        return self.stub.Insert(pb.InsertRequest(namespace=self.ns, collection=self.collection if collection is None else collection, document=doc)).id
+        return self.stub.Insert(
+            pb.InsertRequest(namespace=self.ns, collection=self.collection if collection is None else collection, document=doc)
+        ).id
 
     def insert_concurrently(self, docs: list[tuple[str, dict]]) -> list[str]:
         """Status code names of Inserts of (id, body) sent at once, from one thread each."""
@@ -217,7 +220,9 @@ class DocumentBasicTests(InterfaceSuite):
         expect_status("Get with an empty id", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.get(""))
         expect_status("Delete with an empty id", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.delete(""))
         for bad in (math.nan, math.inf, -math.inf):
-            expect_status(f"Insert of a body holding {bad}", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert({"x": [{"y": bad}]}, id="bad"))
+            expect_status(
+                f"Insert of a body holding {bad}", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert({"x": [{"y": bad}]}, id="bad")
+            )
         docs.insert({"v": 1}, id="d")
         expect_status("Update to a body holding nan", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.update("d", {"v": math.nan}))
         check_json("Get after the refused Update", docs.get("d"), {"v": 1})

@@ -22,7 +22,9 @@ class IndexOps(QueryOps):
 
     def create(self, name: str, *fields: str, unique: bool = False, collection: str | None = None) -> None:
         index = pb.Index(name=name, fields=fields, unique=unique)
-        self.indexing.CreateIndex(pb.CreateIndexRequest(namespace=self.ns, collection=self.collection if collection is None else collection, index=index))
+        self.indexing.CreateIndex(
+            pb.CreateIndexRequest(namespace=self.ns, collection=self.collection if collection is None else collection, index=index)
+        )
 
     def drop(self, name: str) -> None:
         self.indexing.DropIndex(pb.DropIndexRequest(namespace=self.ns, collection=self.collection, name=name))
@@ -51,7 +53,11 @@ class DocumentIndexingTests(InterfaceSuite):
             [("a_first", ["z"], False), ("by_age", ["age"], False), ("by_city_name", ["address.city", "name"], True)],
         )
         db.drop("by_age")
-        check("ListIndexes after DropIndex('by_age')", db.list(), [("a_first", ["z"], False), ("by_city_name", ["address.city", "name"], True)])
+        check(
+            "ListIndexes after DropIndex('by_age')",
+            db.list(),
+            [("a_first", ["z"], False), ("by_city_name", ["address.city", "name"], True)],
+        )
         expect_status("DropIndex('by_age') again", grpc.StatusCode.NOT_FOUND, lambda: db.drop("by_age"))
         expect_status("DropIndex of a never-created index", grpc.StatusCode.NOT_FOUND, lambda: db.drop("nope"))
         check("ListIndexes of another collection", db.list(collection="c2"), [])
@@ -88,15 +94,25 @@ class DocumentIndexingTests(InterfaceSuite):
         db.insert({"user": {"id": 1}}, id="d4")  # org missing: unconstrained
         db.insert({"user": {"id": 1}}, id="d5")
         db.insert({"user": {"id": {"x": 1}, "org": "a"}}, id="d6")
-        expect_status("Insert of a duplicate (user.id, user.org)", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"user": {"org": "b", "id": 1}}, id="d7"))
-        expect_status("Insert of a duplicate object value", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"user": {"id": {"x": 1}, "org": "a"}}, id="d8"))
+        expect_status(
+            "Insert of a duplicate (user.id, user.org)",
+            grpc.StatusCode.ALREADY_EXISTS,
+            lambda: db.insert({"user": {"org": "b", "id": 1}}, id="d7"),
+        )
+        expect_status(
+            "Insert of a duplicate object value",
+            grpc.StatusCode.ALREADY_EXISTS,
+            lambda: db.insert({"user": {"id": {"x": 1}, "org": "a"}}, id="d8"),
+        )
 
     def test_unique_index_refuses_a_duplicate_update(self, db):
         db.create("email", "email", unique=True)
         db.insert({"email": "a", "n": 1}, id="d1")
         db.insert({"email": "b", "n": 2}, id="d2")
         expect_status("Update (replace) to a duplicate email", grpc.StatusCode.ALREADY_EXISTS, lambda: db.update("d2", {"email": "a"}))
-        expect_status("Update (merge) to a duplicate email", grpc.StatusCode.ALREADY_EXISTS, lambda: db.update("d2", {"email": "a"}, merge=True))
+        expect_status(
+            "Update (merge) to a duplicate email", grpc.StatusCode.ALREADY_EXISTS, lambda: db.update("d2", {"email": "a"}, merge=True)
+        )
         check_json("Get after the refused Updates", db.get("d2"), {"email": "b", "n": 2})
         check_json("Update (merge) keeping its own email", db.update("d1", {"n": 5}, merge=True), {"email": "a", "n": 5})
         check_json("Update (replace) keeping its own email", db.update("d1", {"email": "a"}), {"email": "a"})
@@ -155,6 +171,10 @@ class DocumentIndexingTests(InterfaceSuite):
         for what, index in bad:
             request = pb.CreateIndexRequest(namespace=db.ns, collection="c", index=index)
             expect_status(f"CreateIndex with {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: db.indexing.CreateIndex(request))
-        expect_status("CreateIndex without an index", grpc.StatusCode.INVALID_ARGUMENT, lambda: db.indexing.CreateIndex(pb.CreateIndexRequest(namespace=db.ns, collection="c")))
+        expect_status(
+            "CreateIndex without an index",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: db.indexing.CreateIndex(pb.CreateIndexRequest(namespace=db.ns, collection="c")),
+        )
         expect_status("DropIndex with an empty name", grpc.StatusCode.INVALID_ARGUMENT, lambda: db.drop(""))
         check("ListIndexes after the refused calls", db.list(), [])

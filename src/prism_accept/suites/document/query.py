@@ -242,7 +242,15 @@ class DocumentQueryTests(InterfaceSuite):
         people.check_find({"age": {"$gte": 25}}, sort=[("name", True)], skip=2, limit=3)
 
     def test_projection(self, people):
-        for paths in (["name"], ["name", "address.city"], ["address", "address.city"], ["address.city", "address"], ["tags.0"], ["nested.a.b.c", "nick"], ["missing"]):
+        for paths in (
+            ["name"],
+            ["name", "address.city"],
+            ["address", "address.city"],
+            ["address.city", "address"],
+            ["tags.0"],
+            ["nested.a.b.c", "nick"],
+            ["missing"],
+        ):
             want = {id: ref.project(PEOPLE[id], paths) for id in PEOPLE}
             got = people.find({}, projection=paths)
             check(f"Find(projection={paths}) ids", [id for id, _ in got], sorted(PEOPLE))
@@ -259,7 +267,9 @@ class DocumentQueryTests(InterfaceSuite):
         check("FindOne(..., skip=2)", people.query.FindOne(request).id, want[2])
         check("FindOne({name: 'cid'})", people.query.FindOne(people.request({"name": "cid"})).id, "d03")
         check("FindOne({}) without sort: the smallest id", people.query.FindOne(people.request({})).id, "d01")
-        expect_status("FindOne matching nothing", grpc.StatusCode.NOT_FOUND, lambda: people.query.FindOne(people.request({"name": "nobody"})))
+        expect_status(
+            "FindOne matching nothing", grpc.StatusCode.NOT_FOUND, lambda: people.query.FindOne(people.request({"name": "nobody"}))
+        )
 
     def test_aggregate(self, db):
         docs = {
@@ -298,7 +308,11 @@ class DocumentQueryTests(InterfaceSuite):
         ]
         for what, request in bad:
             expect_status(f"Find with {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: people.query.Find(request))
-        expect_status("FindOne with a malformed filter", grpc.StatusCode.INVALID_ARGUMENT, lambda: people.query.FindOne(people.request({"a": {"$foo": 1}})))
+        expect_status(
+            "FindOne with a malformed filter",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: people.query.FindOne(people.request({"a": {"$foo": 1}})),
+        )
         aggregate = pb.AggregateRequest
         bad_aggregates = [
             ("an empty group_by", dict(group_by="", function=aggregate.COUNT)),

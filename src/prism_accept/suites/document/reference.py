@@ -4,7 +4,7 @@ to be obviously right rather than fast. Values are JSON as json.loads gives them
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Sequence
 
 MISSING = object()
 
@@ -92,7 +92,7 @@ def sort_rank(value: Any) -> tuple:
     return (5, 0) if isinstance(value, list) else (6, 0)
 
 
-def find(docs: dict[str, dict], filter_: dict, sort: list[tuple[str, bool]] = (), skip: int = 0, limit: int = 0) -> list[str]:
+def find(docs: dict[str, dict], filter_: dict, sort: Sequence[tuple[str, bool]] = (), skip: int = 0, limit: int = 0) -> list[str]:
     """Ids in Find's order: by each sort path, then by id ascending."""
     ids = sorted(i for i, d in docs.items() if matches(d, filter_))
     for path, descending in reversed(list(sort)):  # Python's sort is stable, in reverse too
