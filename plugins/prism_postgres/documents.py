@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg
 from psycopg import sql
@@ -28,7 +28,7 @@ from prism_plugin.contracts.document.values import JSON, Path, merge_patch, proj
 from prism_plugin.status import already_exists, invalid, shown
 from prism_postgres.connection import SCHEMA, PostgresConnection, Schema
 
-Conn = psycopg.AsyncConnection[Any]
+Conn: TypeAlias = psycopg.AsyncConnection[Any]
 
 
 def _pg_name(ns: bytes, collection: bytes, name: bytes) -> str:
@@ -161,7 +161,9 @@ def order_by(sort: tuple[tuple[Path, bool], ...], params: list[Any]) -> str:
         direction = "DESC" if descending else "ASC"
         terms.append(_expr(TYPE_RANK, 2, path, params) + f" {direction}")
         terms.append(_expr("CASE WHEN jsonb_typeof({}) = 'number' THEN ({})::numeric END", 2, path, params) + f" {direction}")
-        terms.append(_expr("(CASE WHEN jsonb_typeof({}) = 'string' THEN {} #>> '{{}}' END) COLLATE \"C\"", 2, path, params) + f" {direction}")
+        terms.append(
+            _expr("(CASE WHEN jsonb_typeof({}) = 'string' THEN {} #>> '{{}}' END) COLLATE \"C\"", 2, path, params) + f" {direction}"
+        )
         terms.append(_expr("CASE WHEN jsonb_typeof({}) = 'boolean' THEN ({})::boolean END", 2, path, params) + f" {direction}")
     return ", ".join([*terms, "id ASC"])
 
@@ -181,9 +183,8 @@ class PostgresDocuments:
 
         async def work(conn: Conn) -> str:
             try:
-                cur = await conn.execute(
-                    "INSERT INTO prism.documents (namespace, collection, id, body)"
-                    " VALUES (%s, %s, %s, %s)",
+                await conn.execute(
+                    "INSERT INTO prism.documents (namespace, collection, id, body) VALUES (%s, %s, %s, %s)",
                     (_utf8(ns), _utf8(collection), _utf8(id), Jsonb(body)),
                 )
             except psycopg.errors.UniqueViolation as e:
@@ -258,9 +259,7 @@ class PostgresDocuments:
         rows = await self.conn.run(work)
         return [(bytes(id).decode("utf-8"), project(body, list(query.projection))) for id, body in rows]
 
-    async def aggregate(
-        self, ns: str, collection: str, filter: Filter, group_by: Path, function: str, field: Path | None
-    ) -> list[Group]:
+    async def aggregate(self, ns: str, collection: str, filter: Filter, group_by: Path, function: str, field: Path | None) -> list[Group]:
         params: list[Any] = []
         key = _path(group_by, params)
         number = "NULL::numeric"
@@ -296,7 +295,9 @@ class PostgresDocuments:
             sql.SQL("(prism.document_at(body, {}::text[]))").format(sql.Literal(list(path))) for path in index.fields
         )
         # DDL takes no parameters: the values are quoted by psycopg (sql.Literal), never pasted.
-        ddl = sql.SQL("CREATE {unique}INDEX {name} ON prism.documents ({expressions}) WHERE namespace = {ns} AND collection = {coll}").format(
+        ddl = sql.SQL(
+            "CREATE {unique}INDEX {name} ON prism.documents ({expressions}) WHERE namespace = {ns} AND collection = {coll}"
+        ).format(
             unique=sql.SQL("UNIQUE " if index.unique else ""),
             name=sql.Identifier(pg_name),
             expressions=expressions,
