@@ -120,6 +120,14 @@ class MergeNullStoresNull(MemDocuments):
         return await super().update(ns, collection, id, body, False)
 
 
+class DropKeepsIndexes(MemDocuments):
+    """DropNamespace removes the documents but leaves the indexes behind."""
+
+    def drop(self, ns):
+        for coll in self._spaces.get(ns, {}).values():
+            coll.docs.clear()
+
+
 MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "document-merge-is-replace": ("document_basic", document_store(MergeIsReplace)),
     "document-merge-is-shallow": ("document_basic", document_store(MergeIsShallow)),
@@ -131,5 +139,6 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "document-average-of-ints-floored": ("document_query", document_store(AverageOfIntsIsFloored)),
     "document-unique-check-not-atomic": ("document_indexing", document_store(UniqueCheckNotAtomic)),
     "document-unique-ignores-updates": ("document_indexing", document_store(UniqueIgnoresUpdates)),
+    "document-drop-keeps-indexes": ("document_indexing", document_store(DropKeepsIndexes)),
     "document-merge-null-stored": ("model-document", document_store(MergeNullStoresNull)),
 }

@@ -145,6 +145,21 @@ class DocumentIndexingTests(InterfaceSuite):
         check("Insert of k=1 in 'c2' (the index is per collection)", db.insert({"k": 1}, id="d3", collection="c2"), "d3")
 
     @requires.interface("document_query")
+    def test_drop_namespace_removes_indexes_and_documents(self, plugin, db):
+        scratch = IndexOps(plugin, plugin.track(db.ns + "-dropped"))
+        scratch.create("k", "k", unique=True)
+        scratch.create("n", "n")
+        scratch.insert({"k": 1, "n": 1}, id="d1")
+        plugin.drop_namespace(scratch.ns)
+        check("ListIndexes after DropNamespace", scratch.list(), [])
+        check("Find({}) after DropNamespace", scratch.find_ids({}), [])
+        scratch.insert({"k": 1}, id="d1")
+        check("Insert of k=1 twice after DropNamespace (no unique index left)", scratch.insert({"k": 1}, id="d2"), "d2")
+        scratch.create("k", "k")
+        check("ListIndexes after re-creating 'k'", scratch.list(), [("k", ["k"], False)])
+        plugin.drop_namespace(scratch.ns)
+
+    @requires.interface("document_query")
     def test_queries_answer_the_same_with_indexes(self, db):
         db.load(PEOPLE, INSERT_ORDER)
         queries = [(f, []) for group in ("eq", "ordering", "paths", "in") for f in FILTERS[group]] + [({}, s) for s in SORTS]
