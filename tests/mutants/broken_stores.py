@@ -667,4 +667,5 @@ MUTANTS.update(
 )
 
 from mutants import broken_document  # noqa: E402
+
 MUTANTS.update(broken_document.MUTANTS)
