@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from decimal import Decimal
 from typing import Any, TypeAlias
 
 import psycopg
@@ -117,7 +116,10 @@ def _nested(path: Path, value: JSON) -> JSON:
 
 
 def where(filter_: Filter, params: list[Any]) -> str:
-    """The filter as a SQL boolean (never NULL) over `body`; values go to `params`."""
+    """The filter as a SQL condition over `body`; values go to `params`. A condition may be NULL
+    where its field is missing: only AND and OR combine conditions (no NOT), so NULL counts as
+    false exactly as the grammar's false would, and the bare `expression = value` forms stay
+    usable by the expression indexes of document_indexing."""
     if isinstance(filter_, (AllOf, AnyOf)):
         if not filter_.parts:
             return "TRUE"
@@ -131,10 +133,10 @@ def _condition(c: Condition, params: list[Any]) -> str:
     if c.op == "$exists":
         return f"({_path(c.path, params)} IS {'NOT ' if c.value else ''}NULL)"
     if c.op == "$eq":
-        params.append(Jsonb(_nested(c.path, c.value)))  # a GIN-indexable necessary condition
+        params.append(Jsonb(_nested(c.path, c.value)))  # a necessary condition the GIN index answers
         e = _path(c.path, params)
         params.append(Jsonb(c.value))
-        return f"(body @> %s AND coalesce({e} = %s::jsonb, false))"
+        return f"(body @> %s AND {e} = %s::jsonb)"
     if c.op == "$ne":
         e = _path(c.path, params)
         params.append(Jsonb(c.value))
@@ -142,16 +144,17 @@ def _condition(c: Condition, params: list[Any]) -> str:
     if c.op == "$in":
         e = _path(c.path, params)
         params.append([Jsonb(v) for v in c.value])
-        return f"coalesce({e} = ANY(%s::jsonb[]), false)"
+        return f"({e} = ANY(%s::jsonb[]))"
     assert c.op in ORDERING
     first = _path(c.path, params)
     second = _path(c.path, params)
     op = SQL_OPS[c.op]
     if isinstance(c.value, str):
         params.append(c.value)
-        return f"coalesce(CASE WHEN jsonb_typeof({first}) = 'string' THEN ({second} #>> '{{}}') COLLATE \"C\" {op} %s END, false)"
-    params.append(Decimal(repr(float(c.value))))
-    return f"coalesce(CASE WHEN jsonb_typeof({first}) = 'number' THEN ({second})::numeric {op} %s::numeric END, false)"
+        return f"(jsonb_typeof({first}) = 'string' AND ({second} #>> '{{}}') COLLATE \"C\" {op} %s)"
+    # jsonb compares two numbers by value (numeric: exact for every double)
+    params.append(Jsonb(float(c.value)))
+    return f"(jsonb_typeof({first}) = 'number' AND {second} {op} %s::jsonb)"
 
 
 def order_by(sort: tuple[tuple[Path, bool], ...], params: list[Any]) -> str:
