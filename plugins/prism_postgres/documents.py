@@ -38,8 +38,14 @@ def _pg_name(ns: bytes, collection: bytes, name: bytes) -> str:
 
 
 async def drop_namespace_indexes(conn: Conn, ns: bytes) -> None:
-    """DropNamespace's hook: the namespace's PostgreSQL indexes, found in prism.document_indexes."""
-    cur = await conn.execute("SELECT pg_name FROM prism.document_indexes WHERE namespace = %s", (ns,))
+    """DropNamespace's hook: every index on prism.documents whose predicate names the namespace,
+    found in the catalog (so even one that prism.document_indexes no longer records goes)."""
+    predicate = f"((namespace = '\\x{ns.hex()}'::bytea) AND "
+    cur = await conn.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " WHERE i.indrelid = 'prism.documents'::regclass AND starts_with(pg_get_expr(i.indpred, i.indrelid), %s)",
+        (predicate,),
+    )
     for (pg_name,) in await cur.fetchall():
         await conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(SCHEMA, pg_name)))
 
