@@ -4,7 +4,8 @@ value bound as a parameter; prism.document_at(body, path) reads a path through o
 An index of document_indexing is a real expression index on prism.documents, partial on its
 namespace and collection: a unique one is a UNIQUE index, so PostgreSQL itself refuses a
 duplicate, concurrent writers included. prism.document_indexes records each index (with its
-PostgreSQL name) in the transaction that creates it; DropNamespace drops them from there.
+PostgreSQL name) in the transaction that creates it; DropNamespace finds a namespace's indexes
+in the catalog by their predicate, so none outlives it, whatever happened to the plugin.
 
 jsonb holds no U+0000 in text, so a document, filter or path holding one is INVALID_ARGUMENT
 (declared as a deviation of the postgres registry entry).
