@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from prism_memstore.documents import MemDocuments
 from prism_memstore.keyvalue import MemKeyValue
 from prism_memstore.lists import MemLists
 from prism_memstore.pubsub import MemPubSub
@@ -12,6 +13,9 @@ from prism_memstore.sets import MemSets
 from prism_memstore.sortedsets import MemSortedSets
 from prism_memstore.streams import MemStreams
 from prism_memstore.timeseries import MemTimeSeries
+from prism_plugin.contracts.document import basic as document_basic
+from prism_plugin.contracts.document import indexing as document_indexing
+from prism_plugin.contracts.document import query as document_query
 from prism_plugin.contracts.keyvalue import basic, batch, cas, scan, transactional, ttl
 from prism_plugin.contracts.list import basic as list_basic
 from prism_plugin.contracts.list import blocking, indexing
@@ -71,11 +75,11 @@ class MemConnector:
 def build_plugin() -> Plugin:
     kv, lists, queues = MemKeyValue(), MemLists(), MemQueues()
     sets, sorted_sets, pubsub, streams = MemSets(), MemSortedSets(), MemPubSub(), MemStreams()
-    series = MemTimeSeries()
+    series, documents = MemTimeSeries(), MemDocuments()
     return Plugin(
         name="memstore",
         version=VERSION,
-        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams, series),
+        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams, series, documents),
         servicers=[
             basic.Servicer(kv),
             scan.Servicer(kv),
@@ -115,5 +119,8 @@ def build_plugin() -> Plugin:
             ts_aggregation.Servicer(series),
             ts_retention.Servicer(series),
             ts_interpolation.Servicer(series),
+            document_basic.Servicer(documents),
+            document_query.Servicer(documents),
+            document_indexing.Servicer(documents),
         ],
     )

@@ -11,6 +11,9 @@ from prism_plugin.contracts.keyvalue import cas as kv_cas
 from prism_plugin.contracts.keyvalue import scan as kv_scan
 from prism_plugin.contracts.keyvalue import transactional as kv_transactional
 from prism_plugin.contracts.keyvalue import ttl as kv_ttl
+from prism_plugin.contracts.document import basic as document_basic
+from prism_plugin.contracts.document import indexing as document_indexing
+from prism_plugin.contracts.document import query as document_query
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
 from prism_plugin.contracts.timeseries import basic as ts_basic
@@ -20,6 +23,8 @@ from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
 from prism_postgres.keyvalue import TABLES as KV_TABLES
 from prism_postgres.keyvalue import PostgresKeyValue
+from prism_postgres.documents import TABLES as DOCUMENT_TABLES
+from prism_postgres.documents import PostgresDocuments
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
 from prism_postgres.transactions import PostgresTransactions
@@ -30,10 +35,11 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES)
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
     series = PostgresTimeSeries(conn)
+    documents = PostgresDocuments(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -54,6 +60,9 @@ def build_plugin() -> Plugin:
             ts_aggregation.Servicer(series),
             ts_retention.Servicer(series),
             ts_interpolation.Servicer(series),
+            document_basic.Servicer(documents),
+            document_query.Servicer(documents),
+            document_indexing.Servicer(documents),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import psycopg
 import psycopg_pool
@@ -27,10 +27,13 @@ SCHEMA_LOCK = 0x707269736D  # pg_advisory_xact_lock key: one schema creation at 
 @dataclass(frozen=True)
 class Schema:
     """One data model's part of the schema: idempotent DDL, and the tables whose rows carry a
-    `namespace` column (DropNamespace deletes those rows)."""
+    `namespace` column (DropNamespace deletes those rows). `on_drop(conn, namespace)` removes
+    what a namespace owns beyond rows (e.g. indexes created for it), before the rows go: it
+    finds that in the rows, so it works for whatever a plugin that died left behind."""
 
     ddl: str
     tables: tuple[str, ...]
+    on_drop: Callable[[psycopg.AsyncConnection[Any], bytes], Awaitable[None]] | None = None
 
 
 class PostgresConnection:
@@ -107,5 +110,7 @@ async def _create_schema(conn: psycopg.AsyncConnection[Any], schemas: tuple[Sche
 
 async def _drop(conn: psycopg.AsyncConnection[Any], schemas: tuple[Schema, ...], ns: bytes) -> None:
     for schema in schemas:
+        if schema.on_drop is not None:
+            await schema.on_drop(conn, ns)
         for table in schema.tables:
             await conn.execute(sql.SQL("DELETE FROM {} WHERE namespace = %s").format(sql.Identifier(SCHEMA, table)), (ns,))

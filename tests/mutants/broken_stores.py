@@ -668,3 +668,6 @@ MUTANTS.update(
 from mutants import broken_timeseries  # noqa: E402
 
 MUTANTS.update(broken_timeseries.MUTANTS)
+from mutants import broken_document  # noqa: E402
+
+MUTANTS.update(broken_document.MUTANTS)

@@ -1,0 +1,239 @@
+"""document_basic: Insert, Get, Update (replace, RFC 7396 merge patch), Delete."""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+from google.protobuf import json_format, struct_pb2
+
+from prism.document.v1 import document_pb2 as pb
+from prism.document.v1 import document_pb2_grpc as pb_grpc
+from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.document import reference as ref
+
+# Every JSON type, nested; numbers at the edges of doubles; text from several scripts.
+NESTED = {
+    "int": 42,
+    "zero": 0,
+    "negative": -17,
+    "max_safe": 2**53,
+    "fraction": 0.1,
+    "small": 2.5e-300,
+    "large": 1.7976931348623157e308,
+    "exponent": -6.02e23,
+    "text": "héllo wörld",
+    "scripts": '日本語 Ελληνικά שלום عربي 😀 e\u0301 \u2028 \t\n"\\/',
+    "empty_text": "",
+    "true": True,
+    "false": False,
+    "null": None,
+    "array": [1, "two", 3.5, None, True, [False, []], {"x": {"y": "z"}}],
+    "empty_array": [],
+    "empty_object": {},
+    "object": {"a": {"b": {"c": [1, {"d": None}]}}, "n": 1},
+    "key with spaces": 1,
+    "dotted.key": 2,
+    "$dollar": 3,
+    "ключ": "значение",
+}
+
+
+def to_json(struct) -> dict:
+    return json_format.MessageToDict(struct)
+
+
+class DocOps:
+    """The document_basic calls, with bodies as plain JSON values."""
+
+    def __init__(self, stub, ns: str, collection: str = "c"):
+        self.stub = stub
+        self.ns = ns
+        self.collection = collection
+
+    def insert(self, body: dict, id: str = "", collection: str | None = None) -> str:
+        doc = pb.Document(id=id, body=body_struct(body))
+        return self.stub.Insert(
+            pb.InsertRequest(namespace=self.ns, collection=self.collection if collection is None else collection, document=doc)
+        ).id
+
+    def insert_concurrently(self, docs: list[tuple[str, dict]]) -> list[str]:
+        """Status code names of Inserts of (id, body) sent at once, from one thread each."""
+        start = threading.Barrier(len(docs))
+
+        def one(id: str, body: dict) -> str:
+            start.wait(timeout=5)
+            try:
+                self.insert(body, id=id)
+                return "OK"
+            except grpc.RpcError as e:
+                return e.code().name
+
+        with ThreadPoolExecutor(len(docs)) as pool:
+            return list(pool.map(lambda doc: one(*doc), docs))
+
+    def get(self, id: str, collection: str | None = None) -> dict:
+        doc = self.stub.Get(pb.GetRequest(namespace=self.ns, collection=self.collection if collection is None else collection, id=id))
+        check(f"Get({id!r}).id", doc.id, id)
+        return to_json(doc.body)
+
+    def update(self, id: str, body: dict, merge: bool = False) -> dict:
+        request = pb.UpdateRequest(namespace=self.ns, collection=self.collection, id=id, body=body_struct(body), merge=merge)
+        return to_json(self.stub.Update(request).body)
+
+    def delete(self, id: str) -> bool:
+        return self.stub.Delete(pb.DeleteRequest(namespace=self.ns, collection=self.collection, id=id)).found
+
+
+def body_struct(body: dict) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(body)
+    return struct
+
+
+def check_json(operation: str, got, want) -> None:
+    """JSON equality that a bool/number or int/float confusion cannot pass (True == 1 in Python)."""
+    check(operation, ref.text(got), ref.text(want))
+
+
+class DocumentBasicTests(InterfaceSuite):
+    interface = "document_basic"
+
+    @pytest.fixture
+    def docs(self, plugin, namespace):
+        return DocOps(pb_grpc.DocumentBasicStub(plugin.channel), namespace)
+
+    def test_nested_json_round_trips(self, docs):
+        check("Insert with id 'd1'", docs.insert(NESTED, id="d1"), "d1")
+        got = docs.get("d1")
+        check_json("Get of a nested document", got, NESTED)
+        for key in ("max_safe", "small", "large", "fraction"):
+            check(f"Get: number {key} exactly", got[key], float(NESTED[key]))
+        check("Get: true stays a boolean", type(got["true"]), bool)
+        check("Get: null stays null (not missing)", ("null" in got, got.get("null")), (True, None))
+
+    def test_insert_without_id_assigns_distinct_ids(self, docs):
+        bodies = [{"n": i} for i in range(3)]
+        ids = [docs.insert(b) for b in bodies]
+        check("Insert without id: ids are non-empty", [bool(i) for i in ids], [True] * 3)
+        check("Insert without id: ids are distinct", len(set(ids)), 3)
+        for id, body in zip(ids, bodies):
+            check_json(f"Get({id!r})", docs.get(id), body)
+
+    def test_duplicate_id_is_already_exists(self, docs):
+        docs.insert({"v": 1}, id="d")
+        expect_status("Insert of an existing id", grpc.StatusCode.ALREADY_EXISTS, lambda: docs.insert({"v": 2}, id="d"))
+        check_json("Get after the refused Insert", docs.get("d"), {"v": 1})
+
+    def test_concurrent_inserts_of_one_id(self, docs):
+        codes = docs.insert_concurrently([("same", {"writer": i}) for i in range(8)])
+        check("8 concurrent Inserts of id 'same'", sorted(codes), sorted(["OK"] + ["ALREADY_EXISTS"] * 7))
+        winner = codes.index("OK") if "OK" in codes else -1
+        check_json("Get('same')", docs.get("same"), {"writer": winner})
+
+    def test_missing_document(self, docs):
+        expect_status("Get of a missing id", grpc.StatusCode.NOT_FOUND, lambda: docs.get("missing"))
+        expect_status("Update (replace) of a missing id", grpc.StatusCode.NOT_FOUND, lambda: docs.update("missing", {"a": 1}))
+        expect_status("Update (merge) of a missing id", grpc.StatusCode.NOT_FOUND, lambda: docs.update("missing", {"a": 1}, merge=True))
+        expect_status("Get after Updates of a missing id", grpc.StatusCode.NOT_FOUND, lambda: docs.get("missing"))
+        check("Delete of a missing id", docs.delete("missing"), False)
+
+    def test_replace_update(self, docs):
+        docs.insert({"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2]}, id="d")
+        new = {"b": {"c": 5}, "n": None}
+        check_json("Update (replace) returns", docs.update("d", new), new)
+        check_json("Get after Update (replace): old fields gone, null kept", docs.get("d"), new)
+
+    def test_merge_patch_follows_rfc_7396(self, docs):
+        # RFC 7396, section 3's example
+        target = {
+            "title": "Goodbye!",
+            "author": {"givenName": "John", "familyName": "Doe"},
+            "tags": ["example", "sample"],
+            "content": "This will be unchanged",
+        }
+        patch = {"title": "Hello!", "phoneNumber": "+01-123-456-7890", "author": {"familyName": None}, "tags": ["example"]}
+        want = {
+            "title": "Hello!",
+            "author": {"givenName": "John"},
+            "tags": ["example"],
+            "content": "This will be unchanged",
+            "phoneNumber": "+01-123-456-7890",
+        }
+        check_json("the suite's reference merge", ref.merge_patch(target, patch), want)
+        docs.insert(target, id="d")
+        check_json("Update (merge) returns", docs.update("d", patch, merge=True), want)
+        check_json("Get after Update (merge)", docs.get("d"), want)
+
+    def test_merge_patch_nesting(self, docs):
+        target = {"a": {"b": 1, "c": {"d": 2}}, "s": "x", "o": {"k": 1}, "arr": [{"x": 1}], "gone": 1}
+        patches = [
+            {"a": {"c": {"e": 3}}},  # merges two levels down, keeps siblings
+            {"s": {"now": "object"}},  # a scalar replaced by an object
+            {"o": 5},  # an object replaced by a scalar
+            {"arr": [{"y": 2}]},  # arrays replaced whole, never merged
+            {"gone": None, "absent": None},  # null removes; removing a missing field is fine
+            {},  # an empty patch changes nothing
+        ]
+        docs.insert(target, id="d")
+        want = target
+        for patch in patches:
+            want = ref.merge_patch(want, patch)
+            check_json(f"Update (merge) {patch}", docs.update("d", patch, merge=True), want)
+        check_json("Get after the merges", docs.get("d"), want)
+
+    def test_delete(self, docs):
+        docs.insert({"v": 1}, id="d")
+        docs.insert({"v": 2}, id="other")
+        check("Delete('d')", docs.delete("d"), True)
+        expect_status("Get after Delete", grpc.StatusCode.NOT_FOUND, lambda: docs.get("d"))
+        check("Delete('d') again", docs.delete("d"), False)
+        check_json("Get('other') after Delete('d')", docs.get("other"), {"v": 2})
+        check("Insert of the deleted id", docs.insert({"v": 3}, id="d"), "d")
+        check_json("Get of the re-inserted id", docs.get("d"), {"v": 3})
+
+    @pytest.fixture
+    def other_namespace(self, plugin, namespace):
+        """A second namespace for the case, dropped afterwards too."""
+        ns = plugin.track(namespace + "-other")
+        yield ns
+        try:
+            plugin.drop_namespace(ns)
+        except grpc.RpcError:
+            pass  # clean-up only
+
+    def test_ids_and_collections_are_literal_and_separate(self, docs, other_namespace):
+        ids = ["d", "D", "d ", "d.x", "d*", "é", "😀", "%_"]
+        for n, id in enumerate(ids):
+            docs.insert({"n": n}, id=id)
+        for n, id in enumerate(ids):
+            check_json(f"Get({id!r})", docs.get(id), {"n": n})
+        for n, collection in enumerate(["c2", "C", "c.x"]):
+            docs.insert({"collection": n}, id="d", collection=collection)
+        check_json("Get('d') in collection 'c'", docs.get("d"), {"n": 0})
+        check_json("Get('d') in collection 'c.x'", docs.get("d", collection="c.x"), {"collection": 2})
+        other = DocOps(docs.stub, other_namespace)
+        expect_status("Get('d') in another namespace", grpc.StatusCode.NOT_FOUND, lambda: other.get("d"))
+        other.insert({"theirs": True}, id="d")
+        check_json("Get('d') after another namespace inserted it", docs.get("d"), {"n": 0})
+
+    def test_nul_character_round_trips(self, docs):
+        body = {"text": "a\x00b", "key\x00": 1}
+        docs.insert(body, id="d")
+        check_json("Get of strings holding U+0000", docs.get("d"), body)
+
+    def test_invalid_arguments(self, docs):
+        expect_status("Insert with an empty collection", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert({}, collection=""))
+        expect_status("Get with an empty id", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.get(""))
+        expect_status("Delete with an empty id", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.delete(""))
+        for bad in (math.nan, math.inf, -math.inf):
+            expect_status(
+                f"Insert of a body holding {bad}", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert({"x": [{"y": bad}]}, id="bad")
+            )
+        docs.insert({"v": 1}, id="d")
+        expect_status("Update to a body holding nan", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.update("d", {"v": math.nan}))
+        check_json("Get after the refused Update", docs.get("d"), {"v": 1})
+        expect_status("Get of the refused Insert's id", grpc.StatusCode.NOT_FOUND, lambda: docs.get("bad"))
