@@ -6,15 +6,19 @@ publishing client at QoS 1 and returns after the PUBACK, so one publisher's mess
 subscriber in publish order. The ordering key and publish time travel as MQTT 5 user properties.
 Unsubscribe disconnects the subscription's client; its stream then ends with OK.
 
-Persistent messages (PublishPersistent) go to a separate topic tree, retained, so the retained
-message of a topic is its last one (GetLastMessageID). Their ids count the topic's persistent
-messages from 1; this plugin process assigns them, holding the last one per topic once read.
+Persistent messages (PublishPersistent) go to a separate topic tree. Their ids count the topic's
+persistent messages from 1; this plugin process assigns them, holding the last one per topic
+once read, and records it (GetLastMessageID) as a retained message before publishing.
 A durable subscription is an MQTT session the broker keeps (fixed client id from namespace,
 topic and durable name, clean start off) subscribed at QoS 1, so what is published while it is
-away waits in the broker. Messages are PUBACKed only when AckDurable acknowledges them: the
-broker sends unacknowledged ones again when the session resumes. The acknowledged position is
-also kept in a retained record per session (which DropNamespace finds and deletes, with the
-session); a resumed session acknowledges, without delivering, what that position covers.
+away waits in the broker. The broker holds at most max_inflight_messages (Mosquitto: 20)
+unacknowledged messages per client and sends no more until they are PUBACKed, while AckDurable
+may come much later: so each message is first kept as a retained message of the session's
+backlog, then PUBACKed (a message the broker sends again after a crash in between is
+recognised by its id). A resumed session delivers its backlog after the acknowledged position,
+then what the broker sends. The acknowledged position is a retained record per session;
+AckDurable moves it and clears the backlog up to it; DropNamespace finds the records, deletes
+the sessions and clears every retained message of the namespace.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from typing import AsyncIterator
 
@@ -41,9 +44,7 @@ from prism_plugin.status import unavailable
 MESSAGE_ID = "prism-id"
 ORDERING_KEY = "prism-ordering-key"
 PUBLISH_TIME = "prism-time-ms"
-LIVE_QOS = SubscribeOptions(qos=1)
-# A durable session's subscription: QoS 1, and never the retained last message on (re)subscribe.
-DURABLE_QOS = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+AT_LEAST_ONCE = SubscribeOptions(qos=1)
 
 
 @dataclass
@@ -53,7 +54,6 @@ class _Live:
     client: aiomqtt.Client
     stopping: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event)
-    pending: deque[tuple[int, int]] = field(default_factory=deque)  # durable: (seq, MQTT mid) not PUBACKed
 
     async def stop(self) -> None:
         """End the stream: disconnect its client, then wait for the stream to finish."""
@@ -90,6 +90,7 @@ class MqttPubSub:
         self._durable: dict[tuple[str, str], _Live] = {}  # (ns, client id)
         self._last: dict[tuple[str, str], int] = {}  # (ns, topic) -> last persistent seq
         self._acked: dict[tuple[str, str], int] = {}  # (ns, client id) -> acked seq
+        self._kept: dict[tuple[str, str], set[int]] = {}  # (ns, client id) -> seqs in its backlog
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # pubsub_basic, pubsub_ordering
@@ -122,7 +123,7 @@ class MqttPubSub:
         live = _Live(self.conn.client())
         await asyncio.wait_for(live.client.__aenter__(), CALL_TIMEOUT_S)
         try:
-            await live.client.subscribe(filter_, options=LIVE_QOS, timeout=CALL_TIMEOUT_S)
+            await live.client.subscribe(filter_, options=AT_LEAST_ONCE, timeout=CALL_TIMEOUT_S)
             self._live[(ns, subscription_id)] = live
             yield Ready(subscription_id)
             async for message in self._messages(live):
@@ -163,17 +164,20 @@ class MqttPubSub:
         retained message's."""
         key = (ns, topic)
         if key not in self._last:
-            retained = await self.conn.retained(topics.topic(ns, topics.PERSISTENT, topic))
-            seq = _sequence(_user_properties(retained[0]).get(MESSAGE_ID, "")) if retained else None
+            retained = await self.conn.retained(topics.last(ns, topic))
+            seq = _sequence(_payload(retained[0]).decode("ascii", "replace")) if retained else None
             self._last.setdefault(key, seq or 0)
         return self._last[key]
 
     async def publish_persistent(self, ns: str, topic: str, payload: bytes) -> str:
         async with self._lock(ns, topic):  # ids in publish order
+            data = topics.topic(ns, topics.PERSISTENT, topic)
             seq = await self._last_seq(ns, topic) + 1
-            props = _publish_properties(**{MESSAGE_ID: str(seq), PUBLISH_TIME: _now_ms()})
-            await self.conn.publish(topics.topic(ns, topics.PERSISTENT, topic), payload, props, retain=True)
+            # Recorded first: a publish that fails after it leaves a gap, never a reused id.
+            await self.conn.publish(topics.last(ns, topic), str(seq).encode(), retain=True)
             self._last[(ns, topic)] = seq
+            props = _publish_properties(**{MESSAGE_ID: str(seq), PUBLISH_TIME: _now_ms()})
+            await self.conn.publish(data, payload, props)
         return str(seq)
 
     async def last_message_id(self, ns: str, topic: str) -> str | None:
@@ -187,37 +191,62 @@ class MqttPubSub:
             retained = await self.conn.retained(topics.session(ns, client_id))
             if not retained:
                 return None
-            self._acked.setdefault(key, _sequence(retained[0].payload.decode("ascii", "replace")) or 0)  # type: ignore[union-attr]
+            self._acked.setdefault(key, _sequence(_payload(retained[0]).decode("ascii", "replace")) or 0)
         return self._acked[key]
 
     async def _record(self, ns: str, client_id: str, seq: int) -> None:
         await self.conn.publish(topics.session(ns, client_id), str(seq).encode(), retain=True)
         self._acked[(ns, client_id)] = seq
 
+    async def _backlog(self, ns: str, client_id: str) -> dict[int, aiomqtt.Message]:
+        """The session's kept messages by id (retained), and the index of their ids."""
+        backlog = {}
+        for message in await self.conn.retained(topics.backlog(ns, client_id, "+")):
+            seq = _sequence(message.topic.value.rsplit("/", 1)[-1])
+            if seq is not None:
+                backlog[seq] = message
+        self._kept[(ns, client_id)] = set(backlog)
+        return backlog
+
+    async def _keep(self, ns: str, client_id: str, seq: int, message: aiomqtt.Message) -> None:
+        # One byte first: an empty retained payload would delete instead of keep.
+        kept = b"\0" + _payload(message)
+        props = _publish_properties(**_user_properties(message))
+        await self.conn.publish(topics.backlog(ns, client_id, str(seq)), kept, props, retain=True)
+        self._kept.setdefault((ns, client_id), set()).add(seq)
+
     async def subscribe_durable(self, ns: str, topic: str, durable_name: str) -> AsyncIterator[Event]:
+        data = topics.topic(ns, topics.PERSISTENT, topic)
         client_id = topics.durable_client_id(ns, topic, durable_name)
         previous = self._durable.get((ns, client_id))
         if previous is not None:  # the broker would take the session over: end that stream first
             await previous.stop()
         if await self._acked_seq(ns, client_id) is None:  # recorded before the session exists
             await self._record(ns, client_id, 0)
+        backlog = await self._backlog(ns, client_id)
         live = _Live(self.conn.client(client_id, persistent=True))
-        live.client._client.manual_ack_set(True)  # noqa: SLF001 - PUBACK only what AckDurable acknowledged
+        live.client._client.manual_ack_set(True)  # noqa: SLF001 - PUBACK once kept in the backlog
         await asyncio.wait_for(live.client.__aenter__(), CALL_TIMEOUT_S)
         subscription_id = uuid.uuid4().hex
         try:
-            await live.client.subscribe(topics.topic(ns, topics.PERSISTENT, topic), options=DURABLE_QOS, timeout=CALL_TIMEOUT_S)
+            await live.client.subscribe(data, options=AT_LEAST_ONCE, timeout=CALL_TIMEOUT_S)
             self._durable[(ns, client_id)] = live
             self._live[(ns, subscription_id)] = live
             yield Ready(subscription_id)
+            delivered = self._acked.get((ns, client_id), 0)
+            for seq in sorted(backlog):
+                if seq > delivered:
+                    delivered = seq
+                    yield _persistent(topic, seq, backlog[seq], _payload(backlog[seq])[1:])
             async for message in self._messages(live):
-                props = _user_properties(message)
-                seq = _sequence(props.get(MESSAGE_ID, "")) or 0
-                if seq <= self._acked.get((ns, client_id), 0):
-                    live.client._client.ack(message.mid, 1)  # noqa: SLF001 - acknowledged before
-                    continue
-                live.pending.append((seq, message.mid))
-                yield Published(topic, _payload(message), str(seq), publish_time_ms=int(props.get(PUBLISH_TIME, "0")))
+                seq = _sequence(_user_properties(message).get(MESSAGE_ID, "")) or 0
+                if seq > max(delivered, self._acked.get((ns, client_id), 0)):
+                    await self._keep(ns, client_id, seq, message)
+                    delivered = seq
+                    live.client._client.ack(message.mid, 1)  # noqa: SLF001 - kept: the broker may forget it
+                    yield _persistent(topic, seq, message, _payload(message))
+                else:  # acknowledged or delivered from the backlog already
+                    live.client._client.ack(message.mid, 1)  # noqa: SLF001
         finally:
             if self._durable.get((ns, client_id)) is live:
                 del self._durable[(ns, client_id)]
@@ -232,28 +261,35 @@ class MqttPubSub:
         client_id = topics.durable_client_id(ns, topic, durable_name)
         if seq > (await self._acked_seq(ns, client_id) or 0):
             await self._record(ns, client_id, seq)
-        live = self._durable.get((ns, client_id))
-        if live is not None and not live.stopping:
-            while live.pending and live.pending[0][0] <= seq:
-                live.client._client.ack(live.pending.popleft()[1], 1)  # noqa: SLF001 - MQTT acks in receipt order
+        if (ns, client_id) not in self._kept:
+            await self._backlog(ns, client_id)
+        kept = self._kept[(ns, client_id)]
+        done = sorted(k for k in kept if k <= seq)
+        await asyncio.gather(*(self.conn.publish(topics.backlog(ns, client_id, str(k)), b"", retain=True) for k in done))
+        kept.difference_update(done)
         return True
 
     # DropNamespace
 
     async def drop(self, ns: str) -> None:
         """End the namespace's subscriptions, delete its durable sessions, clear its retained
-        messages (last persistent messages, session records), forget its cached positions."""
+        messages (last ids, session records, backlogs), forget what this process cached."""
         for (owner, _), live in list(self._live.items()):
             if owner == ns and not live.stopping:
                 await live.stop()
-        for message in await self.conn.retained(topics.namespace_filter(ns)):
-            name = message.topic.value
-            if name.startswith(topics.kind_prefix(ns, topics.SESSIONS)):
-                await self.conn.delete_session(name.rsplit("/", 1)[-1])
-            await self.conn.publish(name, b"", retain=True)
+        retained = [m.topic.value for m in await self.conn.retained(topics.namespace_filter(ns))]
+        sessions = [name.rsplit("/", 1)[-1] for name in retained if name.startswith(topics.kind_prefix(ns, topics.SESSIONS))]
+        await asyncio.gather(*(self.conn.delete_session(client_id) for client_id in sessions))
+        await asyncio.gather(*(self.conn.publish(name, b"", retain=True) for name in retained))
         self._last = {k: v for k, v in self._last.items() if k[0] != ns}
         self._acked = {k: v for k, v in self._acked.items() if k[0] != ns}
+        self._kept = {k: v for k, v in self._kept.items() if k[0] != ns}
         self._locks = {k: v for k, v in self._locks.items() if k[0] != ns}
+
+
+def _persistent(topic: str, seq: int, message: aiomqtt.Message, payload: bytes) -> Published:
+    sent_ms = int(_user_properties(message).get(PUBLISH_TIME, "0"))
+    return Published(topic, payload, str(seq), publish_time_ms=sent_ms)
 
 
 def _payload(message: aiomqtt.Message) -> bytes:
