@@ -1,12 +1,13 @@
 """The MQTT plugin's connection to the broker (MQTT 5 through aiomqtt): one shared publishing
-client, a client per subscription, and reads of retained messages. Every broker call is bounded
-by CALL_TIMEOUT_S, below the 5 s gRPC deadline."""
+client, a client per subscription, and reads of retained messages. Every broker round trip is bounded by
+CALL_TIMEOUT_S, and the whole of what one RPC asks of the broker by OPERATION_TIMEOUT_S, below
+the 5 s gRPC deadline (a timeout answers UNAVAILABLE)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -19,12 +20,19 @@ from paho.mqtt.subscribeoptions import SubscribeOptions  # pants: no-infer-dep
 from prism_plugin.status import failed_precondition, invalid, unavailable
 from prism_plugin.urls import redacted
 
-CALL_TIMEOUT_S = 3.0  # a CONNACK, SUBACK, PUBACK or UNSUBACK arrives within this
+CALL_TIMEOUT_S = 1.5  # a CONNACK, SUBACK, PUBACK or UNSUBACK arrives within this
+OPERATION_TIMEOUT_S = 4.0  # everything one RPC asks of the broker is done within this
 KEEPALIVE_S = 30
 DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600  # a durable session nobody resumes is gone after this
 MARKER_ROOT = "prism-marker"
 
 Dropper = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
+
+
+async def bounded(operation: Awaitable[T]) -> T:
+    """An RPC's broker work, within OPERATION_TIMEOUT_S."""
+    return await asyncio.wait_for(operation, OPERATION_TIMEOUT_S)
 
 
 def properties(packet: int, **values: object) -> Properties:
@@ -60,7 +68,7 @@ class MqttConnection:
         self._settings = {"host": parts.hostname, "port": str(port), "user": parts.username or "", "password": parts.password or ""}
         try:
             await self.publisher()
-            version = await self.retained("$SYS/broker/version")
+            version = await bounded(self.retained("$SYS/broker/version"))
         except (aiomqtt.MqttError, asyncio.TimeoutError, OSError) as e:
             self._settings = None
             await self.close()
@@ -112,6 +120,15 @@ class MqttConnection:
                 self._publisher = None
         await close(client)
 
+    async def open(self, client: aiomqtt.Client, *filters: str) -> None:
+        """Connect the client and subscribe it at QoS 1 (SUBACK received); closed if that fails."""
+        try:
+            await asyncio.wait_for(client.__aenter__(), CALL_TIMEOUT_S)
+            await client.subscribe([(f, SubscribeOptions(qos=1)) for f in filters], timeout=CALL_TIMEOUT_S)
+        except BaseException:
+            await close(client)
+            raise
+
     async def retained(self, filter_: str) -> list[aiomqtt.Message]:
         """The retained messages of the topics the filter matches. The broker sends them after
         the SUBACK; a marker this client publishes right after comes behind them, so reading
@@ -119,9 +136,8 @@ class MqttConnection:
         marker = f"{MARKER_ROOT}/{uuid.uuid4().hex}"
         found: list[aiomqtt.Message] = []
         client = self.client()
-        await asyncio.wait_for(client.__aenter__(), CALL_TIMEOUT_S)
+        await self.open(client, filter_, marker)
         try:
-            await client.subscribe([(filter_, SubscribeOptions(qos=1)), (marker, SubscribeOptions(qos=1))], timeout=CALL_TIMEOUT_S)
             await client.publish(marker, b"", qos=1, timeout=CALL_TIMEOUT_S)
 
             async def read() -> None:
@@ -144,7 +160,7 @@ class MqttConnection:
 
     async def drop_namespace(self, namespace: str) -> None:
         for drop in self.droppers:
-            await drop(namespace)
+            await bounded(drop(namespace))
 
     async def close(self) -> None:
         client, self._publisher = self._publisher, None

@@ -33,10 +33,9 @@ import aiomqtt
 
 # paho-mqtt is aiomqtt's own dependency (in the lockfile through it), not a requirement of its own.
 from paho.mqtt.packettypes import PacketTypes  # pants: no-infer-dep
-from paho.mqtt.subscribeoptions import SubscribeOptions  # pants: no-infer-dep
 
 from prism_mqtt import topics
-from prism_mqtt.connection import CALL_TIMEOUT_S, MqttConnection, close, properties
+from prism_mqtt.connection import CALL_TIMEOUT_S, MqttConnection, bounded, close, properties
 from prism_plugin.contracts.pubsub.basic import Event, Published, Ready
 from prism_plugin.contracts.pubsub.wildcards import matches
 from prism_plugin.status import unavailable
@@ -44,7 +43,6 @@ from prism_plugin.status import unavailable
 MESSAGE_ID = "prism-id"
 ORDERING_KEY = "prism-ordering-key"
 PUBLISH_TIME = "prism-time-ms"
-AT_LEAST_ONCE = SubscribeOptions(qos=1)
 
 
 @dataclass
@@ -121,9 +119,8 @@ class MqttPubSub:
     async def _subscription(self, ns: str, filter_: str, segments: tuple[str, ...] | None) -> AsyncIterator[Event]:
         subscription_id = uuid.uuid4().hex
         live = _Live(self.conn.client())
-        await asyncio.wait_for(live.client.__aenter__(), CALL_TIMEOUT_S)
+        await bounded(self.conn.open(live.client, filter_))
         try:
-            await live.client.subscribe(filter_, options=AT_LEAST_ONCE, timeout=CALL_TIMEOUT_S)
             self._live[(ns, subscription_id)] = live
             yield Ready(subscription_id)
             async for message in self._messages(live):
@@ -170,6 +167,9 @@ class MqttPubSub:
         return self._last[key]
 
     async def publish_persistent(self, ns: str, topic: str, payload: bytes) -> str:
+        return await bounded(self._publish_persistent(ns, topic, payload))
+
+    async def _publish_persistent(self, ns: str, topic: str, payload: bytes) -> str:
         async with self._lock(ns, topic):  # ids in publish order
             data = topics.topic(ns, topics.PERSISTENT, topic)
             seq = await self._last_seq(ns, topic) + 1
@@ -181,7 +181,7 @@ class MqttPubSub:
         return str(seq)
 
     async def last_message_id(self, ns: str, topic: str) -> str | None:
-        seq = await self._last_seq(ns, topic)
+        seq = await bounded(self._last_seq(ns, topic))
         return str(seq) if seq else None
 
     async def _acked_seq(self, ns: str, client_id: str) -> int | None:
@@ -215,9 +215,9 @@ class MqttPubSub:
         await self.conn.publish(topics.backlog(ns, client_id, str(seq)), kept, props, retain=True)
         self._kept.setdefault((ns, client_id), set()).add(seq)
 
-    async def subscribe_durable(self, ns: str, topic: str, durable_name: str) -> AsyncIterator[Event]:
+    async def _resume(self, ns: str, topic: str, client_id: str) -> tuple[_Live, dict[int, aiomqtt.Message]]:
+        """The durable session's client, connected and subscribed, and its backlog."""
         data = topics.topic(ns, topics.PERSISTENT, topic)
-        client_id = topics.durable_client_id(ns, topic, durable_name)
         previous = self._durable.get((ns, client_id))
         if previous is not None:  # the broker would take the session over: end that stream first
             await previous.stop()
@@ -226,10 +226,14 @@ class MqttPubSub:
         backlog = await self._backlog(ns, client_id)
         live = _Live(self.conn.client(client_id, persistent=True))
         live.client._client.manual_ack_set(True)  # noqa: SLF001 - PUBACK once kept in the backlog
-        await asyncio.wait_for(live.client.__aenter__(), CALL_TIMEOUT_S)
+        await self.conn.open(live.client, data)
+        return live, backlog
+
+    async def subscribe_durable(self, ns: str, topic: str, durable_name: str) -> AsyncIterator[Event]:
+        client_id = topics.durable_client_id(ns, topic, durable_name)
+        live, backlog = await bounded(self._resume(ns, topic, client_id))
         subscription_id = uuid.uuid4().hex
         try:
-            await live.client.subscribe(data, options=AT_LEAST_ONCE, timeout=CALL_TIMEOUT_S)
             self._durable[(ns, client_id)] = live
             self._live[(ns, subscription_id)] = live
             yield Ready(subscription_id)
@@ -255,6 +259,9 @@ class MqttPubSub:
             await close(live.client)
 
     async def ack_durable(self, ns: str, topic: str, durable_name: str, message_id: str) -> bool:
+        return await bounded(self._ack_durable(ns, topic, durable_name, message_id))
+
+    async def _ack_durable(self, ns: str, topic: str, durable_name: str, message_id: str) -> bool:
         seq = _sequence(message_id)
         if seq is None or not 1 <= seq <= await self._last_seq(ns, topic):
             return False
