@@ -33,6 +33,7 @@ import aiomqtt
 
 # paho-mqtt is aiomqtt's own dependency (in the lockfile through it), not a requirement of its own.
 from paho.mqtt.packettypes import PacketTypes  # pants: no-infer-dep
+from paho.mqtt.properties import Properties  # pants: no-infer-dep
 
 from prism_mqtt import topics
 from prism_mqtt.connection import CALL_TIMEOUT_S, MqttConnection, bounded, close, properties
@@ -68,7 +69,7 @@ def _user_properties(message: aiomqtt.Message) -> dict[str, str]:
     return dict(getattr(props, "UserProperty", None) or []) if props is not None else {}
 
 
-def _publish_properties(**values: str):
+def _publish_properties(**values: str) -> Properties:
     return properties(PacketTypes.PUBLISH, UserProperty=[(k, v) for k, v in values.items()])
 
 
@@ -239,6 +240,8 @@ class MqttPubSub:
             yield Ready(subscription_id)
             delivered = self._acked.get((ns, client_id), 0)
             for seq in sorted(backlog):
+                if live.stopping:
+                    return
                 if seq > delivered:
                     delivered = seq
                     yield _persistent(topic, seq, backlog[seq], _payload(backlog[seq])[1:])
