@@ -130,6 +130,44 @@ async def _session_present(client_id: str) -> bool:
     return present[0]
 
 
+def test_a_new_plugin_process_resumes_ids_and_durable_names():
+    """What PublishPersistent and SubscribeDurable keep lives in the broker (retained records,
+    sessions, backlogs), not in the plugin process: a second plugin continues where the first
+    one stopped."""
+    try:
+        first = InProcessPlugin("prism_mqtt").start({"url": URL})
+    except PluginStartError as e:
+        pytest.skip(f"no MQTT broker at {URL}: start it (see README): {e}")
+    ns = f"pa-mqtt-{uuid.uuid4().hex[:8]}"
+    second = None
+    try:
+        ps = pb_grpc.PubSubPersistentStub(first.channel)
+        stream = ps.SubscribeDurable(pb.SubscribeDurableRequest(namespace=ns, topic="t", durable_name="d"), timeout=10)
+        assert next(stream).WhichOneof("event") == "ready"
+        ids = [ps.PublishPersistent(pb.PublishRequest(namespace=ns, topic="t", payload=p)).message_id for p in (b"m1", b"m2")]
+        assert [next(stream).message.payload for _ in ids] == [b"m1", b"m2"]
+        ps.AckDurable(pb.AckDurableRequest(namespace=ns, topic="t", durable_name="d", message_id=ids[0]))
+        stream.cancel()
+        first.stop()
+
+        second = InProcessPlugin("prism_mqtt").start({"url": URL})
+        ps = pb_grpc.PubSubPersistentStub(second.channel)
+        assert ps.GetLastMessageID(pb.GetLastMessageIDRequest(namespace=ns, topic="t")).message_id == ids[-1]
+        third = ps.PublishPersistent(pb.PublishRequest(namespace=ns, topic="t", payload=b"m3")).message_id
+        assert third not in ids
+        stream = ps.SubscribeDurable(pb.SubscribeDurableRequest(namespace=ns, topic="t", durable_name="d"), timeout=10)
+        assert next(stream).WhichOneof("event") == "ready"
+        got = [next(stream).message for _ in range(2)]
+        assert [(m.payload, m.message_id) for m in got] == [(b"m2", ids[1]), (b"m3", third)]
+        stream.cancel()
+        second.drop_namespace(ns)
+        assert asyncio.run(_retained(ns)) == []
+    finally:
+        for plugin in (first, second):
+            if plugin is not None:
+                plugin.stop()
+
+
 def test_initialize_without_a_broker_is_unavailable():
     with pytest.raises(PluginStartError) as e:
         InProcessPlugin("prism_mqtt").start({"url": "mqtt://127.0.0.1:1"})
