@@ -1,19 +1,20 @@
-"""The PostgreSQL plugin: queues as rows of one table, through psycopg 3 (asyncio) and its pool."""
+"""The PostgreSQL plugin, through psycopg 3 (asyncio) and its pool: each data model is plain
+tables in the schema "prism" (no extension), every row namespaced by a column."""
 
 from __future__ import annotations
 
 import psycopg
 import psycopg_pool
 
+from prism_plugin.contracts.document import basic as document_basic
+from prism_plugin.contracts.document import indexing as document_indexing
+from prism_plugin.contracts.document import query as document_query
 from prism_plugin.contracts.keyvalue import basic as kv_basic
 from prism_plugin.contracts.keyvalue import batch as kv_batch
 from prism_plugin.contracts.keyvalue import cas as kv_cas
 from prism_plugin.contracts.keyvalue import scan as kv_scan
 from prism_plugin.contracts.keyvalue import transactional as kv_transactional
 from prism_plugin.contracts.keyvalue import ttl as kv_ttl
-from prism_plugin.contracts.document import basic as document_basic
-from prism_plugin.contracts.document import indexing as document_indexing
-from prism_plugin.contracts.document import query as document_query
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
 from prism_plugin.contracts.timeseries import basic as ts_basic
@@ -21,15 +22,15 @@ from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
 from prism_plugin.contracts.timeseries import retention as ts_retention
 from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
-from prism_postgres.keyvalue import TABLES as KV_TABLES
-from prism_postgres.keyvalue import PostgresKeyValue
 from prism_postgres.documents import TABLES as DOCUMENT_TABLES
 from prism_postgres.documents import PostgresDocuments
+from prism_postgres.keyvalue import TABLES as KV_TABLES
+from prism_postgres.keyvalue import PostgresKeyValue
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
-from prism_postgres.transactions import PostgresTransactions
 from prism_postgres.timeseries import TABLES as TIMESERIES_TABLES
 from prism_postgres.timeseries import PostgresTimeSeries
+from prism_postgres.transactions import PostgresTransactions
 
 VERSION = "0.1.0"
 
@@ -39,6 +40,8 @@ def build_plugin() -> Plugin:
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
     series = PostgresTimeSeries(conn)
+    transactions = PostgresTransactions(conn)
+    conn.closers.append(transactions.close)
     documents = PostgresDocuments(conn)
     return Plugin(
         name="postgres",
@@ -52,7 +55,7 @@ def build_plugin() -> Plugin:
             delayed.Servicer(queues),
             kv_basic.Servicer(kv),
             kv_scan.Servicer(kv),
-            kv_transactional.Servicer(PostgresTransactions(conn)),
+            kv_transactional.Servicer(transactions),
             kv_batch.Servicer(kv),
             kv_cas.Servicer(kv),
             kv_ttl.Servicer(kv),

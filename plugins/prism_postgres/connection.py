@@ -40,6 +40,8 @@ class PostgresConnection:
     def __init__(self, *schemas: Schema) -> None:
         self.schemas = schemas
         self._pool: psycopg_pool.AsyncConnectionPool | None = None
+        # What holds connections of its own (the transactions' pool): closed with this one.
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def pool(self) -> psycopg_pool.AsyncConnectionPool:
@@ -92,6 +94,8 @@ class PostgresConnection:
         await self.run(_drop, self.schemas, namespace.encode("utf-8", "surrogatepass"))
 
     async def close(self) -> None:
+        for close in self.closers:
+            await close()
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
