@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from prism_memstore.graph import MemGraph
 from prism_memstore.keyvalue import MemKeyValue
 from prism_memstore.lists import MemLists
 from prism_memstore.pubsub import MemPubSub
@@ -11,6 +12,10 @@ from prism_memstore.queues import MemQueues
 from prism_memstore.sets import MemSets
 from prism_memstore.sortedsets import MemSortedSets
 from prism_memstore.streams import MemStreams
+from prism_plugin.contracts.graph import analytics as graph_analytics
+from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import query as graph_query
+from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.keyvalue import basic, batch, cas, scan, transactional, ttl
 from prism_plugin.contracts.list import basic as list_basic
 from prism_plugin.contracts.list import blocking, indexing
@@ -66,10 +71,11 @@ class MemConnector:
 def build_plugin() -> Plugin:
     kv, lists, queues = MemKeyValue(), MemLists(), MemQueues()
     sets, sorted_sets, pubsub, streams = MemSets(), MemSortedSets(), MemPubSub(), MemStreams()
+    graphs = MemGraph()
     return Plugin(
         name="memstore",
         version=VERSION,
-        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams),
+        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams, graphs),
         servicers=[
             basic.Servicer(kv),
             scan.Servicer(kv),
@@ -105,5 +111,9 @@ def build_plugin() -> Plugin:
             stream_retention.Servicer(streams),
             stream_partitioning.Servicer(streams),
             stream_consumer_groups.Servicer(streams),
+            graph_basic.Servicer(graphs),
+            graph_traversal.Servicer(graphs),
+            graph_query.Servicer(graphs),
+            graph_analytics.Servicer(graphs),
         ],
     )

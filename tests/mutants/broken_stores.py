@@ -665,3 +665,7 @@ MUTANTS.update(
         "stream-trimmed-offset-reads-from-the-start": ("stream_retention", streams(TrimmedOffsetReadsFromTheStart)),
     }
 )
+
+from mutants import broken_graph  # noqa: E402
+
+MUTANTS.update(broken_graph.MUTANTS)
