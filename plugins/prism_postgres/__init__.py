@@ -5,9 +5,13 @@ from __future__ import annotations
 import psycopg
 import psycopg_pool
 
+from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
+from prism_postgres.graph import TABLES as GRAPH_TABLES
+from prism_postgres.graph import PostgresGraph
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
 
@@ -15,8 +19,9 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, GRAPH_TABLES)
     queues = PostgresQueues(conn)
+    graphs = PostgresGraph(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -27,6 +32,8 @@ def build_plugin() -> Plugin:
             dead_letter.Servicer(queues),
             priority.Servicer(queues),
             delayed.Servicer(queues),
+            graph_basic.Servicer(graphs),
+            graph_traversal.Servicer(graphs),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )

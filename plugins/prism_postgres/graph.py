@@ -1,0 +1,224 @@
+"""Graphs as rows of prism.graph_nodes and prism.graph_edges (namespace as UTF-8 bytea, ids as
+text COLLATE "C", so "ascending node id" is code point order). Traversals are recursive CTEs:
+breadth-first one level per step (the next level ordered by the position of the node that
+found it, then id), depth-first one move per step (push the lowest-id unvisited neighbour of the
+top of the stack, or pop), so both orders are exact. Edges die with their nodes (ON DELETE
+CASCADE, and DeleteNode deletes them itself to count them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeAlias
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.status import already_exists, failed_precondition, invalid, shown
+from prism_postgres.connection import PostgresConnection, Schema
+
+TABLES = Schema(
+    ddl="""
+CREATE TABLE IF NOT EXISTS prism.graph_nodes (
+  namespace bytea NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  labels text[] COLLATE "C" NOT NULL,
+  properties jsonb NOT NULL,
+  PRIMARY KEY (namespace, id)
+);
+CREATE TABLE IF NOT EXISTS prism.graph_edges (
+  namespace bytea NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  from_node text COLLATE "C" NOT NULL,
+  to_node text COLLATE "C" NOT NULL,
+  label text COLLATE "C" NOT NULL,
+  weight double precision NOT NULL,
+  properties jsonb NOT NULL,
+  PRIMARY KEY (namespace, id),
+  FOREIGN KEY (namespace, from_node) REFERENCES prism.graph_nodes (namespace, id) ON DELETE CASCADE,
+  FOREIGN KEY (namespace, to_node) REFERENCES prism.graph_nodes (namespace, id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS graph_edges_out ON prism.graph_edges (namespace, from_node, to_node);
+CREATE INDEX IF NOT EXISTS graph_edges_in ON prism.graph_edges (namespace, to_node, from_node)
+""",
+    tables=("graph_edges", "graph_nodes"),
+)
+
+Conn: TypeAlias = "psycopg.AsyncConnection[Any]"
+
+ADD_NODE = "INSERT INTO prism.graph_nodes (namespace, id, labels, properties) VALUES (%(ns)s, %(id)s, %(labels)s, %(properties)s)"
+ADD_EDGE = """
+INSERT INTO prism.graph_edges (namespace, id, from_node, to_node, label, weight, properties)
+VALUES (%(ns)s, %(id)s, %(from)s, %(to)s, %(label)s, %(weight)s, %(properties)s)
+"""
+GET_NODE = "SELECT labels, properties FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s"
+GET_EDGE = "SELECT from_node, to_node, label, weight, properties FROM prism.graph_edges WHERE namespace = %(ns)s AND id = %(id)s"
+DELETE_NODE = """
+WITH edges AS (
+  DELETE FROM prism.graph_edges WHERE namespace = %(ns)s AND (from_node = %(id)s OR to_node = %(id)s) RETURNING 1
+), node AS (
+  DELETE FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s RETURNING 1
+)
+SELECT (SELECT count(*) FROM node), (SELECT count(*) FROM edges)
+"""
+DELETE_EDGE = "DELETE FROM prism.graph_edges WHERE namespace = %(ns)s AND id = %(id)s RETURNING 1"
+HAS_NODE = "SELECT 1 FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s"
+
+# The neighbours of node {node} a traversal follows (%(labels)s empty: every label).
+_OUT = "SELECT e.to_node AS n FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.from_node = {node} AND {labels}"
+_IN = "SELECT e.from_node AS n FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.to_node = {node} AND {labels}"
+_LABELS = "(cardinality(%(labels)s::text[]) = 0 OR e.label = ANY(%(labels)s::text[]))"
+NEIGHBOURS = {"outgoing": _OUT, "incoming": _IN, "both": f"{_OUT} UNION {_IN}"}
+
+BREADTH_FIRST = """
+WITH RECURSIVE level AS (
+  SELECT 0 AS depth, ARRAY[%(start)s::text COLLATE "C"] AS frontier, ARRAY[%(start)s::text COLLATE "C"] AS seen
+  UNION ALL
+  SELECT l.depth + 1, found.frontier, l.seen || found.frontier
+  FROM level l, LATERAL (
+    SELECT array_agg(c.n ORDER BY c.first, c.n COLLATE "C") AS frontier
+    FROM (
+      SELECT nb.n, min(f.pos) AS first
+      FROM unnest(l.frontier) WITH ORDINALITY AS f(node, pos), LATERAL ({neighbours}) nb
+      WHERE NOT nb.n = ANY(l.seen)
+      GROUP BY nb.n
+    ) c
+  ) found
+  WHERE found.frontier IS NOT NULL AND (%(max)s = 0 OR l.depth < %(max)s)
+)
+SELECT frontier FROM level ORDER BY depth
+"""
+
+DEPTH_FIRST = """
+WITH RECURSIVE walk AS (
+  SELECT 0 AS step, ARRAY[%(start)s::text COLLATE "C"] AS stack, ARRAY[0] AS depths,
+         ARRAY[%(start)s::text COLLATE "C"] AS seen, %(start)s::text COLLATE "C" AS visited
+  UNION ALL
+  SELECT w.step + 1,
+         CASE WHEN nxt.n IS NULL THEN w.stack[1:cardinality(w.stack) - 1] ELSE w.stack || nxt.n END,
+         CASE WHEN nxt.n IS NULL THEN w.depths[1:cardinality(w.depths) - 1] ELSE w.depths || (w.depths[cardinality(w.depths)] + 1) END,
+         CASE WHEN nxt.n IS NULL THEN w.seen ELSE w.seen || nxt.n END,
+         nxt.n
+  FROM walk w
+  LEFT JOIN LATERAL (
+    SELECT nb.n FROM ({neighbours}) nb
+    WHERE NOT nb.n = ANY(w.seen) AND (%(max)s = 0 OR w.depths[cardinality(w.depths)] < %(max)s)
+    ORDER BY nb.n COLLATE "C" LIMIT 1
+  ) nxt ON true
+  WHERE cardinality(w.stack) > 0
+)
+SELECT visited FROM walk WHERE visited IS NOT NULL ORDER BY step
+"""
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _text(text: str) -> str:
+    """PostgreSQL text holds no NUL character: such an id or label is refused up front."""
+    if "\x00" in text:
+        raise invalid(f"{shown(text)}: PostgreSQL text cannot hold a NUL character")
+    return text
+
+
+def _json(values: dict[str, Any]) -> Jsonb:
+    if "\\u0000" in json.dumps(values):
+        raise invalid("properties: PostgreSQL jsonb cannot hold a NUL character")
+    return Jsonb(values)
+
+
+async def _one(conn: Conn, sql: Any, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    return await (await conn.execute(sql, params)).fetchone()
+
+
+class PostgresGraph:
+    def __init__(self, conn: PostgresConnection):
+        self.conn = conn
+
+    # graph_basic
+    async def add_node(self, ns: str, node: NodeData) -> None:
+        params = {
+            "ns": _utf8(ns),
+            "id": _text(node.id),
+            "labels": [_text(label) for label in node.labels],
+            "properties": _json(node.properties),
+        }
+
+        async def work(conn: Conn) -> None:
+            try:
+                await conn.execute(ADD_NODE, params)
+            except psycopg.errors.UniqueViolation:
+                raise already_exists(f"node {shown(node.id)} exists") from None
+
+        await self.conn.run(work)
+
+    async def add_edge(self, ns: str, edge: EdgeData) -> None:
+        params = {
+            "ns": _utf8(ns),
+            "id": _text(edge.id),
+            "from": _text(edge.from_node),
+            "to": _text(edge.to_node),
+            "label": _text(edge.label),
+            "weight": edge.weight,
+            "properties": _json(edge.properties),
+        }
+
+        async def work(conn: Conn) -> None:
+            try:
+                await conn.execute(ADD_EDGE, params)
+            except psycopg.errors.UniqueViolation:
+                raise already_exists(f"edge {shown(edge.id)} exists") from None
+            except psycopg.errors.ForeignKeyViolation:
+                raise failed_precondition(
+                    f"edge {shown(edge.id)}: node {shown(edge.from_node)} or {shown(edge.to_node)} does not exist"
+                ) from None
+
+        await self.conn.run(work)
+
+    async def get_node(self, ns: str, node_id: str) -> NodeData | None:
+        if "\x00" in node_id:
+            return None
+        row = await self.conn.run(_one, GET_NODE, {"ns": _utf8(ns), "id": node_id})
+        return None if row is None else NodeData(node_id, tuple(row[0]), row[1])
+
+    async def get_edge(self, ns: str, edge_id: str) -> EdgeData | None:
+        if "\x00" in edge_id:
+            return None
+        row = await self.conn.run(_one, GET_EDGE, {"ns": _utf8(ns), "id": edge_id})
+        return None if row is None else EdgeData(edge_id, row[0], row[1], row[2], row[3], row[4])
+
+    async def delete_node(self, ns: str, node_id: str) -> int | None:
+        if "\x00" in node_id:
+            return None
+        row = await self.conn.run(_one, DELETE_NODE, {"ns": _utf8(ns), "id": node_id})
+        return None if row is None or not row[0] else int(row[1])
+
+    async def delete_edge(self, ns: str, edge_id: str) -> bool:
+        if "\x00" in edge_id:
+            return False
+        return await self.conn.run(_one, DELETE_EDGE, {"ns": _utf8(ns), "id": edge_id}) is not None
+
+    # graph_traversal
+    async def _traverse(
+        self, template: str, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]
+    ) -> list[Any] | None:
+        if "\x00" in start:
+            return None
+        sql = template.format(neighbours=NEIGHBOURS[direction].format(node="{node}", labels=_LABELS))
+        sql = sql.replace("{node}", "f.node" if template is BREADTH_FIRST else "w.stack[cardinality(w.stack)]")
+        params = {"ns": _utf8(ns), "start": start, "max": max_depth, "labels": sorted(_text(label) for label in labels)}
+
+        async def work(conn: Conn) -> list[Any] | None:
+            if await _one(conn, HAS_NODE, {"ns": params["ns"], "id": start}) is None:
+                return None
+            return [row[0] for row in await (await conn.execute(sql, params)).fetchall()]
+
+        return await self.conn.run(work)
+
+    async def breadth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
+        levels = await self._traverse(BREADTH_FIRST, ns, start, direction, max_depth, labels)
+        return None if levels is None else [node for level in levels for node in level]
+
+    async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
+        return await self._traverse(DEPTH_FIRST, ns, start, direction, max_depth, labels)
