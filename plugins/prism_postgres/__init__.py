@@ -6,6 +6,7 @@ import psycopg
 import psycopg_pool
 
 from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import query as graph_query
 from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.runtime import Plugin
@@ -34,6 +35,7 @@ def build_plugin() -> Plugin:
             delayed.Servicer(queues),
             graph_basic.Servicer(graphs),
             graph_traversal.Servicer(graphs),
+            graph_query.Servicer(graphs),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )

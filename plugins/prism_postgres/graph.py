@@ -1,5 +1,12 @@
 """Graphs as rows of prism.graph_nodes and prism.graph_edges (namespace as UTF-8 bytea, ids as
-text COLLATE "C", so "ascending node id" is code point order). Traversals are recursive CTEs:
+text COLLATE "C", so "ascending node id" is code point order).
+
+graph_query's `sql` runs the caller's text as one prepared statement (never spliced, never
+several), on a connection of its own logged in as the role prism_graph_reader, in a read-only
+transaction under a statement timeout: that role may read only the views prism_graph.nodes,
+edges and parameters, which show the rows of the namespace whose tag (sha256 of a secret the
+role cannot read and of the namespace) the plugin set for the transaction; it cannot read the
+tables, write, or become another role. Traversals are recursive CTEs:
 breadth-first one level per step (the next level ordered by the position of the node that
 found it, then id), depth-first one move per step (push the lowest-id unvisited neighbour of the
 top of the stack, or pop), so both orders are exact. Edges die with their nodes (ON DELETE
@@ -7,15 +14,18 @@ CASCADE, and DeleteNode deletes them itself to count them)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any, TypeAlias
+from typing import Any, Sequence, TypeAlias
 
+import grpc
 import psycopg
+from psycopg import sql as pgsql
 from psycopg.types.json import Jsonb
 
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
-from prism_plugin.status import already_exists, failed_precondition, invalid, shown
-from prism_postgres.connection import PostgresConnection, Schema
+from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, resource_exhausted, shown
+from prism_postgres.connection import SCHEMA_LOCK, PostgresConnection, Schema
 
 TABLES = Schema(
     ddl="""
@@ -39,7 +49,25 @@ CREATE TABLE IF NOT EXISTS prism.graph_edges (
   FOREIGN KEY (namespace, to_node) REFERENCES prism.graph_nodes (namespace, id) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS graph_edges_out ON prism.graph_edges (namespace, from_node, to_node);
-CREATE INDEX IF NOT EXISTS graph_edges_in ON prism.graph_edges (namespace, to_node, from_node)
+CREATE INDEX IF NOT EXISTS graph_edges_in ON prism.graph_edges (namespace, to_node, from_node);
+CREATE TABLE IF NOT EXISTS prism.graph_query_secret (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  secret bytea NOT NULL
+);
+INSERT INTO prism.graph_query_secret (secret) VALUES (uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))
+ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION prism.graph_query_namespace() RETURNS bytea
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT ns.n FROM (SELECT decode(current_setting('prism.graph_ns', true), 'hex') AS n) ns, prism.graph_query_secret s
+  WHERE decode(current_setting('prism.graph_tag', true), 'hex') = sha256(s.secret || sha256(ns.n))
+$$;
+CREATE SCHEMA IF NOT EXISTS prism_graph;
+CREATE OR REPLACE VIEW prism_graph.nodes WITH (security_barrier) AS
+  SELECT id, labels, properties FROM prism.graph_nodes WHERE namespace = prism.graph_query_namespace();
+CREATE OR REPLACE VIEW prism_graph.edges WITH (security_barrier) AS
+  SELECT id, from_node, to_node, label, weight, properties FROM prism.graph_edges WHERE namespace = prism.graph_query_namespace();
+CREATE OR REPLACE VIEW prism_graph.parameters AS
+  SELECT coalesce(nullif(current_setting('prism.graph_parameters', true), ''), '{}')::jsonb AS value
 """,
     tables=("graph_edges", "graph_nodes"),
 )
@@ -132,9 +160,31 @@ async def _one(conn: Conn, sql: Any, params: dict[str, Any]) -> tuple[Any, ...] 
     return await (await conn.execute(sql, params)).fetchone()
 
 
+READER = "prism_graph_reader"
+QUERY_TIMEOUT_MS = 3000  # below the plugin's own call bound (connection.CALL_TIMEOUT_S)
+CONNECT_TIMEOUT_S = 2
+MAX_ROWS = 10_000
+SECRET = "SELECT secret FROM prism.graph_query_secret"
+SET_SCOPE = """
+SELECT set_config('prism.graph_ns', %(ns)s, true), set_config('prism.graph_tag', %(tag)s, true),
+       set_config('prism.graph_parameters', %(parameters)s, true)
+"""
+GRANTS = [
+    "GRANT USAGE ON SCHEMA prism_graph TO prism_graph_reader",
+    "GRANT SELECT ON prism_graph.nodes, prism_graph.edges, prism_graph.parameters TO prism_graph_reader",
+    "ALTER ROLE prism_graph_reader SET search_path = prism_graph",
+    "ALTER ROLE prism_graph_reader SET default_transaction_read_only = on",
+]
+# SQLSTATE classes that are the instance's trouble, not the caller's text.
+NOT_THE_QUERY = ("08", "53", "58", "XX")
+
+
 class PostgresGraph:
+    languages: Sequence[str] = ("sql",)
+
     def __init__(self, conn: PostgresConnection):
         self.conn = conn
+        self._secret: bytes | None = None
 
     # graph_basic
     async def add_node(self, ns: str, node: NodeData) -> None:
@@ -222,3 +272,55 @@ class PostgresGraph:
 
     async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
         return await self._traverse(DEPTH_FIRST, ns, start, direction, max_depth, labels)
+
+    # graph_query
+    async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
+        secret, conninfo = await self.conn.run(self._reader_setup)
+        space = _utf8(ns)
+        scope = {
+            "ns": space.hex(),
+            "tag": hashlib.sha256(secret + hashlib.sha256(space).digest()).hexdigest(),
+            "parameters": json.dumps(parameters),
+        }
+        try:
+            async with await psycopg.AsyncConnection.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_S) as reader:
+                await reader.set_read_only(True)
+                async with reader.transaction(force_rollback=True):
+                    await reader.execute(SET_SCOPE, scope)
+                    cursor = psycopg.AsyncRawCursor(reader)
+                    await cursor.execute(text, prepare=True)  # one statement, no placeholders spliced
+                    if cursor.description is None:
+                        raise invalid("sql: the statement returns no rows (only queries are served)")
+                    columns = [column.name for column in cursor.description]
+                    rows = await cursor.fetchmany(MAX_ROWS + 1)
+        except psycopg.errors.QueryCanceled:
+            raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, f"sql: the query ran longer than {QUERY_TIMEOUT_MS} ms") from None
+        except psycopg.Error as e:
+            if e.sqlstate is None or e.sqlstate[:2] in NOT_THE_QUERY:
+                raise
+            raise invalid(f"sql: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else e.sqlstate}") from None
+        if len(rows) > MAX_ROWS:
+            raise resource_exhausted(f"sql: more than {MAX_ROWS} rows")
+        return columns, rows
+
+    async def _reader_setup(self, conn: Conn) -> tuple[bytes, str]:
+        """The tag secret, and how to connect as the reader role (created and granted its
+        views on first use; its password derives from the secret, so every plugin agrees)."""
+        if self._secret is None:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                row = await _one(conn, SECRET, {})
+                if row is None:
+                    raise failed_precondition("graph_query: the plugin's schema is missing its secret; Initialize again")
+                secret = bytes(row[0])
+                password = hashlib.sha256(secret + b"reader").hexdigest()
+                exists = await _one(conn, "SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": READER})
+                verb = "ALTER" if exists else "CREATE"
+                await conn.execute(pgsql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(pgsql.Identifier(READER), pgsql.Literal(password)))
+                for grant in GRANTS:
+                    await conn.execute(grant)
+            self._secret = secret
+        info = conn.info
+        password = hashlib.sha256(self._secret + b"reader").hexdigest()
+        options = f"-c statement_timeout={QUERY_TIMEOUT_MS} -c search_path=prism_graph -c default_transaction_read_only=on"
+        return self._secret, psycopg.conninfo.make_conninfo(info.dsn, user=READER, password=password, options=options)
