@@ -11,14 +11,12 @@ from typing import Any, Sequence
 import grandcypher  # type: ignore[import]
 import grpc
 import networkx as nx  # type: ignore[import]
-import numpy as np
-import scipy as sp  # type: ignore[import]
 
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.contracts.graph.power_iteration import page_rank
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, shown
 
 QUERY_TIMEOUT_S = 3.5  # below the harness' default call deadline (5 s)
-CONVERGED = 1e-10
 
 
 @dataclass
@@ -164,25 +162,3 @@ def _run_cypher(view: nx.MultiDiGraph, text: str) -> dict[Any, list[Any]]:
         return grandcypher.GrandCypher(view).run(text)
     except Exception as e:  # the engine's verdict on the caller's text, whatever its kind
         raise invalid(f"cypher: {type(e).__name__}: {str(e)[:200]}") from None
-
-
-def page_rank(graph: nx.DiGraph, damping: float, iterations: int) -> dict[str, float]:
-    """Power iteration over the adjacency matrix (each edge once, weights ignored); a node
-    without outgoing edges spreads its rank over every node. Stops after `iterations` or once
-    the ranks change by less than CONVERGED per node."""
-    nodes = list(graph)
-    n = len(nodes)
-    if n == 0:
-        return {}
-    adjacency = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=None, dtype=float)
-    out = np.asarray(adjacency.sum(axis=1)).ravel()
-    dangling = out == 0
-    scale = np.divide(1.0, out, out=np.zeros(n), where=~dangling)
-    transition = sp.sparse.diags_array(scale) @ adjacency
-    ranks = np.full(n, 1.0 / n)
-    for _ in range(iterations):
-        before = ranks
-        ranks = damping * (ranks @ transition + before[dangling].sum() / n) + (1 - damping) / n
-        if np.abs(ranks - before).sum() < n * CONVERGED:
-            break
-    return dict(zip(nodes, (float(r) for r in ranks)))

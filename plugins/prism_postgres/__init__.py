@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import psycopg_pool
 
+from prism_plugin.contracts.graph import analytics as graph_analytics
 from prism_plugin.contracts.graph import basic as graph_basic
 from prism_plugin.contracts.graph import query as graph_query
 from prism_plugin.contracts.graph import traversal as graph_traversal
@@ -36,6 +37,7 @@ def build_plugin() -> Plugin:
             graph_basic.Servicer(graphs),
             graph_traversal.Servicer(graphs),
             graph_query.Servicer(graphs),
+            graph_analytics.Servicer(graphs),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )

@@ -6,7 +6,11 @@ several), on a connection of its own logged in as the role prism_graph_reader, i
 transaction under a statement timeout: that role may read only the views prism_graph.nodes,
 edges and parameters, which show the rows of the namespace whose tag (sha256 of a secret the
 role cannot read and of the namespace) the plugin set for the transaction; it cannot read the
-tables, write, or become another role. Traversals are recursive CTEs:
+tables, write, or become another role.
+
+graph_analytics reads the namespace's graph in one read-only snapshot (at most
+MAX_ANALYTICS_ROWS nodes and edges, else RESOURCE_EXHAUSTED) and runs networkx's algorithms
+on it in the plugin. Traversals are recursive CTEs:
 breadth-first one level per step (the next level ordered by the position of the node that
 found it, then id), depth-first one move per step (push the lowest-id unvisited neighbour of the
 top of the stack, or pop), so both orders are exact. Edges die with their nodes (ON DELETE
@@ -19,11 +23,13 @@ import json
 from typing import Any, Sequence, TypeAlias
 
 import grpc
+import networkx as nx  # type: ignore[import]
 import psycopg
 from psycopg import sql as pgsql
 from psycopg.types.json import Jsonb
 
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.contracts.graph.power_iteration import page_rank
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, resource_exhausted, shown
 from prism_postgres.connection import SCHEMA_LOCK, PostgresConnection, Schema
 
@@ -179,6 +185,12 @@ GRANTS = [
 NOT_THE_QUERY = ("08", "53", "58", "XX")
 
 
+MAX_ANALYTICS_ROWS = 100_000
+SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+ALL_NODES = "SELECT id FROM prism.graph_nodes WHERE namespace = %(ns)s LIMIT %(cap)s"
+ALL_EDGES = "SELECT from_node, to_node, weight FROM prism.graph_edges WHERE namespace = %(ns)s LIMIT %(cap)s"
+
+
 class PostgresGraph:
     languages: Sequence[str] = ("sql",)
 
@@ -324,3 +336,41 @@ class PostgresGraph:
         password = hashlib.sha256(self._secret + b"reader").hexdigest()
         options = f"-c statement_timeout={QUERY_TIMEOUT_MS} -c search_path=prism_graph -c default_transaction_read_only=on"
         return self._secret, psycopg.conninfo.make_conninfo(info.dsn, user=READER, password=password, options=options)
+
+    # graph_analytics
+    async def _graph(self, ns: str) -> nx.MultiDiGraph:
+        params = {"ns": _utf8(ns), "cap": MAX_ANALYTICS_ROWS + 1}
+
+        async def work(conn: Conn) -> tuple[list[Any], list[Any]]:
+            async with conn.transaction():
+                await conn.execute(SNAPSHOT)
+                nodes = await (await conn.execute(ALL_NODES, params)).fetchall()
+                edges = await (await conn.execute(ALL_EDGES, params)).fetchall()
+            return nodes, edges
+
+        nodes, edges = await self.conn.run(work)
+        if len(nodes) > MAX_ANALYTICS_ROWS or len(edges) > MAX_ANALYTICS_ROWS:
+            raise resource_exhausted(f"graph_analytics: the namespace holds more than {MAX_ANALYTICS_ROWS} nodes or edges")
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(row[0] for row in nodes)
+        graph.add_edges_from((u, v, {"weight": w}) for u, v, w in edges)
+        return graph
+
+    async def shortest_path(self, ns: str, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:
+        graph = await self._graph(ns)
+        if from_node not in graph or to_node not in graph:
+            return None
+        try:
+            if weighted:
+                cost, path = nx.single_source_dijkstra(graph, from_node, to_node, weight="weight")
+                return path, float(cost)
+            path = nx.shortest_path(graph, from_node, to_node)
+            return path, float(len(path) - 1)
+        except nx.NetworkXNoPath:
+            return None
+
+    async def page_rank(self, ns: str, damping: float, iterations: int) -> dict[str, float]:
+        return page_rank(nx.DiGraph(await self._graph(ns)), damping, iterations)
+
+    async def components(self, ns: str) -> list[list[str]]:
+        return [list(c) for c in nx.weakly_connected_components(await self._graph(ns))]

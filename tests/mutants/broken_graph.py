@@ -8,7 +8,8 @@ from typing import Callable
 import networkx as nx  # type: ignore[import]
 
 import prism_memstore
-from prism_memstore.graph import MemGraph, Space, page_rank
+from prism_memstore.graph import MemGraph, Space
+from prism_plugin.contracts.graph.power_iteration import page_rank
 
 
 class DeleteNodeCountsOutgoingEdgesOnly(MemGraph):
