@@ -276,7 +276,10 @@ class PostgresGraph:
                 return None
             return [row[0] for row in await (await conn.execute(sql, params)).fetchall()]
 
-        return await self.conn.run(work)
+        try:
+            return await self.conn.run(work)
+        except psycopg.errors.QueryCanceled:  # the server's statement timeout: too big a walk, not an outage
+            raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "the traversal ran longer than the statement timeout") from None
 
     async def breadth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
         levels = await self._traverse(BREADTH_FIRST, ns, start, direction, max_depth, labels)
