@@ -65,6 +65,11 @@ class QueryCollapsesParallelEdges(MemGraph):
         return nx.MultiDiGraph(nx.DiGraph(super()._cypher_view(ns)))
 
 
+class QuerySeesEveryNamespace(MemGraph):
+    def _cypher_view(self, ns):
+        return nx.compose_all([super(QuerySeesEveryNamespace, self)._cypher_view(n) for n in self._spaces] or [nx.MultiDiGraph()])
+
+
 class WeightedPathIsUnweighted(MemGraph):
     async def shortest_path(self, ns, from_node, to_node, weighted):
         found = await super().shortest_path(ns, from_node, to_node, False)
@@ -100,6 +105,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "graph-edge-label-filter-ignored": ("graph_traversal", graph_store(EdgeLabelFilterIgnored)),
     "graph-direction-ignored": ("graph_traversal", graph_store(DirectionIgnored)),
     "graph-query-collapses-parallel-edges": ("graph_query", graph_store(QueryCollapsesParallelEdges)),
+    "graph-query-sees-every-namespace": ("graph_query", graph_store(QuerySeesEveryNamespace)),
     "graph-weighted-path-is-unweighted": ("graph_analytics", graph_store(WeightedPathIsUnweighted)),
     "graph-pagerank-ignores-damping": ("graph_analytics", graph_store(PageRankIgnoresDamping)),
     "graph-components-strongly-connected": ("graph_analytics", graph_store(ComponentsStronglyConnected)),
