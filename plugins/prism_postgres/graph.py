@@ -290,7 +290,10 @@ class PostgresGraph:
 
     # graph_query
     async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
-        secret, conninfo = await self.conn.run(self._reader_setup)
+        try:
+            secret, conninfo = await self.conn.run(self._reader_setup)
+        except psycopg.errors.InsufficientPrivilege:
+            raise failed_precondition(f"graph_query needs a PostgreSQL user that may create the role {READER} (CREATEROLE)") from None
         space = _utf8(ns)
         scope = {
             "ns": space.hex(),
