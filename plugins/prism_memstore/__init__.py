@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from prism_memstore.documents import MemDocuments
+from prism_memstore.graph import MemGraph
 from prism_memstore.keyvalue import MemKeyValue
 from prism_memstore.lists import MemLists
 from prism_memstore.pubsub import MemPubSub
@@ -16,6 +17,10 @@ from prism_memstore.timeseries import MemTimeSeries
 from prism_plugin.contracts.document import basic as document_basic
 from prism_plugin.contracts.document import indexing as document_indexing
 from prism_plugin.contracts.document import query as document_query
+from prism_plugin.contracts.graph import analytics as graph_analytics
+from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import query as graph_query
+from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.keyvalue import basic, batch, cas, scan, transactional, ttl
 from prism_plugin.contracts.list import basic as list_basic
 from prism_plugin.contracts.list import blocking, indexing
@@ -75,11 +80,11 @@ class MemConnector:
 def build_plugin() -> Plugin:
     kv, lists, queues = MemKeyValue(), MemLists(), MemQueues()
     sets, sorted_sets, pubsub, streams = MemSets(), MemSortedSets(), MemPubSub(), MemStreams()
-    series, documents = MemTimeSeries(), MemDocuments()
+    series, documents, graphs = MemTimeSeries(), MemDocuments(), MemGraph()
     return Plugin(
         name="memstore",
         version=VERSION,
-        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams, series, documents),
+        connector=MemConnector(kv, lists, sets, sorted_sets, queues, pubsub, streams, series, documents, graphs),
         servicers=[
             basic.Servicer(kv),
             scan.Servicer(kv),
@@ -122,5 +127,9 @@ def build_plugin() -> Plugin:
             document_basic.Servicer(documents),
             document_query.Servicer(documents),
             document_indexing.Servicer(documents),
+            graph_basic.Servicer(graphs),
+            graph_traversal.Servicer(graphs),
+            graph_query.Servicer(graphs),
+            graph_analytics.Servicer(graphs),
         ],
     )

@@ -9,6 +9,10 @@ import psycopg_pool
 from prism_plugin.contracts.document import basic as document_basic
 from prism_plugin.contracts.document import indexing as document_indexing
 from prism_plugin.contracts.document import query as document_query
+from prism_plugin.contracts.graph import analytics as graph_analytics
+from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import query as graph_query
+from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.keyvalue import basic as kv_basic
 from prism_plugin.contracts.keyvalue import batch as kv_batch
 from prism_plugin.contracts.keyvalue import cas as kv_cas
@@ -24,6 +28,8 @@ from prism_plugin.runtime import Plugin
 from prism_postgres.connection import PostgresConnection
 from prism_postgres.documents import TABLES as DOCUMENT_TABLES
 from prism_postgres.documents import PostgresDocuments
+from prism_postgres.graph import TABLES as GRAPH_TABLES
+from prism_postgres.graph import PostgresGraph
 from prism_postgres.keyvalue import TABLES as KV_TABLES
 from prism_postgres.keyvalue import PostgresKeyValue
 from prism_postgres.queues import TABLES as QUEUE_TABLES
@@ -36,13 +42,14 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES)
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
     series = PostgresTimeSeries(conn)
     transactions = PostgresTransactions(conn)
     conn.closers.append(transactions.close)
     documents = PostgresDocuments(conn)
+    graphs = PostgresGraph(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -66,6 +73,10 @@ def build_plugin() -> Plugin:
             document_basic.Servicer(documents),
             document_query.Servicer(documents),
             document_indexing.Servicer(documents),
+            graph_basic.Servicer(graphs),
+            graph_traversal.Servicer(graphs),
+            graph_query.Servicer(graphs),
+            graph_analytics.Servicer(graphs),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )

@@ -671,3 +671,6 @@ MUTANTS.update(broken_timeseries.MUTANTS)
 from mutants import broken_document  # noqa: E402
 
 MUTANTS.update(broken_document.MUTANTS)
+from mutants import broken_graph  # noqa: E402
+
+MUTANTS.update(broken_graph.MUTANTS)

@@ -1,0 +1,164 @@
+"""MemStore's graphs: one networkx MultiDiGraph per namespace (edges keyed by their id), its
+traversals and analytics from networkx, and Cypher through grand-cypher (a maintained Cypher
+engine over networkx graphs)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import grandcypher
+import grpc
+import networkx as nx
+
+from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.contracts.graph.power_iteration import page_rank
+from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, shown
+
+QUERY_TIMEOUT_S = 3.5  # below the harness' default call deadline (5 s)
+
+
+@dataclass
+class Space:
+    graph: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
+    edges: dict[str, tuple[str, str]] = field(default_factory=dict)  # edge id -> (from, to)
+
+
+class MemGraph:
+    languages: Sequence[str] = ("cypher",)
+
+    def __init__(self) -> None:
+        self._spaces: dict[str, Space] = {}
+
+    def drop(self, ns: str) -> None:
+        self._spaces.pop(ns, None)
+
+    def _space(self, ns: str) -> Space:
+        return self._spaces.get(ns) or Space()
+
+    # graph_basic
+    async def add_node(self, ns: str, node: NodeData) -> None:
+        space = self._spaces.setdefault(ns, Space())
+        if node.id in space.graph:
+            raise already_exists(f"node {shown(node.id)} exists")
+        space.graph.add_node(node.id, labels=node.labels, properties=node.properties)
+
+    async def add_edge(self, ns: str, edge: EdgeData) -> None:
+        space = self._spaces.setdefault(ns, Space())
+        if edge.id in space.edges:
+            raise already_exists(f"edge {shown(edge.id)} exists")
+        for end in (edge.from_node, edge.to_node):
+            if end not in space.graph:
+                raise failed_precondition(f"edge {shown(edge.id)}: no node {shown(end)}")
+        space.graph.add_edge(edge.from_node, edge.to_node, key=edge.id, label=edge.label, weight=edge.weight, properties=edge.properties)
+        space.edges[edge.id] = (edge.from_node, edge.to_node)
+
+    async def get_node(self, ns: str, node_id: str) -> NodeData | None:
+        graph = self._space(ns).graph
+        if node_id not in graph:
+            return None
+        attrs = graph.nodes[node_id]
+        return NodeData(node_id, attrs["labels"], attrs["properties"])
+
+    async def get_edge(self, ns: str, edge_id: str) -> EdgeData | None:
+        space = self._space(ns)
+        if edge_id not in space.edges:
+            return None
+        u, v = space.edges[edge_id]
+        attrs = space.graph.edges[u, v, edge_id]
+        return EdgeData(edge_id, u, v, attrs["label"], attrs["weight"], attrs["properties"])
+
+    async def delete_node(self, ns: str, node_id: str) -> int | None:
+        space = self._space(ns)
+        if node_id not in space.graph:
+            return None
+        gone = {key for _, _, key in space.graph.in_edges(node_id, keys=True)}
+        gone |= {key for _, _, key in space.graph.out_edges(node_id, keys=True)}
+        space.graph.remove_node(node_id)
+        for key in gone:
+            del space.edges[key]
+        return len(gone)
+
+    async def delete_edge(self, ns: str, edge_id: str) -> bool:
+        space = self._space(ns)
+        if edge_id not in space.edges:
+            return False
+        u, v = space.edges.pop(edge_id)
+        space.graph.remove_edge(u, v, key=edge_id)
+        return True
+
+    # graph_traversal
+    def _followed(self, ns: str, direction: str, labels: frozenset[str]) -> nx.Graph:
+        """The graph a traversal walks: the edges with those labels, oriented as it follows them."""
+        graph = self._space(ns).graph
+        walked = nx.DiGraph()
+        walked.add_nodes_from(graph)
+        walked.add_edges_from((u, v) for u, v, label in graph.edges(data="label") if not labels or label in labels)
+        if direction == "incoming":
+            return walked.reverse(copy=False)
+        if direction == "both":
+            return walked.to_undirected(as_view=True)
+        return walked
+
+    async def breadth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
+        if start not in self._space(ns).graph:
+            return None
+        walked = self._followed(ns, direction, labels)
+        edges = nx.bfs_edges(walked, start, depth_limit=max_depth or None, sort_neighbors=sorted)
+        return [start, *(v for _, v in edges)]
+
+    async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
+        if start not in self._space(ns).graph:
+            return None
+        walked = self._followed(ns, direction, labels)
+        return list(nx.dfs_preorder_nodes(walked, start, depth_limit=max_depth or None, sort_neighbors=sorted))
+
+    # graph_query
+    async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
+        if parameters:
+            raise invalid("cypher here is grand-cypher, which has no query parameters: send none")
+        view = self._cypher_view(ns)
+        try:
+            found = await asyncio.wait_for(asyncio.to_thread(_run_cypher, view, text), QUERY_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, f"the query ran longer than {QUERY_TIMEOUT_S} s") from None
+        columns = [str(c) for c in found]
+        return columns, list(zip(*found.values())) if found else []
+
+    def _cypher_view(self, ns: str) -> nx.MultiDiGraph:
+        """A copy in grand-cypher's shape: labels as `__labels__`, properties as attributes."""
+        graph = self._space(ns).graph
+        view = nx.MultiDiGraph()
+        for node, attrs in graph.nodes(data=True):
+            view.add_node(node, **attrs["properties"], __labels__=set(attrs["labels"]))
+        for u, v, key, attrs in graph.edges(keys=True, data=True):
+            view.add_edge(u, v, key=key, **attrs["properties"], __labels__={attrs["label"]})
+        return view
+
+    # graph_analytics
+    async def shortest_path(self, ns: str, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:
+        graph = self._space(ns).graph
+        if from_node not in graph or to_node not in graph:
+            return None
+        try:
+            if weighted:
+                cost, path = nx.single_source_dijkstra(graph, from_node, to_node, weight="weight")
+                return path, float(cost)
+            path = nx.shortest_path(graph, from_node, to_node)
+            return path, float(len(path) - 1)
+        except nx.NetworkXNoPath:
+            return None
+
+    async def page_rank(self, ns: str, damping: float, iterations: int) -> dict[str, float]:
+        return page_rank(nx.DiGraph(self._space(ns).graph), damping, iterations)
+
+    async def components(self, ns: str) -> list[list[str]]:
+        return [list(c) for c in nx.weakly_connected_components(self._space(ns).graph)]
+
+
+def _run_cypher(view: nx.MultiDiGraph, text: str) -> dict[Any, list[Any]]:
+    try:
+        return grandcypher.GrandCypher(view).run(text)
+    except Exception as e:  # the engine's verdict on the caller's text, whatever its kind
+        raise invalid(f"cypher: {type(e).__name__}: {str(e)[:200]}") from None

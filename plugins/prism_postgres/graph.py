@@ -1,0 +1,382 @@
+"""Graphs as rows of prism.graph_nodes and prism.graph_edges (namespace as UTF-8 bytea, ids as
+text COLLATE "C", so "ascending node id" is code point order).
+
+graph_query's `sql` runs the caller's text as one prepared statement (never spliced, never
+several), on a connection of its own logged in as the role prism_graph_reader, in a read-only
+transaction under a statement timeout: that role may read only the views prism_graph.nodes,
+edges and parameters, which show the rows of the namespace whose tag (sha256 of a secret the
+role cannot read and of the namespace) the plugin set for the transaction; it cannot read the
+tables, write, or become another role.
+
+graph_analytics reads the namespace's graph in one read-only snapshot (at most
+MAX_ANALYTICS_ROWS nodes and edges, else RESOURCE_EXHAUSTED) and runs networkx's algorithms
+on it in the plugin. Traversals are recursive CTEs:
+breadth-first one level per step (the next level ordered by the position of the node that
+found it, then id), depth-first one move per step (push the lowest-id unvisited neighbour of the
+top of the stack, or pop), so both orders are exact. Edges die with their nodes (ON DELETE
+CASCADE, and DeleteNode deletes them itself to count them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Sequence, TypeAlias
+
+import grpc
+import networkx as nx
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.types.json import Jsonb
+
+from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.contracts.graph.power_iteration import page_rank
+from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, resource_exhausted, shown
+from prism_postgres.connection import SCHEMA_LOCK, PostgresConnection, Schema
+
+TABLES = Schema(
+    ddl="""
+CREATE TABLE IF NOT EXISTS prism.graph_nodes (
+  namespace bytea NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  labels text[] COLLATE "C" NOT NULL,
+  properties jsonb NOT NULL,
+  PRIMARY KEY (namespace, id)
+);
+CREATE TABLE IF NOT EXISTS prism.graph_edges (
+  namespace bytea NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  from_node text COLLATE "C" NOT NULL,
+  to_node text COLLATE "C" NOT NULL,
+  label text COLLATE "C" NOT NULL,
+  weight double precision NOT NULL,
+  properties jsonb NOT NULL,
+  PRIMARY KEY (namespace, id),
+  FOREIGN KEY (namespace, from_node) REFERENCES prism.graph_nodes (namespace, id) ON DELETE CASCADE,
+  FOREIGN KEY (namespace, to_node) REFERENCES prism.graph_nodes (namespace, id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS graph_edges_out ON prism.graph_edges (namespace, from_node, to_node);
+CREATE INDEX IF NOT EXISTS graph_edges_in ON prism.graph_edges (namespace, to_node, from_node);
+CREATE TABLE IF NOT EXISTS prism.graph_query_secret (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  secret bytea NOT NULL
+);
+INSERT INTO prism.graph_query_secret (secret) VALUES (uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))
+ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION prism.graph_query_namespace() RETURNS bytea
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT ns.n FROM (SELECT decode(current_setting('prism.graph_ns', true), 'hex') AS n) ns, prism.graph_query_secret s
+  WHERE decode(current_setting('prism.graph_tag', true), 'hex') = sha256(s.secret || sha256(ns.n))
+$$;
+CREATE SCHEMA IF NOT EXISTS prism_graph;
+CREATE OR REPLACE VIEW prism_graph.nodes WITH (security_barrier) AS
+  SELECT id, labels, properties FROM prism.graph_nodes WHERE namespace = prism.graph_query_namespace();
+CREATE OR REPLACE VIEW prism_graph.edges WITH (security_barrier) AS
+  SELECT id, from_node, to_node, label, weight, properties FROM prism.graph_edges WHERE namespace = prism.graph_query_namespace();
+CREATE OR REPLACE VIEW prism_graph.parameters AS
+  SELECT coalesce(nullif(current_setting('prism.graph_parameters', true), ''), '{}')::jsonb AS value
+""",
+    tables=("graph_edges", "graph_nodes"),
+)
+
+Conn: TypeAlias = "psycopg.AsyncConnection[Any]"
+
+ADD_NODE = "INSERT INTO prism.graph_nodes (namespace, id, labels, properties) VALUES (%(ns)s, %(id)s, %(labels)s, %(properties)s)"
+ADD_EDGE = """
+INSERT INTO prism.graph_edges (namespace, id, from_node, to_node, label, weight, properties)
+VALUES (%(ns)s, %(id)s, %(from)s, %(to)s, %(label)s, %(weight)s, %(properties)s)
+"""
+GET_NODE = "SELECT labels, properties FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s"
+GET_EDGE = "SELECT from_node, to_node, label, weight, properties FROM prism.graph_edges WHERE namespace = %(ns)s AND id = %(id)s"
+DELETE_NODE = """
+WITH edges AS (
+  DELETE FROM prism.graph_edges WHERE namespace = %(ns)s AND (from_node = %(id)s OR to_node = %(id)s) RETURNING 1
+), node AS (
+  DELETE FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s RETURNING 1
+)
+SELECT (SELECT count(*) FROM node), (SELECT count(*) FROM edges)
+"""
+DELETE_EDGE = "DELETE FROM prism.graph_edges WHERE namespace = %(ns)s AND id = %(id)s RETURNING 1"
+HAS_NODE = "SELECT 1 FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s"
+
+# The neighbours of node {node} a traversal follows (%(labels)s empty: every label).
+_OUT = "SELECT e.to_node AS n FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.from_node = {node} AND {labels}"
+_IN = "SELECT e.from_node AS n FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.to_node = {node} AND {labels}"
+_LABELS = "(cardinality(%(labels)s::text[]) = 0 OR e.label = ANY(%(labels)s::text[]))"
+NEIGHBOURS = {"outgoing": _OUT, "incoming": _IN, "both": f"{_OUT} UNION {_IN}"}
+
+BREADTH_FIRST = """
+WITH RECURSIVE level AS (
+  SELECT 0 AS depth, ARRAY[%(start)s::text COLLATE "C"] AS frontier, ARRAY[%(start)s::text COLLATE "C"] AS seen
+  UNION ALL
+  SELECT l.depth + 1, found.frontier, l.seen || found.frontier
+  FROM level l, LATERAL (
+    SELECT array_agg(c.n ORDER BY c.first, c.n COLLATE "C") AS frontier
+    FROM (
+      SELECT nb.n, min(f.pos) AS first
+      FROM unnest(l.frontier) WITH ORDINALITY AS f(node, pos), LATERAL ({neighbours}) nb
+      WHERE NOT nb.n = ANY(l.seen)
+      GROUP BY nb.n
+    ) c
+  ) found
+  WHERE found.frontier IS NOT NULL AND (%(max)s = 0 OR l.depth < %(max)s)
+)
+SELECT frontier FROM level ORDER BY depth
+"""
+
+DEPTH_FIRST = """
+WITH RECURSIVE walk AS (
+  SELECT 0 AS step, ARRAY[%(start)s::text COLLATE "C"] AS stack, ARRAY[0] AS depths,
+         ARRAY[%(start)s::text COLLATE "C"] AS seen, %(start)s::text COLLATE "C" AS visited
+  UNION ALL
+  SELECT w.step + 1,
+         CASE WHEN nxt.n IS NULL THEN w.stack[1:cardinality(w.stack) - 1] ELSE w.stack || nxt.n END,
+         CASE WHEN nxt.n IS NULL THEN w.depths[1:cardinality(w.depths) - 1] ELSE w.depths || (w.depths[cardinality(w.depths)] + 1) END,
+         CASE WHEN nxt.n IS NULL THEN w.seen ELSE w.seen || nxt.n END,
+         nxt.n
+  FROM walk w
+  LEFT JOIN LATERAL (
+    SELECT nb.n FROM ({neighbours}) nb
+    WHERE NOT nb.n = ANY(w.seen) AND (%(max)s = 0 OR w.depths[cardinality(w.depths)] < %(max)s)
+    ORDER BY nb.n COLLATE "C" LIMIT 1
+  ) nxt ON true
+  WHERE cardinality(w.stack) > 0
+)
+SELECT visited FROM walk WHERE visited IS NOT NULL ORDER BY step
+"""
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _text(text: str) -> str:
+    """PostgreSQL text holds no NUL character: such an id or label is refused up front."""
+    if "\x00" in text:
+        raise invalid(f"{shown(text)}: PostgreSQL text cannot hold a NUL character")
+    return text
+
+
+def _json(values: dict[str, Any]) -> Jsonb:
+    if "\\u0000" in json.dumps(values):
+        raise invalid("properties: PostgreSQL jsonb cannot hold a NUL character")
+    return Jsonb(values)
+
+
+async def _one(conn: Conn, sql: Any, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    return await (await conn.execute(sql, params)).fetchone()
+
+
+READER = "prism_graph_reader"
+QUERY_TIMEOUT_MS = 3000  # below the plugin's own call bound (connection.CALL_TIMEOUT_S)
+CONNECT_TIMEOUT_S = 2
+MAX_ROWS = 10_000
+SECRET = "SELECT secret FROM prism.graph_query_secret"
+SET_SCOPE = """
+SELECT set_config('prism.graph_ns', %(ns)s, true), set_config('prism.graph_tag', %(tag)s, true),
+       set_config('prism.graph_parameters', %(parameters)s, true)
+"""
+GRANTS = [
+    "GRANT USAGE ON SCHEMA prism_graph TO prism_graph_reader",
+    "GRANT SELECT ON prism_graph.nodes, prism_graph.edges, prism_graph.parameters TO prism_graph_reader",
+    "ALTER ROLE prism_graph_reader SET search_path = prism_graph",
+    "ALTER ROLE prism_graph_reader SET default_transaction_read_only = on",
+]
+# SQLSTATE classes that are the instance's trouble, not the caller's text.
+NOT_THE_QUERY = ("08", "53", "58", "XX")
+
+
+MAX_ANALYTICS_ROWS = 100_000
+SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+ALL_NODES = "SELECT id FROM prism.graph_nodes WHERE namespace = %(ns)s LIMIT %(cap)s"
+ALL_EDGES = "SELECT from_node, to_node, weight FROM prism.graph_edges WHERE namespace = %(ns)s LIMIT %(cap)s"
+
+
+class PostgresGraph:
+    languages: Sequence[str] = ("sql",)
+
+    def __init__(self, conn: PostgresConnection):
+        self.conn = conn
+        self._secret: bytes | None = None
+
+    # graph_basic
+    async def add_node(self, ns: str, node: NodeData) -> None:
+        params = {
+            "ns": _utf8(ns),
+            "id": _text(node.id),
+            "labels": [_text(label) for label in node.labels],
+            "properties": _json(node.properties),
+        }
+
+        async def work(conn: Conn) -> None:
+            try:
+                await conn.execute(ADD_NODE, params)
+            except psycopg.errors.UniqueViolation:
+                raise already_exists(f"node {shown(node.id)} exists") from None
+
+        await self.conn.run(work)
+
+    async def add_edge(self, ns: str, edge: EdgeData) -> None:
+        params = {
+            "ns": _utf8(ns),
+            "id": _text(edge.id),
+            "from": _text(edge.from_node),
+            "to": _text(edge.to_node),
+            "label": _text(edge.label),
+            "weight": edge.weight,
+            "properties": _json(edge.properties),
+        }
+
+        async def work(conn: Conn) -> None:
+            try:
+                await conn.execute(ADD_EDGE, params)
+            except psycopg.errors.UniqueViolation:
+                raise already_exists(f"edge {shown(edge.id)} exists") from None
+            except psycopg.errors.ForeignKeyViolation:
+                raise failed_precondition(
+                    f"edge {shown(edge.id)}: node {shown(edge.from_node)} or {shown(edge.to_node)} does not exist"
+                ) from None
+
+        await self.conn.run(work)
+
+    async def get_node(self, ns: str, node_id: str) -> NodeData | None:
+        if "\x00" in node_id:
+            return None
+        row = await self.conn.run(_one, GET_NODE, {"ns": _utf8(ns), "id": node_id})
+        return None if row is None else NodeData(node_id, tuple(row[0]), row[1])
+
+    async def get_edge(self, ns: str, edge_id: str) -> EdgeData | None:
+        if "\x00" in edge_id:
+            return None
+        row = await self.conn.run(_one, GET_EDGE, {"ns": _utf8(ns), "id": edge_id})
+        return None if row is None else EdgeData(edge_id, row[0], row[1], row[2], row[3], row[4])
+
+    async def delete_node(self, ns: str, node_id: str) -> int | None:
+        if "\x00" in node_id:
+            return None
+        row = await self.conn.run(_one, DELETE_NODE, {"ns": _utf8(ns), "id": node_id})
+        return None if row is None or not row[0] else int(row[1])
+
+    async def delete_edge(self, ns: str, edge_id: str) -> bool:
+        if "\x00" in edge_id:
+            return False
+        return await self.conn.run(_one, DELETE_EDGE, {"ns": _utf8(ns), "id": edge_id}) is not None
+
+    # graph_traversal
+    async def _traverse(
+        self, template: str, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]
+    ) -> list[Any] | None:
+        if "\x00" in start:
+            return None
+        sql = template.format(neighbours=NEIGHBOURS[direction].format(node="{node}", labels=_LABELS))
+        sql = sql.replace("{node}", "f.node" if template is BREADTH_FIRST else "w.stack[cardinality(w.stack)]")
+        params = {"ns": _utf8(ns), "start": start, "max": max_depth, "labels": sorted(_text(label) for label in labels)}
+
+        async def work(conn: Conn) -> list[Any] | None:
+            if await _one(conn, HAS_NODE, {"ns": params["ns"], "id": start}) is None:
+                return None
+            return [row[0] for row in await (await conn.execute(sql, params)).fetchall()]
+
+        try:
+            return await self.conn.run(work)
+        except psycopg.errors.QueryCanceled:  # the server's statement timeout: too big a walk, not an outage
+            raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "the traversal ran longer than the statement timeout") from None
+
+    async def breadth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
+        levels = await self._traverse(BREADTH_FIRST, ns, start, direction, max_depth, labels)
+        return None if levels is None else [node for level in levels for node in level]
+
+    async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
+        return await self._traverse(DEPTH_FIRST, ns, start, direction, max_depth, labels)
+
+    # graph_query
+    async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
+        try:
+            secret, conninfo = await self.conn.run(self._reader_setup)
+        except psycopg.errors.InsufficientPrivilege:
+            raise failed_precondition(f"graph_query needs a PostgreSQL user that may create the role {READER} (CREATEROLE)") from None
+        space = _utf8(ns)
+        scope = {
+            "ns": space.hex(),
+            "tag": hashlib.sha256(secret + hashlib.sha256(space).digest()).hexdigest(),
+            "parameters": json.dumps(parameters),
+        }
+        try:
+            async with await psycopg.AsyncConnection.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_S) as reader:
+                await reader.set_read_only(True)
+                async with reader.transaction(force_rollback=True):
+                    await reader.execute(SET_SCOPE, scope)
+                    cursor = psycopg.AsyncRawCursor(reader)
+                    await cursor.execute(text, prepare=True)  # one statement, no placeholders spliced
+                    if cursor.description is None:
+                        raise invalid("sql: the statement returns no rows (only queries are served)")
+                    columns = [column.name for column in cursor.description]
+                    rows = await cursor.fetchmany(MAX_ROWS + 1)
+        except psycopg.errors.QueryCanceled:
+            raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, f"sql: the query ran longer than {QUERY_TIMEOUT_MS} ms") from None
+        except psycopg.Error as e:
+            if e.sqlstate is None or e.sqlstate[:2] in NOT_THE_QUERY:
+                raise
+            raise invalid(f"sql: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else e.sqlstate}") from None
+        if len(rows) > MAX_ROWS:
+            raise resource_exhausted(f"sql: more than {MAX_ROWS} rows")
+        return columns, rows
+
+    async def _reader_setup(self, conn: Conn) -> tuple[bytes, str]:
+        """The tag secret, and how to connect as the reader role (created and granted its
+        views on first use; its password derives from the secret, so every plugin agrees)."""
+        if self._secret is None:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                row = await _one(conn, SECRET, {})
+                if row is None:
+                    raise failed_precondition("graph_query: the plugin's schema is missing its secret; Initialize again")
+                secret = bytes(row[0])
+                password = hashlib.sha256(secret + b"reader").hexdigest()
+                exists = await _one(conn, "SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": READER})
+                verb = "ALTER" if exists else "CREATE"
+                await conn.execute(pgsql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(pgsql.Identifier(READER), pgsql.Literal(password)))
+                for grant in GRANTS:
+                    await conn.execute(grant)
+            self._secret = secret
+        info = conn.info
+        password = hashlib.sha256(self._secret + b"reader").hexdigest()
+        options = f"-c statement_timeout={QUERY_TIMEOUT_MS} -c search_path=prism_graph -c default_transaction_read_only=on"
+        return self._secret, psycopg.conninfo.make_conninfo(info.dsn, user=READER, password=password, options=options)
+
+    # graph_analytics
+    async def _graph(self, ns: str) -> nx.MultiDiGraph:
+        params = {"ns": _utf8(ns), "cap": MAX_ANALYTICS_ROWS + 1}
+
+        async def work(conn: Conn) -> tuple[list[Any], list[Any]]:
+            async with conn.transaction():
+                await conn.execute(SNAPSHOT)
+                nodes = await (await conn.execute(ALL_NODES, params)).fetchall()
+                edges = await (await conn.execute(ALL_EDGES, params)).fetchall()
+            return nodes, edges
+
+        nodes, edges = await self.conn.run(work)
+        if len(nodes) > MAX_ANALYTICS_ROWS or len(edges) > MAX_ANALYTICS_ROWS:
+            raise resource_exhausted(f"graph_analytics: the namespace holds more than {MAX_ANALYTICS_ROWS} nodes or edges")
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(row[0] for row in nodes)
+        graph.add_edges_from((u, v, {"weight": w}) for u, v, w in edges)
+        return graph
+
+    async def shortest_path(self, ns: str, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:
+        graph = await self._graph(ns)
+        if from_node not in graph or to_node not in graph:
+            return None
+        try:
+            if weighted:
+                cost, path = nx.single_source_dijkstra(graph, from_node, to_node, weight="weight")
+                return path, float(cost)
+            path = nx.shortest_path(graph, from_node, to_node)
+            return path, float(len(path) - 1)
+        except nx.NetworkXNoPath:
+            return None
+
+    async def page_rank(self, ns: str, damping: float, iterations: int) -> dict[str, float]:
+        return page_rank(nx.DiGraph(await self._graph(ns)), damping, iterations)
+
+    async def components(self, ns: str) -> list[list[str]]:
+        return [list(c) for c in nx.weakly_connected_components(await self._graph(ns))]

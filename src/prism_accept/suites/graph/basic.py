@@ -1,0 +1,180 @@
+"""graph_basic: AddNode, AddEdge, GetNode, GetEdge, DeleteNode (removes its edges), DeleteEdge."""
+
+from __future__ import annotations
+
+import math
+
+import grpc
+import pytest
+
+from prism.graph.v1 import graph_pb2 as pb
+from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.graph.graphs import GraphOps, struct
+from prism_accept.suites.requirements import requires
+
+NOT_FOUND = grpc.StatusCode.NOT_FOUND
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+PROPERTIES = {
+    "name": "Åsa 🙂 名前",
+    "age": 30,
+    "ratio": 0.1,
+    "big": 1e300,
+    "negative": -2.5,
+    "flag": False,
+    "nothing": None,
+    "tags": ["x", 1, None, True, [], {}],
+    "nested": {"deep": {"list": [{"k": "v"}], "empty": {}}},
+    "": "an empty key",
+    "key with spaces.and:dots": "literal",
+}
+MISSING_ENDPOINT = {"failed_precondition": grpc.StatusCode.FAILED_PRECONDITION, "not_found": grpc.StatusCode.NOT_FOUND}
+
+
+class GraphBasicTests(InterfaceSuite):
+    interface = "graph_basic"
+
+    @pytest.fixture
+    def graph(self, plugin, namespace):
+        return GraphOps.on(plugin.channel, namespace)
+
+    def test_node_properties_and_labels_round_trip(self, graph):
+        graph.node("n1", "Person", "Admin", "Person", **PROPERTIES)
+        want = pb.Node(id="n1", labels=["Admin", "Person"], properties=struct(PROPERTIES))
+        check("GetNode(n1): labels a sorted set, properties exactly as written", graph.get_node("n1"), want)
+        graph.node("bare")
+        check("GetNode of a node written with no labels or properties", graph.get_node("bare"), pb.Node(id="bare"))
+
+    def test_edge_round_trips(self, graph):
+        graph.nodes("a", "b")
+        graph.edge("e1", "a", "b", "KNOWS", weight=2.5, **PROPERTIES)
+        want = pb.Edge(id="e1", from_node="a", to_node="b", label="KNOWS", weight=2.5, properties=struct(PROPERTIES))
+        check("GetEdge(e1)", graph.get_edge("e1"), want)
+        graph.edge("e2", "b", "a", "LIKES")
+        got = graph.get_edge("e2")
+        check("GetEdge(e2) written without a weight: weight set", got.HasField("weight"), True)
+        check(
+            "GetEdge(e2) written without a weight: weight 1", got, pb.Edge(id="e2", from_node="b", to_node="a", label="LIKES", weight=1.0)
+        )
+        graph.edge("zero", "a", "a", "SELF", weight=0.0)
+        check(
+            "GetEdge of a self-loop of weight 0",
+            graph.get_edge("zero"),
+            pb.Edge(id="zero", from_node="a", to_node="a", label="SELF", weight=0.0),
+        )
+
+    def test_parallel_edges_are_distinct(self, graph):
+        graph.nodes("a", "b")
+        graph.edge("e1", "a", "b", "KNOWS", since=2020)
+        graph.edge("e2", "a", "b", "KNOWS", since=2021)
+        check("GetEdge(e1) beside a parallel edge", graph.get_edge("e1").properties, struct({"since": 2020}))
+        check("GetEdge(e2) beside a parallel edge", graph.get_edge("e2").properties, struct({"since": 2021}))
+        check("DeleteEdge(e1)", graph.delete_edge("e1"), (True, 1))
+        check("GetEdge(e2) after deleting its parallel edge", graph.get_edge("e2").properties, struct({"since": 2021}))
+
+    def test_existing_ids_already_exist(self, graph):
+        graph.node("a", "First", v=1)
+        graph.node("b")
+        graph.edge("e", "a", "b", "ONE")
+        expect_status("AddNode of an existing id", grpc.StatusCode.ALREADY_EXISTS, lambda: graph.node("a", "Second", v=2))
+        expect_status("AddEdge of an existing edge id", grpc.StatusCode.ALREADY_EXISTS, lambda: graph.edge("e", "b", "a", "TWO"))
+        check("GetNode(a) after the refused AddNode", graph.get_node("a"), pb.Node(id="a", labels=["First"], properties=struct({"v": 1})))
+        check(
+            "GetEdge(e) after the refused AddEdge",
+            graph.get_edge("e"),
+            pb.Edge(id="e", from_node="a", to_node="b", label="ONE", weight=1.0),
+        )
+        graph.edge("a", "a", "b", "SAME_ID_AS_A_NODE")
+        check("GetEdge(a): edge ids are apart from node ids", graph.get_edge("a").label, "SAME_ID_AS_A_NODE")
+
+    def test_missing_node_and_edge_are_not_found(self, graph):
+        graph.node("a")
+        expect_status("GetNode of a missing node", NOT_FOUND, lambda: graph.get_node("b"))
+        expect_status("GetNode(A): ids are case-sensitive", NOT_FOUND, lambda: graph.get_node("A"))
+        expect_status("GetEdge of a missing edge", NOT_FOUND, lambda: graph.get_edge("e"))
+        expect_status("GetEdge(a): a node id is not an edge id", NOT_FOUND, lambda: graph.get_edge("a"))
+
+    @requires.behaviour("graph_basic", "missing_endpoint", "failed_precondition", "not_found")
+    def test_edge_to_a_missing_node_is_refused(self, graph, capabilities):
+        want = MISSING_ENDPOINT[capabilities.behaviour("graph_basic", "missing_endpoint")]
+        graph.node("a")
+        expect_status("AddEdge a->missing", want, lambda: graph.edge("e1", "a", "missing"))
+        expect_status("AddEdge missing->a", want, lambda: graph.edge("e2", "missing", "a"))
+        expect_status("GetEdge(e1) after the refused AddEdge", NOT_FOUND, lambda: graph.get_edge("e1"))
+        expect_status("GetNode(missing): a refused AddEdge creates no node", NOT_FOUND, lambda: graph.get_node("missing"))
+        graph.node("missing")
+        graph.edge("e1", "a", "missing")
+        check("GetEdge(e1) once both nodes exist", graph.get_edge("e1").to_node, "missing")
+
+    def test_delete_node_removes_its_edges(self, graph):
+        graph.nodes("a", "b", "c")
+        graph.edge("ab", "a", "b")
+        graph.edge("bc", "b", "c")
+        graph.edge("bb", "b", "b")
+        graph.edge("cb", "c", "b")
+        graph.edge("ca", "c", "a")
+        graph.edge("ac", "a", "c")
+        check("DeleteNode(b): found, its 4 edges (in, out, a self-loop once)", graph.delete_node("b"), (True, 4))
+        expect_status("GetNode(b) after DeleteNode", NOT_FOUND, lambda: graph.get_node("b"))
+        for edge in ("ab", "bc", "bb", "cb"):
+            expect_status(f"GetEdge({edge}) after DeleteNode(b)", NOT_FOUND, lambda: graph.get_edge(edge))
+        for edge in ("ca", "ac"):
+            check(f"GetEdge({edge}) after DeleteNode(b)", graph.get_edge(edge).id, edge)
+        graph.node("b")
+        expect_status("GetEdge(ab) after b is added again: deleted edges stay deleted", NOT_FOUND, lambda: graph.get_edge("ab"))
+        check("DeleteNode(b) again: no edges any more", graph.delete_node("b"), (True, 0))
+        graph.node("b")
+        graph.edge("ab", "b", "a", "REUSED")
+        check("GetEdge(ab) added again after the cascade", graph.get_edge("ab").from_node, "b")
+
+    def test_delete_edge_keeps_its_nodes(self, graph):
+        graph.nodes("a", "b")
+        graph.edge("e", "a", "b")
+        check("DeleteEdge(e)", graph.delete_edge("e"), (True, 1))
+        expect_status("GetEdge(e) after DeleteEdge", NOT_FOUND, lambda: graph.get_edge("e"))
+        check("GetNode(a) after DeleteEdge", graph.get_node("a").id, "a")
+        check("GetNode(b) after DeleteEdge", graph.get_node("b").id, "b")
+        check("DeleteEdge(e) again", graph.delete_edge("e"), (False, 0))
+        check("DeleteNode(a): its edge was deleted already", graph.delete_node("a"), (True, 0))
+
+    def test_deleting_missing_things_is_not_an_error(self, graph):
+        check("DeleteNode of a missing node", graph.delete_node("x"), (False, 0))
+        check("DeleteEdge of a missing edge", graph.delete_edge("x"), (False, 0))
+
+    def test_namespace_isolation(self, graph, plugin):
+        other = GraphOps.on(plugin.channel, plugin.track(graph.ns + "-other"))
+        try:
+            graph.node("a", v="mine")
+            other.node("a", v="theirs")
+            other.node("b")
+            other.edge("e", "a", "b")
+            check("GetNode(a) in own namespace", graph.get_node("a").properties, struct({"v": "mine"}))
+            check("GetNode(a) in the other namespace", other.get_node("a").properties, struct({"v": "theirs"}))
+            expect_status("GetEdge(e) of the other namespace", NOT_FOUND, lambda: graph.get_edge("e"))
+            try:
+                graph.edge("e", "a", "b")
+                raise AssertionError("AddEdge a->b where b is only in the other namespace: got OK, want a missing-endpoint status")
+            except grpc.RpcError as e:
+                if e.code() not in MISSING_ENDPOINT.values():
+                    raise AssertionError(
+                        f"AddEdge a->b where b is only in the other namespace: got {e.code().name}, want a missing-endpoint status"
+                    ) from None
+            check("DeleteNode(a) in own namespace", graph.delete_node("a"), (True, 0))
+            check("GetEdge(e) in the other namespace after own DeleteNode(a)", other.get_edge("e").id, "e")
+        finally:
+            plugin.drop_namespace(other.ns)
+
+    def test_invalid_arguments(self, graph):
+        graph.nodes("a", "b")
+        stub, ns = graph.stub, graph.ns
+        expect_status("AddNode with no node", INVALID, lambda: stub.AddNode(pb.AddNodeRequest(namespace=ns)))
+        expect_status("AddNode with an empty id", INVALID, lambda: graph.node(""))
+        expect_status("AddEdge with no edge", INVALID, lambda: stub.AddEdge(pb.AddEdgeRequest(namespace=ns)))
+        expect_status("AddEdge with an empty id", INVALID, lambda: graph.edge("", "a", "b"))
+        expect_status("AddEdge with an empty from_node", INVALID, lambda: graph.edge("e", "", "b"))
+        expect_status("AddEdge with an empty label", INVALID, lambda: graph.edge("e", "a", "b", ""))
+        expect_status("AddEdge with weight -1", INVALID, lambda: graph.edge("e", "a", "b", weight=-1.0))
+        expect_status("AddEdge with weight NaN", INVALID, lambda: graph.edge("e", "a", "b", weight=math.nan))
+        expect_status("AddEdge with weight inf", INVALID, lambda: graph.edge("e", "a", "b", weight=math.inf))
+        expect_status("GetNode with an empty id", INVALID, lambda: graph.get_node(""))
+        expect_status("GetNode with an empty namespace", INVALID, lambda: GraphOps(stub, "").get_node("a"))
+        expect_status("GetEdge(e) after the refused AddEdges", NOT_FOUND, lambda: graph.get_edge("e"))

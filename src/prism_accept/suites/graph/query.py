@@ -1,0 +1,286 @@
+"""graph_query: Query(language, text, parameters) -> columns and rows of JSON cells.
+
+Every case holds one query text per language (what each language sees is in graph.proto) and
+runs once for each language the backend declares (behaviours.graph_query.languages); its
+expected rows are computed here, in Python, from the graph the case wrote. Rows compare as a
+multiset unless the query orders them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import grpc
+import pytest
+
+from prism.graph.v1 import graph_pb2 as pb
+from prism.graph.v1 import graph_pb2_grpc as pb_grpc
+from prism_accept.registry import BackendDeclaration
+from prism_accept.suites.base import InterfaceSuite, check, describe, expect_status
+from prism_accept.suites.graph.graphs import GraphOps, struct
+from prism_accept.suites.requirements import requires
+
+KNOWN_LANGUAGES = ("sql", "cypher", "sparql", "gremlin")
+PEOPLE = [  # (id, name, age), written in neither name nor age order
+    ("p3", "Cleo", 41),
+    ("p1", "Ann", 31),
+    ("p4", "Dan", 19),
+    ("p2", "Bob", 52),
+    ("p5", "Åse", 30),
+]
+KNOWS = [("k1", "p1", "p2", 2001), ("k2", "p1", "p2", 2002), ("k3", "p2", "p3", 2003), ("k4", "p3", "p1", 2004)]
+
+PERSONS_OVER_30 = {
+    "cypher": "MATCH (p:Person) WHERE p.age > 30 RETURN p.name AS name, p.age AS age",
+    "sql": "SELECT properties->'name' AS name, properties->'age' AS age FROM nodes "
+    "WHERE 'Person' = ANY(labels) AND (properties->>'age')::numeric > 30",
+}
+KNOWS_EDGES = {
+    "cypher": "MATCH (a)-[r:KNOWS]->(b) RETURN a.name AS source, b.name AS target, r.since AS since",
+    "sql": "SELECT s.properties->'name' AS source, t.properties->'name' AS target, e.properties->'since' AS since "
+    "FROM edges e JOIN nodes s ON s.id = e.from_node JOIN nodes t ON t.id = e.to_node WHERE e.label = 'KNOWS'",
+}
+PERSONS_BY_AGE = {
+    "cypher": "MATCH (p:Person) RETURN p.name AS name, p.age AS age ORDER BY p.age DESC",
+    "sql": "SELECT properties->'name' AS name, properties->'age' AS age FROM nodes "
+    "WHERE 'Person' = ANY(labels) ORDER BY (properties->>'age')::numeric DESC",
+}
+CITY_IDS = {
+    "cypher": "MATCH (c:City) RETURN id(c) AS id",
+    "sql": "SELECT id FROM nodes WHERE 'City' = ANY(labels)",
+}
+PERSON_COUNT = {
+    "cypher": "MATCH (p:Person) RETURN COUNT(p) AS n",
+    "sql": "SELECT count(*) AS n FROM nodes WHERE 'Person' = ANY(labels)",
+}
+EDGE_COUNT = {
+    "cypher": "MATCH (a)-[r]->(b) RETURN COUNT(r) AS n",
+    "sql": "SELECT count(*) AS n FROM edges",
+}
+AGE_BY_NAME = {
+    "cypher": "MATCH (p:Person) WHERE p.name = $name RETURN p.age AS age",
+    "sql": "SELECT n.properties->'age' AS age FROM nodes n, parameters p WHERE n.properties->>'name' = p.value->>'name'",
+}
+WRITE = {
+    "cypher": 'CREATE (n:Person {name: "Eve", age: 99}) RETURN n.name AS name',
+    "sql": "CREATE TABLE graph_query_probe (x integer)",
+}
+MALFORMED = {
+    "cypher": "MATCH (p:Person RETURN p.name",
+    "sql": "SELECT FROM nodes WHERE",
+}
+
+
+def canonical(value: Any) -> Any:
+    """A JSON value compared by meaning: 30 and 30.0 are one number."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items()}
+    return value
+
+
+def row_key(row: dict[str, Any]) -> str:
+    return json.dumps(canonical(row), sort_keys=True, ensure_ascii=False)
+
+
+def multiset(rows: list[dict[str, Any]]) -> Counter:
+    return Counter(row_key(r) for r in rows)
+
+
+def declared_languages(decl: BackendDeclaration) -> list[str]:
+    return list(decl.behaviours.get("graph_query", {}).get("languages", []))
+
+
+@requires.interface("graph_basic")  # graphs are built with AddNode/AddEdge
+class GraphQueryTests(InterfaceSuite):
+    interface = "graph_query"
+
+    @staticmethod
+    def params(decl: BackendDeclaration) -> dict[str, list]:
+        return {"language": declared_languages(decl)}
+
+    @pytest.fixture
+    def graph(self, plugin, namespace):
+        return GraphOps.on(plugin.channel, namespace)
+
+    @pytest.fixture
+    def stub(self, plugin):
+        return pb_grpc.GraphQueryStub(plugin.channel)
+
+    @staticmethod
+    def social(graph: GraphOps) -> None:
+        for node_id, name, age in PEOPLE:
+            graph.node(node_id, "Person", name=name, age=age)
+        graph.node("c1", "City", name="Oslo", age=900)  # an age too: a label filter must not let it in
+        graph.node("c2", "City", "Capital", name="Rome", age=2700)
+        for edge_id, u, v, since in KNOWS:
+            graph.edge(edge_id, u, v, "KNOWS", since=since)
+        graph.edge("l1", "p1", "c1", "LIVES_IN", since=1999)
+        graph.edge("l2", "p2", "c2", "LIVES_IN", since=1998)
+
+    @staticmethod
+    def query(
+        stub, graph: GraphOps, language: str, texts: dict[str, str], parameters: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows as dicts column -> decoded cell; fails on a malformed answer."""
+        if language not in texts:
+            pytest.fail(f"the suite has no {language} text for this case: add one", pytrace=False)
+        request = pb.QueryRequest(namespace=graph.ns, language=language, text=texts[language])
+        if parameters is not None:
+            request.parameters.CopyFrom(struct(parameters))
+        answer = stub.Query(request)
+        columns = list(answer.columns)
+        rows = []
+        for i, row in enumerate(answer.rows):
+            if len(row.cells) != len(columns):
+                raise AssertionError(f"Query({texts[language]!r}): row {i} has {len(row.cells)} cells for columns {columns}")
+            try:
+                rows.append(dict(zip(columns, (json.loads(c) for c in row.cells))))
+            except json.JSONDecodeError as e:
+                raise AssertionError(f"Query({texts[language]!r}): row {i} cell is not JSON: {describe(list(row.cells))} ({e})") from None
+        return rows
+
+    @staticmethod
+    def people(graph: GraphOps) -> list[dict[str, Any]]:
+        return [a["properties"] for _, a in graph.reference.nodes(data=True) if "Person" in a["labels"]]
+
+    def check_multiset(self, operation: str, got: list[dict], want: list[dict]) -> None:
+        check(f"{operation} (rows as a multiset)", sorted(multiset(got).elements()), sorted(multiset(want).elements()))
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_nodes_by_label_and_property(self, stub, graph, language):
+        self.social(graph)
+        want = [{"name": p["name"], "age": p["age"]} for p in self.people(graph) if p["age"] > 30]
+        self.check_multiset(f"{language}: Person nodes over 30", self.query(stub, graph, language, PERSONS_OVER_30), want)
+        want_ids = [{"id": n} for n, a in graph.reference.nodes(data=True) if "City" in a["labels"]]
+        self.check_multiset(f"{language}: ids of City nodes", self.query(stub, graph, language, CITY_IDS), want_ids)
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_edges_by_type_with_parallel_edges(self, stub, graph, language):
+        self.social(graph)
+        names = {n: a["properties"]["name"] for n, a in graph.reference.nodes(data=True)}
+        want = [
+            {"source": names[u], "target": names[v], "since": a["properties"]["since"]}
+            for u, v, a in graph.reference.edges(data=True)
+            if a["label"] == "KNOWS"
+        ]
+        self.check_multiset(f"{language}: KNOWS edges (two of them parallel)", self.query(stub, graph, language, KNOWS_EDGES), want)
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_ordered_rows_keep_their_order(self, stub, graph, language):
+        self.social(graph)
+        want = [{"name": p["name"], "age": p["age"]} for p in sorted(self.people(graph), key=lambda p: -p["age"])]
+        got = self.query(stub, graph, language, PERSONS_BY_AGE)
+        check(f"{language}: Person nodes ordered by age descending", [row_key(r) for r in got], [row_key(r) for r in want])
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_self_loops_are_matched(self, stub, graph, language):
+        graph.node("a", "Person", name="Ann", age=31)
+        graph.node("b", "Person", name="Bob", age=52)
+        graph.edge("ab", "a", "b", "KNOWS", since=2001)
+        graph.edge("aa", "a", "a", "KNOWS", since=2002)
+        want = [{"source": "Ann", "target": "Bob", "since": 2001}, {"source": "Ann", "target": "Ann", "since": 2002}]
+        self.check_multiset(f"{language}: KNOWS edges, one a self-loop", self.query(stub, graph, language, KNOWS_EDGES), want)
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_aggregates(self, stub, graph, language):
+        self.social(graph)
+        check(f"{language}: count of Person nodes", self.query(stub, graph, language, PERSON_COUNT), [{"n": len(self.people(graph))}])
+        check(f"{language}: count of edges", self.query(stub, graph, language, EDGE_COUNT), [{"n": graph.reference.number_of_edges()}])
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_deleted_nodes_and_their_edges_are_not_seen(self, stub, graph, language):
+        self.social(graph)
+        graph.delete_node("p2")
+        graph.reference.remove_node("p2")
+        graph.delete_edge("k4")
+        graph.reference.remove_edge("p3", "p1", key="k4")
+        check(
+            f"{language}: count of edges after DeleteNode(p2), DeleteEdge(k4)",
+            self.query(stub, graph, language, EDGE_COUNT),
+            [{"n": graph.reference.number_of_edges()}],
+        )
+        want = [{"name": p["name"], "age": p["age"]} for p in self.people(graph) if p["age"] > 30]
+        self.check_multiset(
+            f"{language}: Person nodes over 30 after DeleteNode(p2)", self.query(stub, graph, language, PERSONS_OVER_30), want
+        )
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_namespace_isolation(self, stub, graph, language, plugin):
+        other = GraphOps.on(plugin.channel, plugin.track(graph.ns + "-other"))
+        try:
+            self.social(other)
+            graph.node("mine", "Person", name="Mine", age=77)
+            check(
+                f"{language}: Person nodes over 30 in own namespace",
+                self.query(stub, graph, language, PERSONS_OVER_30),
+                [{"name": "Mine", "age": 77}],
+            )
+            check(f"{language}: ids of City nodes in own namespace (the other has two)", self.query(stub, graph, language, CITY_IDS), [])
+        finally:
+            plugin.drop_namespace(other.ns)
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_empty_graph_has_no_rows(self, stub, graph, language):
+        check(f"{language}: Person nodes over 30 of an empty namespace", self.query(stub, graph, language, PERSONS_OVER_30), [])
+        check(f"{language}: KNOWS edges of an empty namespace", self.query(stub, graph, language, KNOWS_EDGES), [])
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_parameters_are_bound(self, stub, graph, language):
+        self.social(graph)
+        check(
+            f"{language}: age of name=$name with name='Ann'", self.query(stub, graph, language, AGE_BY_NAME, {"name": "Ann"}), [{"age": 31}]
+        )
+        for hostile in ("Ann' OR '1'='1", 'Ann" OR true OR "', "x' OR 1=1 --"):
+            check(
+                f"{language}: age of name=$name with name={hostile!r}: bound, never spliced",
+                self.query(stub, graph, language, AGE_BY_NAME, {"name": hostile}),
+                [],
+            )
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_queries_cannot_write(self, stub, graph, language):
+        self.social(graph)
+        expect_status(
+            f"{language}: a write ({WRITE[language]!r})", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.query(stub, graph, language, WRITE)
+        )
+        check(
+            f"{language}: count of Person nodes after the refused write",
+            self.query(stub, graph, language, PERSON_COUNT),
+            [{"n": len(PEOPLE)}],
+        )
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_malformed_text_is_invalid(self, stub, graph, language):
+        graph.node("a", "Person", name="A", age=1)
+        expect_status(
+            f"{language}: {MALFORMED[language]!r}", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.query(stub, graph, language, MALFORMED)
+        )
+        expect_status(
+            f"{language}: an empty text", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.query(stub, graph, language, {language: ""})
+        )
+
+    def test_undeclared_language_is_refused(self, stub, graph, declaration):
+        declared = declared_languages(declaration)
+        for language in [*(lang for lang in KNOWN_LANGUAGES if lang not in declared), "klingon", "CYPHER"]:
+            if language in declared:
+                continue
+            request = pb.QueryRequest(namespace=graph.ns, language=language, text="MATCH (n) RETURN n")
+            try:
+                stub.Query(request)
+            except grpc.RpcError as e:
+                if e.code() not in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED):
+                    raise AssertionError(
+                        f"Query in undeclared language {language!r}: got {e.code().name}, want INVALID_ARGUMENT or UNIMPLEMENTED"
+                    ) from None
+                continue
+            raise AssertionError(f"Query in undeclared language {language!r}: got OK, want INVALID_ARGUMENT or UNIMPLEMENTED")
+        expect_status(
+            "Query with an empty language",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: stub.Query(pb.QueryRequest(namespace=graph.ns, language="", text="x")),
+        )

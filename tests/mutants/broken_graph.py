@@ -1,0 +1,112 @@
+"""Plausible bugs of a graph backend, each a small change to MemStore's graph store: every graph
+suite must fail against at least one (tests/mutants/test_suites_catch_broken_plugins.py)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import networkx as nx  # type: ignore[import]
+
+import prism_memstore
+from prism_memstore.graph import MemGraph, Space
+from prism_plugin.contracts.graph.power_iteration import page_rank
+
+
+class DeleteNodeCountsOutgoingEdgesOnly(MemGraph):
+    async def delete_node(self, ns, node_id):
+        graph = self._space(ns).graph
+        outgoing = graph.out_degree(node_id) if node_id in graph else 0
+        removed = await super().delete_node(ns, node_id)
+        return None if removed is None else outgoing
+
+
+class EdgeToMissingNodeCreatesIt(MemGraph):
+    async def add_edge(self, ns, edge):
+        space = self._spaces.setdefault(ns, Space())
+        for end in (edge.from_node, edge.to_node):
+            if end not in space.graph:
+                space.graph.add_node(end, labels=(), properties={})
+        await super().add_edge(ns, edge)
+
+
+class TiesInInsertionOrder(MemGraph):
+    async def breadth_first(self, ns, start, direction, max_depth, labels):
+        if start not in self._space(ns).graph:
+            return None
+        walked = self._followed(ns, direction, labels)
+        return [start, *(v for _, v in nx.bfs_edges(walked, start, depth_limit=max_depth or None))]
+
+    async def depth_first(self, ns, start, direction, max_depth, labels):
+        if start not in self._space(ns).graph:
+            return None
+        return list(nx.dfs_preorder_nodes(self._followed(ns, direction, labels), start, depth_limit=max_depth or None))
+
+
+class DepthOffByOne(MemGraph):
+    async def breadth_first(self, ns, start, direction, max_depth, labels):
+        return await super().breadth_first(ns, start, direction, max_depth and max_depth + 1, labels)
+
+    async def depth_first(self, ns, start, direction, max_depth, labels):
+        return await super().depth_first(ns, start, direction, max_depth and max_depth + 1, labels)
+
+
+class EdgeLabelFilterIgnored(MemGraph):
+    def _followed(self, ns, direction, labels):
+        return super()._followed(ns, direction, frozenset())
+
+
+class DirectionIgnored(MemGraph):
+    def _followed(self, ns, direction, labels):
+        return super()._followed(ns, "outgoing", labels)
+
+
+class QueryCollapsesParallelEdges(MemGraph):
+    def _cypher_view(self, ns):
+        return nx.MultiDiGraph(nx.DiGraph(super()._cypher_view(ns)))
+
+
+class QuerySeesEveryNamespace(MemGraph):
+    def _cypher_view(self, ns):
+        return nx.compose_all([super(QuerySeesEveryNamespace, self)._cypher_view(n) for n in self._spaces] or [nx.MultiDiGraph()])
+
+
+class WeightedPathIsUnweighted(MemGraph):
+    async def shortest_path(self, ns, from_node, to_node, weighted):
+        found = await super().shortest_path(ns, from_node, to_node, False)
+        if found is None or not weighted:
+            return found
+        graph = self._space(ns).graph
+        path = found[0]
+        return path, float(sum(min(a["weight"] for a in graph.get_edge_data(u, v).values()) for u, v in zip(path, path[1:])))
+
+
+class PageRankIgnoresDamping(MemGraph):
+    async def page_rank(self, ns, damping, iterations):
+        return page_rank(nx.DiGraph(self._space(ns).graph), 0.85, iterations)
+
+
+class ComponentsStronglyConnected(MemGraph):
+    async def components(self, ns):
+        return [list(c) for c in nx.strongly_connected_components(self._space(ns).graph)]
+
+
+def graph_store(store_class: type[MemGraph]) -> Callable[[], None]:
+    def patch() -> None:
+        prism_memstore.MemGraph = store_class  # type: ignore[misc]
+
+    return patch
+
+
+MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
+    "graph-delete-node-counts-outgoing-edges-only": ("graph_basic", graph_store(DeleteNodeCountsOutgoingEdgesOnly)),
+    "graph-edge-to-missing-node-creates-it": ("graph_basic", graph_store(EdgeToMissingNodeCreatesIt)),
+    "graph-ties-in-insertion-order": ("graph_traversal", graph_store(TiesInInsertionOrder)),
+    "graph-depth-off-by-one": ("graph_traversal", graph_store(DepthOffByOne)),
+    "graph-edge-label-filter-ignored": ("graph_traversal", graph_store(EdgeLabelFilterIgnored)),
+    "graph-direction-ignored": ("graph_traversal", graph_store(DirectionIgnored)),
+    "graph-query-collapses-parallel-edges": ("graph_query", graph_store(QueryCollapsesParallelEdges)),
+    "graph-query-sees-every-namespace": ("graph_query", graph_store(QuerySeesEveryNamespace)),
+    "graph-weighted-path-is-unweighted": ("graph_analytics", graph_store(WeightedPathIsUnweighted)),
+    "graph-pagerank-ignores-damping": ("graph_analytics", graph_store(PageRankIgnoresDamping)),
+    "graph-components-strongly-connected": ("graph_analytics", graph_store(ComponentsStronglyConnected)),
+}
