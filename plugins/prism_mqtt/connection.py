@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import aiomqtt
 
 # paho-mqtt is aiomqtt's own dependency (in the lockfile through it), not a requirement of its own.
-from paho.mqtt.packettypes import PacketTypes  # pants: no-infer-dep
-from paho.mqtt.properties import Properties  # pants: no-infer-dep
-from paho.mqtt.subscribeoptions import SubscribeOptions  # pants: no-infer-dep
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from prism_plugin.status import failed_precondition, invalid, unavailable
 from prism_plugin.urls import redacted

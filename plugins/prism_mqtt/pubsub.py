@@ -32,8 +32,8 @@ from typing import AsyncIterator
 import aiomqtt
 
 # paho-mqtt is aiomqtt's own dependency (in the lockfile through it), not a requirement of its own.
-from paho.mqtt.packettypes import PacketTypes  # pants: no-infer-dep
-from paho.mqtt.properties import Properties  # pants: no-infer-dep
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from prism_mqtt import topics
 from prism_mqtt.connection import CALL_TIMEOUT_S, MqttConnection, bounded, close, properties
