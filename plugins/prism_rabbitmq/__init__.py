@@ -1,0 +1,36 @@
+"""The RabbitMQ plugin: queues as classic queues and pub/sub as topic and headers exchanges,
+through aio-pika (AMQP 0-9-1)."""
+
+from __future__ import annotations
+
+from prism_plugin.contracts.pubsub import basic as pubsub_basic
+from prism_plugin.contracts.pubsub import filtering, wildcards
+from prism_plugin.contracts.queue import basic as queue_basic
+from prism_plugin.contracts.queue import dead_letter, priority, visibility
+from prism_plugin.runtime import Plugin
+from prism_rabbitmq.connection import UNAVAILABLE_ERRORS, RabbitConnection
+from prism_rabbitmq.pubsub import RabbitPubSub
+from prism_rabbitmq.queues import RabbitQueues
+
+VERSION = "0.1.0"
+
+
+def build_plugin() -> Plugin:
+    conn = RabbitConnection()
+    queues = RabbitQueues(conn)
+    pubsub = RabbitPubSub(conn)
+    return Plugin(
+        name="rabbitmq",
+        version=VERSION,
+        connector=conn,
+        servicers=[
+            queue_basic.Servicer(queues),
+            visibility.Servicer(queues),
+            dead_letter.Servicer(queues),
+            priority.Servicer(queues),
+            pubsub_basic.Servicer(pubsub),
+            wildcards.Servicer(pubsub),
+            filtering.Servicer(pubsub),
+        ],
+        unavailable_errors=UNAVAILABLE_ERRORS,
+    )

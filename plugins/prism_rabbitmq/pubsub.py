@@ -1,0 +1,219 @@
+"""The RabbitMQ plugin's pub/sub (pubsub_basic, pubsub_wildcards, pubsub_filtering): one topic
+exchange per namespace, and a headers exchange bound to it (every message) for filters.
+
+- Publish sends to the topic exchange, confirmed (the broker has routed it to every bound
+  queue when Publish returns), routing key = the topic's segments, each escaped so that no word
+  is `*` or `#` (names.routing_key); the topic itself, the attributes and the message id travel
+  in the message.
+- A subscription is a server-named exclusive auto-delete queue on a channel of its own, bound
+  to the exchange, with a consumer; ready is sent once the broker confirmed the consumer. It is
+  deleted (and its channel closed) when the stream ends: Unsubscribe or a cancelled client.
+- Patterns: canonical `*` is AMQP `*`, a last `>` is `*.#` (one or more words), literal
+  segments are escaped, so `#`, `*` inside a word, `+ ? [` stay literal.
+- Filters: the binding matches the topic and the conditions a headers exchange can express
+  (equals, exists, an in_set as one binding per combination, up to MAX_BINDINGS); an absent
+  attribute (exists false) and larger in_set combinations are checked by the plugin, which
+  applies the contract's `accepts` to every message before it is sent.
+- Topics whose escaped routing key is longer than AMQP's 255 bytes are INVALID_ARGUMENT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, ExchangeType
+
+from prism_plugin.contracts.pubsub.basic import Event, Published, Ready
+from prism_plugin.contracts.pubsub.filtering import Condition, accepts
+from prism_plugin.contracts.pubsub.wildcards import ONE, REST, matches
+from prism_plugin.status import invalid, shown, unavailable
+from prism_rabbitmq import names
+from prism_rabbitmq.connection import CALL_TIMEOUT_S, RabbitConnection, bounded
+
+TOPIC_HEADER = "t"
+ATTRIBUTES_HEADER = "attributes"  # JSON of the attributes (the a:... headers are for matching)
+TIME_HEADER = "ms"
+MAX_BINDINGS = 16  # in_set combinations bound on the broker; beyond, the plugin filters
+MAX_KEY_BYTES = 255
+
+
+def _key(what: str, value: str, key: str) -> str:
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise invalid(f"{what} {shown(value)} is too long for a RabbitMQ routing key ({MAX_KEY_BYTES} bytes once escaped)")
+    return key
+
+
+def binding_key(segments: tuple[str, ...]) -> str:
+    """The topic-exchange binding key of a canonical pattern."""
+    words = []
+    for i, segment in enumerate(segments):
+        if segment == ONE:
+            words.append("*")
+        elif segment == REST and i == len(segments) - 1:
+            words.append("*.#")
+        else:
+            words.append(names.routing_segment(segment))
+    return ".".join(words)
+
+
+def header_bindings(topic: str, filter_: tuple[Condition, ...]) -> list[dict[str, Any]]:
+    """Headers-exchange binding arguments selecting the topic's messages the filter may accept
+    (a superset when a condition cannot be expressed: the plugin checks every message)."""
+    fixed: dict[str, Any] = {"x-match": "all", TOPIC_HEADER: topic}
+    choices: list[list[tuple[str, str]]] = []
+    for c in filter_:
+        header = names.attribute_header(c.attribute)
+        if c.values is None:
+            if c.present:
+                fixed[header] = None  # a void value: the header is present, any value
+        elif len(c.values) == 1:
+            fixed[header] = next(iter(c.values))
+        else:
+            choices.append([(header, v) for v in sorted(c.values)])
+    combinations: list[tuple[tuple[str, str], ...]] = [()]
+    for options in choices:
+        if len(combinations) * len(options) > MAX_BINDINGS:
+            continue  # left to the plugin
+        combinations = [(*combo, o) for combo in combinations for o in options]
+    return [{**fixed, **dict(combo)} for combo in combinations]
+
+
+@dataclass
+class _Live:
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class RabbitPubSub:
+    def __init__(self, conn: RabbitConnection) -> None:
+        self.conn = conn
+        self._live: dict[tuple[str, str], _Live] = {}
+
+    async def _topics(self, ns: str) -> str:
+        return await self.conn.exchange(ns, names.TOPICS, ExchangeType.TOPIC)
+
+    async def _headers(self, ns: str) -> str:
+        topics = await self._topics(ns)
+        headers = names.broker_name(names.HEADERS, ns)
+        fresh = not self.conn.known(headers)
+        await self.conn.exchange(ns, names.HEADERS, ExchangeType.HEADERS)
+        if fresh:  # every message of the topic exchange also goes through the headers one
+
+            async def bind(channel):
+                destination = await channel.get_exchange(headers, ensure=False)
+                await destination.bind(topics, routing_key="#")
+
+            await self.conn.call(bind)
+        return headers
+
+    async def _send(self, ns: str, topic: str, payload: bytes, attributes: dict[str, str]) -> str:
+        key = _key("topic", topic, names.routing_key(topic))
+        exchange = await self._topics(ns)
+        message_id = uuid.uuid4().hex
+        headers: dict[str, Any] = {TOPIC_HEADER: topic, TIME_HEADER: int(time.time() * 1000)}
+        if attributes:
+            headers[ATTRIBUTES_HEADER] = json.dumps(attributes)
+            headers.update({names.attribute_header(k): v for k, v in attributes.items()})
+        message = aio_pika.Message(payload, message_id=message_id, headers=headers)
+
+        async def go(channel):
+            amqp_exchange = await channel.get_exchange(exchange, ensure=False)
+            await amqp_exchange.publish(message, routing_key=key)
+
+        await self.conn.call(go)
+        return message_id
+
+    async def publish(self, ns: str, topic: str, payload: bytes) -> str:
+        return await self._send(ns, topic, payload, {})
+
+    async def publish_with_attributes(self, ns: str, topic: str, payload: bytes, attributes: dict[str, str]) -> str:
+        return await self._send(ns, topic, payload, attributes)
+
+    def subscribe(self, ns: str, topic: str) -> AsyncIterator[Event]:
+        key = _key("topic", topic, names.routing_key(topic))
+        return self._subscription(ns, [{"routing_key": key}], lambda p: p.topic == topic, headers=False)
+
+    def subscribe_pattern(self, ns: str, segments: tuple[str, ...]) -> AsyncIterator[Event]:
+        key = _key("pattern", ".".join(segments), binding_key(segments))
+        return self._subscription(ns, [{"routing_key": key}], lambda p: matches(segments, p.topic), headers=False)
+
+    def subscribe_filtered(self, ns: str, topic: str, filter_: tuple[Condition, ...]) -> AsyncIterator[Event]:
+        _key("topic", topic, names.routing_key(topic))
+        bindings = [{"arguments": a} for a in header_bindings(topic, filter_)]
+        return self._subscription(ns, bindings, lambda p: p.topic == topic and accepts(filter_, p.attributes), headers=True)
+
+    async def unsubscribe(self, ns: str, subscription_id: str) -> bool:
+        live = self._live.pop((ns, subscription_id), None)
+        if live is None:
+            return False
+        live.stopping.set()
+        try:
+            await asyncio.wait_for(live.ended.wait(), CALL_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise unavailable(f"the subscription did not end within {CALL_TIMEOUT_S} s") from None
+        return True
+
+    async def _subscription(self, ns: str, bindings: list[dict[str, Any]], wanted, headers: bool) -> AsyncIterator[Event]:
+        exchange = await (self._headers(ns) if headers else self._topics(ns))
+        live = _Live()
+        subscription_id = uuid.uuid4().hex
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        channel = await self.conn.channel(confirms=False)
+        queue = None
+        try:
+            queue = await bounded(channel.declare_queue(exclusive=True, auto_delete=True))
+            amqp_exchange = await channel.get_exchange(exchange, ensure=False)
+            for binding in bindings:
+                await bounded(queue.bind(amqp_exchange, **binding))
+            await bounded(queue.consume(inbox.put, no_ack=True))
+            self._live[(ns, subscription_id)] = live
+            yield Ready(subscription_id)
+            stopping = asyncio.ensure_future(live.stopping.wait())
+            try:
+                while True:
+                    arrival = asyncio.ensure_future(inbox.get())
+                    await asyncio.wait([arrival, stopping], return_when=asyncio.FIRST_COMPLETED)
+                    if stopping.done():
+                        arrival.cancel()
+                        return
+                    published = _published(arrival.result())
+                    if wanted(published):
+                        yield published
+            finally:
+                stopping.cancel()
+        finally:
+            self._live.pop((ns, subscription_id), None)
+            live.ended.set()
+            await asyncio.shield(_close(channel, queue))
+
+
+async def _close(channel, queue) -> None:
+    """Delete the subscription's queue (auto-delete and exclusive would remove it with its
+    consumer or the connection anyway) and close its channel."""
+    try:
+        if queue is not None:
+            await asyncio.wait_for(queue.delete(if_unused=False, if_empty=False), CALL_TIMEOUT_S)
+        await asyncio.wait_for(channel.close(), CALL_TIMEOUT_S)
+    except (asyncio.TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError):
+        pass
+
+
+def _published(message: AbstractIncomingMessage) -> Published:
+    headers = message.headers or {}
+    topic = headers.get(TOPIC_HEADER, "")
+    raw = headers.get(ATTRIBUTES_HEADER)
+    attributes = json.loads(raw) if isinstance(raw, (str, bytes)) else {}
+    sent_ms = headers.get(TIME_HEADER, 0)
+    return Published(
+        topic=topic.decode() if isinstance(topic, bytes) else str(topic),
+        payload=message.body,
+        message_id=message.message_id or "",
+        attributes=attributes,
+        publish_time_ms=sent_ms if isinstance(sent_ms, int) else 0,
+    )
