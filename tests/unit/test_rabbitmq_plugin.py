@@ -1,0 +1,135 @@
+"""The RabbitMQ plugin's broker names, priority levels and bindings (pure), and its
+DropNamespace: a second plugin process deletes every queue and exchange a first one created
+for the namespace (what the journal's sweep relies on after a killed plugin), and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import string
+import uuid
+
+import aio_pika
+import pytest
+from prism_rabbitmq import names
+from prism_rabbitmq.connection import MAX_PRIORITY_LEVEL
+from prism_rabbitmq.pubsub import MAX_BINDINGS, binding_key, header_bindings
+from prism_rabbitmq.queues import priority_level
+
+from prism.pubsub.v1 import pubsub_pb2 as ps_pb
+from prism.pubsub.v1 import pubsub_pb2_grpc as ps_grpc
+from prism.queue.v1 import queue_pb2 as q_pb
+from prism.queue.v1 import queue_pb2_grpc as q_grpc
+from prism_accept.harness.inprocess import InProcessPlugin
+from prism_plugin.contracts.pubsub.filtering import Condition
+
+URL = "amqp://127.0.0.1:5672/"  # the client's default credentials (guest), as the registry has it
+AMQP_NAME_CHARS = set(string.ascii_letters + string.digits + "-_.:@#,/+ ")
+
+TRICKY = ["", "a", "a.b", "1.a", "a@", "@61", "q*", "q?", "[q]", "'q'", "q q", "é", "✓", "a" * 300, "x" * 1024]
+
+
+def test_broker_names_are_injective_and_amqp_legal():
+    seen: dict[str, tuple[str, str, str]] = {}
+    for kind in (names.QUEUE, names.INDEX, names.TOPICS):
+        for ns in TRICKY[1:]:
+            for name in TRICKY:
+                broker_name = names.broker_name(kind, ns, name)
+                assert set(broker_name) <= AMQP_NAME_CHARS, broker_name
+                assert len(broker_name.encode()) <= names.MAX_AMQP_NAME_BYTES
+                assert seen.setdefault(broker_name, (kind, ns, name)) == (kind, ns, name), f"{broker_name} twice"
+
+
+def test_routing_keys_never_hold_a_wildcard_word():
+    for topic in ["a.*", "#", "a.#.b", "%2A", "*x", "a..b"]:
+        words = names.routing_key(topic).split(".")
+        assert len(words) == len(topic.split("."))
+        assert not any(w in ("*", "#") for w in words), topic
+    assert len({names.routing_key(t) for t in ["*", "%2A", "%252A"]}) == 3
+
+
+def test_binding_keys():
+    assert binding_key(("a", "*")) == "a.*"
+    assert binding_key(("a", ">")) == "a.*.#"
+    assert binding_key((">",)) == "*.#"
+    assert binding_key(("+", "#")) == "+.%23"
+    assert binding_key(("a*", "b>")) == "a%2A.b>"
+
+
+def test_priority_levels_are_monotone_and_exact_near_zero():
+    samples = sorted({*range(-40, 41), *(s * 2**b for b in range(32) for s in (1, -1)), -(2**31), 2**31 - 1})
+    levels = [priority_level(p) for p in samples]
+    assert levels == sorted(levels), "a higher priority got a lower level"
+    assert 0 <= min(levels) and max(levels) <= MAX_PRIORITY_LEVEL
+    exact = [priority_level(p) for p in range(-10, 11)]
+    assert len(set(exact)) == 21
+    assert priority_level(-11) < priority_level(-10) and priority_level(11) > priority_level(10)
+
+
+def test_header_bindings_cover_what_the_broker_can_express():
+    topic_only = header_bindings("t", ())
+    assert topic_only == [{"x-match": "all", "t": "t"}]
+    both = header_bindings("t", (Condition("r", frozenset({"eu", "us"})), Condition("k", None, True), Condition("z", None, False)))
+    assert sorted(b["a:r"] for b in both) == ["eu", "us"]
+    assert all(b["a:k"] is None and "a:z" not in b for b in both)  # absence is left to the plugin
+    wide = header_bindings("t", tuple(Condition(f"c{i}", frozenset(map(str, range(5)))) for i in range(3)))
+    assert len(wide) <= MAX_BINDINGS
+
+
+def _broker_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+async def _exists(exchange: str | None, queues: list[str]) -> list[str]:
+    """Which of these the broker has (passive declarations, each on a fresh channel)."""
+    found = []
+    connection = await aio_pika.connect(URL, timeout=3)
+    try:
+        for name, is_queue in [*((q, True) for q in queues), *(((exchange, False),) if exchange else ())]:
+            channel = await connection.channel()
+            try:
+                if is_queue:
+                    await channel.declare_queue(name, passive=True)
+                else:
+                    await channel.declare_exchange(name, passive=True)
+                found.append(name)
+                await channel.close()
+            except aio_pika.exceptions.ChannelNotFoundEntity:
+                pass
+    finally:
+        await connection.close()
+    return found
+
+
+@pytest.mark.skipif(not _broker_up(), reason="no RabbitMQ on 127.0.0.1:5672: start it (rabbitmq-server -detached)")
+def test_drop_namespace_from_another_plugin_deletes_what_the_namespace_created():
+    ns, other_ns = f"pa-rabbit-{uuid.uuid4().hex[:8]}", f"pa-rabbit-{uuid.uuid4().hex[:8]}"
+    first = InProcessPlugin("prism_rabbitmq").start({"url": URL})
+    try:
+        for namespace in (ns, other_ns):
+            queues = q_grpc.QueueBasicStub(first.channel)
+            for queue in ("q", "q*", "a" * 300):
+                queues.Enqueue(q_pb.EnqueueRequest(namespace=namespace, queue=queue, payload=b"x"))
+            ps_grpc.PubSubBasicStub(first.channel).Publish(ps_pb.PublishRequest(namespace=namespace, topic="t", payload=b"x"))
+    finally:
+        first.stop()  # as if it died: it never dropped anything
+
+    def created(namespace: str) -> tuple[str, list[str]]:
+        return names.broker_name(names.TOPICS, namespace), [names.broker_name(names.QUEUE, namespace, q) for q in ("q", "q*", "a" * 300)]
+
+    exchange, queues_of_ns = created(ns)
+    assert len(asyncio.run(_exists(exchange, queues_of_ns))) == 4
+    second = InProcessPlugin("prism_rabbitmq").start({"url": URL})
+    try:
+        second.drop_namespace(ns)
+        assert asyncio.run(_exists(exchange, [*queues_of_ns, names.broker_name(names.INDEX, ns)])) == []
+        other_exchange, other_queues = created(other_ns)
+        assert len(asyncio.run(_exists(other_exchange, other_queues))) == 4, "DropNamespace touched another namespace"
+        second.drop_namespace(other_ns)
+        assert asyncio.run(_exists(other_exchange, other_queues)) == []
+    finally:
+        second.stop()
