@@ -78,8 +78,9 @@ class RabbitConnection:
         return f"rabbitmq {version.decode() if isinstance(version, bytes) else version}"
 
     async def channel(self, confirms: bool = True) -> AbstractChannel:
-        """A new channel (the caller closes it)."""
-        return await bounded(self.connection.channel(publisher_confirms=confirms))
+        """A new channel (the caller closes it). With confirms, a mandatory publish the broker
+        returns (no queue of that name) raises DeliveryError."""
+        return await bounded(self.connection.channel(publisher_confirms=confirms, on_return_raises=confirms))
 
     async def ops(self) -> AbstractChannel:
         """The shared channel for declarations, bindings, deletions and confirmed publishes;
@@ -111,7 +112,11 @@ class RabbitConnection:
             message = aio_pika.Message(f"{kind}:{broker_name}".encode(), delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
             await channel.default_exchange.publish(message, routing_key=index, mandatory=True)
 
-        await self.call(go)
+        try:
+            await self.call(go)
+        except aio_pika.exceptions.DeliveryError:  # the index was dropped by another plugin
+            self._index_declared.discard(index)
+            await self.call(go)
 
     async def queue(self, ns: str, kind: str, name: str) -> str:
         """The broker name of the namespace's queue, declared (and indexed) on first use."""

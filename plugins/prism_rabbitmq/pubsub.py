@@ -124,9 +124,14 @@ class RabbitPubSub:
 
         async def go(channel):
             amqp_exchange = await channel.get_exchange(exchange, ensure=False)
-            await amqp_exchange.publish(message, routing_key=key)
+            await amqp_exchange.publish(message, routing_key=key, mandatory=False)  # no subscriber is fine
 
-        await self.conn.call(go)
+        try:
+            await self.conn.call(go)
+        except aio_pika.exceptions.ChannelNotFoundEntity:  # dropped by another plugin: declare it again
+            self.conn.forget(exchange)
+            exchange = await self._topics(ns)
+            await self.conn.call(go)
         return message_id
 
     async def publish(self, ns: str, topic: str, payload: bytes) -> str:

@@ -28,6 +28,7 @@ queue_priority): one classic priority queue per (namespace, queue) on the broker
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass, field
 
@@ -35,9 +36,11 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from prism_plugin.contracts.queue.basic import Delivered
+from prism_plugin.status import failed_precondition
 from prism_rabbitmq import names
 from prism_rabbitmq.connection import MAX_PRIORITY_LEVEL, RabbitConnection, bounded
 
+log = logging.getLogger("prism.rabbitmq")
 PRIORITY_HEADER = "p"
 EXACT_PRIORITIES = 10  # -10..10 map one to one
 _CENTRE = 15
@@ -112,19 +115,25 @@ class RabbitQueues:
             return self._deliveries
 
     async def _get(self, ns: str, queue: str, no_ack: bool) -> tuple[AbstractIncomingMessage | None, AbstractChannel]:
-        broker_queue = await self.conn.queue(ns, names.QUEUE, queue)
-        channel = await self._channel()
-        amqp_queue = await channel.get_queue(broker_queue, ensure=False)
-        try:
-            return await bounded(amqp_queue.get(no_ack=no_ack, fail=False)), channel
-        except aio_pika.exceptions.ChannelNotFoundEntity:
-            self.conn.forget(broker_queue)  # deleted behind our back: declare it again next time
-            raise
+        for attempt in (1, 2):
+            broker_queue = await self.conn.queue(ns, names.QUEUE, queue)
+            channel = await self._channel()
+            amqp_queue = await channel.get_queue(broker_queue, ensure=False)
+            try:
+                return await bounded(amqp_queue.get(no_ack=no_ack, fail=False)), channel
+            except aio_pika.exceptions.ChannelNotFoundEntity:
+                # Deleted outside this plugin (another plugin's DropNamespace): declare it again.
+                # The broker closed the channel, requeuing what was held on it.
+                self.conn.forget(broker_queue)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     # -- queue_basic, queue_priority ----------------------------------------------------
 
     async def enqueue(self, ns: str, queue: str, payload: bytes, priority: int, delay_ms: int) -> str:
-        broker_queue = await self.conn.queue(ns, names.QUEUE, queue)
+        if delay_ms:  # queue_delayed is not served: it needs a broker plugin not installed here
+            raise failed_precondition("delayed delivery needs RabbitMQ's delayed-message plugin")
         message_id = uuid.uuid4().hex
         message = aio_pika.Message(
             payload,
@@ -133,8 +142,21 @@ class RabbitQueues:
             headers={PRIORITY_HEADER: priority},
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await self.conn.call(lambda ch: ch.default_exchange.publish(message, routing_key=broker_queue, mandatory=True))
+        await self._publish(ns, queue, message)
         return message_id
+
+    async def _publish(self, ns: str, queue: str, message: aio_pika.Message) -> None:
+        """Publish to the queue, confirmed; mandatory, so a queue deleted outside this plugin
+        is noticed (the broker returns the message), declared again, and published to once more."""
+        for attempt in (1, 2):
+            broker_queue = await self.conn.queue(ns, names.QUEUE, queue)
+            try:
+                await self.conn.call(lambda ch: ch.default_exchange.publish(message, routing_key=broker_queue, mandatory=True))
+                return
+            except aio_pika.exceptions.DeliveryError:
+                self.conn.forget(broker_queue)
+                if attempt == 2:
+                    raise
 
     def _delivered(self, ns: str, message: AbstractIncomingMessage, count: int, receipt: str = "") -> Delivered:
         priority = (message.headers or {}).get(PRIORITY_HEADER, 0)
@@ -181,7 +203,14 @@ class RabbitQueues:
             return
         task = asyncio.get_running_loop().create_task(self._return(held))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._returned)
+
+    def _returned(self, task: asyncio.Task[None]) -> None:
+        """A timed-out delivery that could not be returned stays unacked on its channel; the
+        broker requeues it when the channel or connection closes."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("returning a timed-out delivery failed: %s", type(task.exception()).__name__)
 
     def _current(self, ns: str, queue: str, receipt: str) -> _Held | None:
         held = self._held.get(receipt)
@@ -228,7 +257,6 @@ class RabbitQueues:
         if state is None or config is None or count < config.max_deliveries:
             await bounded(held.message.nack(requeue=True))
             return
-        target = await self.conn.queue(held.ns, names.QUEUE, config.target)
         message = aio_pika.Message(
             held.message.body,
             message_id=held.message.message_id,
@@ -236,7 +264,7 @@ class RabbitQueues:
             headers=held.message.headers,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await self.conn.call(lambda ch: ch.default_exchange.publish(message, routing_key=target, mandatory=True))
+        await self._publish(held.ns, config.target, message)
         await bounded(held.message.ack())
         config.moved += 1
 

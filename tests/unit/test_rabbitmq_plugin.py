@@ -133,3 +133,25 @@ def test_drop_namespace_from_another_plugin_deletes_what_the_namespace_created()
         assert asyncio.run(_exists(other_exchange, other_queues)) == []
     finally:
         second.stop()
+
+
+@pytest.mark.skipif(not _broker_up(), reason="no RabbitMQ on 127.0.0.1:5672: start it (rabbitmq-server -detached)")
+def test_a_plugin_declares_again_what_another_plugin_dropped():
+    ns = f"pa-rabbit-{uuid.uuid4().hex[:8]}"
+    first = InProcessPlugin("prism_rabbitmq").start({"url": URL})
+    second = InProcessPlugin("prism_rabbitmq").start({"url": URL})
+    try:
+        queues, topics = q_grpc.QueueBasicStub(first.channel), ps_grpc.PubSubBasicStub(first.channel)
+        queues.Enqueue(q_pb.EnqueueRequest(namespace=ns, queue="q", payload=b"before"))
+        topics.Publish(ps_pb.PublishRequest(namespace=ns, topic="t", payload=b"x"))
+        second.drop_namespace(ns)
+        assert not queues.Dequeue(q_pb.DequeueRequest(namespace=ns, queue="q")).found
+        queues.Enqueue(q_pb.EnqueueRequest(namespace=ns, queue="q", payload=b"after"))
+        assert queues.Dequeue(q_pb.DequeueRequest(namespace=ns, queue="q")).message.payload == b"after"
+        topics.Publish(ps_pb.PublishRequest(namespace=ns, topic="t", payload=b"x"))
+        first.drop_namespace(ns)
+        exchange, queue = names.broker_name(names.TOPICS, ns), names.broker_name(names.QUEUE, ns, "q")
+        assert asyncio.run(_exists(exchange, [queue, names.broker_name(names.INDEX, ns)])) == []
+    finally:
+        first.stop()
+        second.stop()
