@@ -6,8 +6,9 @@ exchange per namespace, and a headers exchange bound to it (every message) for f
   is `*` or `#` (names.routing_key); the topic itself, the attributes and the message id travel
   in the message.
 - A subscription is a server-named exclusive auto-delete queue on a channel of its own, bound
-  to the exchange, with a consumer; ready is sent once the broker confirmed the consumer. It is
-  deleted (and its channel closed) when the stream ends: Unsubscribe or a cancelled client.
+  to the exchange, with a consumer (at most PREFETCH unacked messages in the plugin); ready is
+  sent once the broker confirmed the consumer. It is deleted (and its channel closed) when the
+  stream ends: Unsubscribe, a cancelled client, or (UNAVAILABLE) a channel the broker closed.
 - Patterns: canonical `*` is AMQP `*`, a last `>` is `*.#` (one or more words), literal
   segments are escaped, so `#`, `*` inside a word, `+ ? [` stay literal.
 - Filters: the binding matches the topic and the conditions a headers exchange can express
@@ -41,6 +42,9 @@ ATTRIBUTES_HEADER = "attributes"  # JSON of the attributes (the a:... headers ar
 TIME_HEADER = "ms"
 MAX_BINDINGS = 16  # in_set combinations bound on the broker; beyond, the plugin filters
 MAX_KEY_BYTES = 255
+# Unacked messages the broker hands a subscription at a time: a slow gRPC reader leaves the
+# rest in its queue on the broker (with the broker's memory limits), not in the plugin.
+PREFETCH = 256
 
 
 def _key(what: str, value: str, key: str) -> str:
@@ -176,22 +180,32 @@ class RabbitPubSub:
             amqp_exchange = await channel.get_exchange(exchange, ensure=False)
             for binding in bindings:
                 await bounded(queue.bind(amqp_exchange, **binding))
-            await bounded(queue.consume(inbox.put, no_ack=True))
+            lost = asyncio.Event()
+            channel.close_callbacks.add(lambda _channel, _reason: lost.set())
+            await bounded(channel.set_qos(prefetch_count=PREFETCH))
+            await bounded(queue.consume(inbox.put, no_ack=False))
             self._live[(ns, subscription_id)] = live
             yield Ready(subscription_id)
             stopping = asyncio.ensure_future(live.stopping.wait())
+            closed = asyncio.ensure_future(lost.wait())
             try:
                 while True:
                     arrival = asyncio.ensure_future(inbox.get())
-                    await asyncio.wait([arrival, stopping], return_when=asyncio.FIRST_COMPLETED)
-                    if stopping.done():
+                    await asyncio.wait([arrival, stopping, closed], return_when=asyncio.FIRST_COMPLETED)
+                    if stopping.done():  # Unsubscribe: nothing more, not even what just arrived
                         arrival.cancel()
                         return
-                    published = _published(arrival.result())
+                    if not arrival.done():
+                        arrival.cancel()
+                        raise unavailable("RabbitMQ closed the subscription's channel (connection lost?)")
+                    message = arrival.result()
+                    await bounded(message.ack())
+                    published = _published(message)
                     if wanted(published):
                         yield published
             finally:
                 stopping.cancel()
+                closed.cancel()
         finally:
             self._live.pop((ns, subscription_id), None)
             live.ended.set()
