@@ -6,7 +6,7 @@ from __future__ import annotations
 from prism_plugin.contracts.pubsub import basic as pubsub_basic
 from prism_plugin.contracts.pubsub import filtering, wildcards
 from prism_plugin.contracts.queue import basic as queue_basic
-from prism_plugin.contracts.queue import dead_letter, priority, visibility
+from prism_plugin.contracts.queue import dead_letter, delayed, priority, visibility
 from prism_plugin.runtime import Plugin
 from prism_rabbitmq.connection import UNAVAILABLE_ERRORS, RabbitConnection
 from prism_rabbitmq.pubsub import RabbitPubSub
@@ -28,6 +28,7 @@ def build_plugin() -> Plugin:
             visibility.Servicer(queues),
             dead_letter.Servicer(queues),
             priority.Servicer(queues),
+            delayed.Servicer(queues),
             pubsub_basic.Servicer(pubsub),
             wildcards.Servicer(pubsub),
             filtering.Servicer(pubsub),

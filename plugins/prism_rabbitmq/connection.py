@@ -118,12 +118,12 @@ class RabbitConnection:
             self._index_declared.discard(index)
             await self.call(go)
 
-    async def queue(self, ns: str, kind: str, name: str) -> str:
+    async def queue(self, ns: str, kind: str, name: str, arguments: dict[str, Any] | None = None) -> str:
         """The broker name of the namespace's queue, declared (and indexed) on first use."""
         broker_name = names.broker_name(kind, ns, name)
         if broker_name not in self._known:
             await self._record(ns, _KIND_QUEUE, broker_name)
-            await self.call(lambda ch: ch.declare_queue(broker_name, durable=True, arguments=QUEUE_ARGUMENTS))
+            await self.call(lambda ch: ch.declare_queue(broker_name, durable=True, arguments=arguments or QUEUE_ARGUMENTS))
             self._known.add(broker_name)
         return broker_name
 

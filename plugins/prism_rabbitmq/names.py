@@ -13,6 +13,7 @@ MAX_AMQP_NAME_BYTES = 255
 PREFIX = "prism"
 
 QUEUE = "q"  # a queue of queue_* interfaces
+DELAY = "d"  # a queue's messages of one delay, waiting for their TTL (queues.py)
 INDEX = "i"  # the namespace's index: one message per resource it created (for DropNamespace)
 TOPICS = "t"  # the namespace's topic exchange (pubsub_basic, pubsub_wildcards)
 HEADERS = "h"  # the namespace's headers exchange (pubsub_filtering)

@@ -1,5 +1,5 @@
 """The RabbitMQ plugin's queues (queue_basic, queue_visibility, queue_dead_letter,
-queue_priority): one classic priority queue per (namespace, queue) on the broker.
+queue_priority, queue_delayed): one classic priority queue per (namespace, queue) on the broker.
 
 - Dequeue is basic.get with automatic ack; Peek is basic.get then basic.nack with requeue,
   which puts the message back in its place (RabbitMQ requeues to the original position).
@@ -23,6 +23,13 @@ queue_priority): one classic priority queue per (namespace, queue) on the broker
   declares 32). Priorities -10..10 each get their own level; beyond that, levels group
   priorities by magnitude (11..15, 16..31, ... ): messages of different priorities that share a
   level come out in enqueue order. The message carries its exact priority in a header.
+- Delays without the delayed-message plugin: a delayed message waits in a delay queue of its
+  queue and delay (one queue per distinct delay, so its TTL is uniform and messages expire in
+  order), whose x-message-ttl is the delay and whose dead-letter target is the queue: the broker
+  moves it when the delay passes, so it queues as if enqueued then. GetScheduledCount adds up
+  the message counts of the queue's delay queues (those this plugin process has used). A delay
+  queue expires (x-expires) DELAY_QUEUE_IDLE_MS after its last use. TTLs are 32-bit, so delays
+  above MAX_DELAY_MS (about 49 days) are INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from prism_plugin.contracts.queue.basic import Delivered
-from prism_plugin.status import failed_precondition
+from prism_plugin.status import invalid
 from prism_rabbitmq import names
 from prism_rabbitmq.connection import MAX_PRIORITY_LEVEL, RabbitConnection, bounded
 
@@ -44,6 +51,9 @@ log = logging.getLogger("prism.rabbitmq")
 PRIORITY_HEADER = "p"
 EXACT_PRIORITIES = 10  # -10..10 map one to one
 _CENTRE = 15
+# A delay queue expires (x-expires) this long after its last use, its messages long gone by then.
+DELAY_QUEUE_IDLE_MS = 600_000
+MAX_DELAY_MS = 2**32 - 1 - DELAY_QUEUE_IDLE_MS  # RabbitMQ takes TTLs and expiries as 32-bit ms
 
 
 def priority_level(priority: int) -> int:
@@ -80,6 +90,7 @@ class _DeadLetter:
 class _Namespace:
     counts: dict[str, int] = field(default_factory=dict)  # message id -> deliveries so far
     dead_letters: dict[str, _DeadLetter] = field(default_factory=dict)  # queue -> configuration
+    delays: dict[str, set[int]] = field(default_factory=dict)  # queue -> delays of its delay queues
 
 
 class RabbitQueues:
@@ -132,8 +143,6 @@ class RabbitQueues:
     # -- queue_basic, queue_priority ----------------------------------------------------
 
     async def enqueue(self, ns: str, queue: str, payload: bytes, priority: int, delay_ms: int) -> str:
-        if delay_ms:  # queue_delayed is not served: it needs a broker plugin not installed here
-            raise failed_precondition("delayed delivery needs RabbitMQ's delayed-message plugin")
         message_id = uuid.uuid4().hex
         message = aio_pika.Message(
             payload,
@@ -142,7 +151,7 @@ class RabbitQueues:
             headers={PRIORITY_HEADER: priority},
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await self._publish(ns, queue, message)
+        await (self._publish_delayed(ns, queue, message, delay_ms) if delay_ms else self._publish(ns, queue, message))
         return message_id
 
     async def _publish(self, ns: str, queue: str, message: aio_pika.Message) -> None:
@@ -157,6 +166,52 @@ class RabbitQueues:
                 self.conn.forget(broker_queue)
                 if attempt == 2:
                     raise
+
+    # -- queue_delayed ------------------------------------------------------------------
+
+    async def _publish_delayed(self, ns: str, queue: str, message: aio_pika.Message, delay_ms: int) -> None:
+        if delay_ms > MAX_DELAY_MS:
+            raise invalid(f"delay_ms {delay_ms} is longer than RabbitMQ's longest queue TTL allows ({MAX_DELAY_MS} ms here)")
+        target = await self.conn.queue(ns, names.QUEUE, queue)
+        arguments = {
+            "x-queue-type": "classic",
+            "x-message-ttl": delay_ms,
+            "x-dead-letter-exchange": "",  # the default exchange: straight to the target queue
+            "x-dead-letter-routing-key": target,
+            "x-expires": delay_ms + DELAY_QUEUE_IDLE_MS,
+        }
+        self._ns(ns).delays.setdefault(queue, set()).add(delay_ms)
+        for attempt in (1, 2):
+            waiting = await self.conn.queue(ns, names.DELAY, f"{delay_ms}.{queue}", arguments)
+            try:
+                await self.conn.call(lambda ch: ch.default_exchange.publish(message, routing_key=waiting, mandatory=True))
+                return
+            except aio_pika.exceptions.DeliveryError:  # the delay queue expired (x-expires): again
+                self.conn.forget(waiting)
+                if attempt == 2:
+                    raise
+
+    async def scheduled_count(self, ns: str, queue: str) -> int:
+        state = self._namespaces.get(ns)
+        delays = state.delays.get(queue, set()) if state else set()
+        total = 0
+        channel = None
+        try:
+            for delay_ms in sorted(delays):
+                waiting = names.broker_name(names.DELAY, ns, f"{delay_ms}.{queue}")
+                if channel is None or channel.is_closed:
+                    channel = await self.conn.channel(confirms=False)
+                try:
+                    declared = await bounded(channel.declare_queue(waiting, passive=True))
+                except aio_pika.exceptions.ChannelNotFoundEntity:  # expired: nothing waits there
+                    delays.discard(delay_ms)
+                    self.conn.forget(waiting)
+                    continue
+                total += declared.declaration_result.message_count or 0
+        finally:
+            if channel is not None and not channel.is_closed:
+                await bounded(channel.close())
+        return total
 
     def _delivered(self, ns: str, message: AbstractIncomingMessage, count: int, receipt: str = "") -> Delivered:
         priority = (message.headers or {}).get(PRIORITY_HEADER, 0)
