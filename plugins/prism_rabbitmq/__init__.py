@@ -4,7 +4,7 @@ through aio-pika (AMQP 0-9-1)."""
 from __future__ import annotations
 
 from prism_plugin.contracts.pubsub import basic as pubsub_basic
-from prism_plugin.contracts.pubsub import filtering, wildcards
+from prism_plugin.contracts.pubsub import filtering, ordering, wildcards
 from prism_plugin.contracts.queue import basic as queue_basic
 from prism_plugin.contracts.queue import dead_letter, delayed, priority, visibility
 from prism_plugin.runtime import Plugin
@@ -32,6 +32,7 @@ def build_plugin() -> Plugin:
             pubsub_basic.Servicer(pubsub),
             wildcards.Servicer(pubsub),
             filtering.Servicer(pubsub),
+            ordering.Servicer(pubsub),
         ],
         unavailable_errors=UNAVAILABLE_ERRORS,
     )

@@ -1,5 +1,6 @@
-"""The RabbitMQ plugin's pub/sub (pubsub_basic, pubsub_wildcards, pubsub_filtering): one topic
-exchange per namespace, and a headers exchange bound to it (every message) for filters.
+"""The RabbitMQ plugin's pub/sub (pubsub_basic, pubsub_wildcards, pubsub_filtering, pubsub_ordering): one
+topic exchange per namespace, and a headers exchange bound to it (every message) for filters;
+pubsub_ordering carries the ordering key (one publishing channel keeps every publisher's order).
 
 - Publish sends to the topic exchange, confirmed (the broker has routed it to every bound
   queue when Publish returns), routing key = the topic's segments, each escaped so that no word
@@ -40,6 +41,7 @@ from prism_rabbitmq.connection import CALL_TIMEOUT_S, RabbitConnection, bounded
 TOPIC_HEADER = "t"
 ATTRIBUTES_HEADER = "attributes"  # JSON of the attributes (the a:... headers are for matching)
 TIME_HEADER = "ms"
+ORDERING_KEY_HEADER = "k"
 MAX_BINDINGS = 16  # in_set combinations bound on the broker; beyond, the plugin filters
 MAX_KEY_BYTES = 255
 # Unacked messages the broker hands a subscription at a time: a slow gRPC reader leaves the
@@ -116,11 +118,13 @@ class RabbitPubSub:
             await self.conn.call(bind)
         return headers
 
-    async def _send(self, ns: str, topic: str, payload: bytes, attributes: dict[str, str]) -> str:
+    async def _send(self, ns: str, topic: str, payload: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
         key = _key("topic", topic, names.routing_key(topic))
         exchange = await self._topics(ns)
         message_id = uuid.uuid4().hex
         headers: dict[str, Any] = {TOPIC_HEADER: topic, TIME_HEADER: int(time.time() * 1000)}
+        if ordering_key:
+            headers[ORDERING_KEY_HEADER] = ordering_key
         if attributes:
             headers[ATTRIBUTES_HEADER] = json.dumps(attributes)
             headers.update({names.attribute_header(k): v for k, v in attributes.items()})
@@ -143,6 +147,11 @@ class RabbitPubSub:
 
     async def publish_with_attributes(self, ns: str, topic: str, payload: bytes, attributes: dict[str, str]) -> str:
         return await self._send(ns, topic, payload, attributes)
+
+    async def publish_ordered(self, ns: str, topic: str, payload: bytes, ordering_key: str) -> str:
+        """AMQP keeps the order of one channel's publishes into each queue, and every publish
+        goes through the plugin's one publishing channel, confirmed before the call returns."""
+        return await self._send(ns, topic, payload, {}, ordering_key)
 
     def subscribe(self, ns: str, topic: str) -> AsyncIterator[Event]:
         key = _key("topic", topic, names.routing_key(topic))
@@ -229,10 +238,12 @@ def _published(message: AbstractIncomingMessage) -> Published:
     raw = headers.get(ATTRIBUTES_HEADER)
     attributes = json.loads(raw) if isinstance(raw, (str, bytes)) else {}
     sent_ms = headers.get(TIME_HEADER, 0)
+    key = headers.get(ORDERING_KEY_HEADER, "")
     return Published(
         topic=topic.decode() if isinstance(topic, bytes) else str(topic),
         payload=message.body,
         message_id=message.message_id or "",
         attributes=attributes,
+        ordering_key=key.decode() if isinstance(key, bytes) else str(key),
         publish_time_ms=sent_ms if isinstance(sent_ms, int) else 0,
     )
