@@ -1,6 +1,6 @@
-"""The RabbitMQ plugin's pub/sub (pubsub_basic, pubsub_wildcards, pubsub_filtering, pubsub_ordering): one
-topic exchange per namespace, and a headers exchange bound to it (every message) for filters;
-pubsub_ordering carries the ordering key (one publishing channel keeps every publisher's order).
+"""The RabbitMQ plugin's pub/sub (pubsub_basic, pubsub_wildcards, pubsub_filtering,
+pubsub_ordering): one topic exchange per namespace, and a headers exchange bound to it (every
+message) for filters; ordering keys travel in a header (one publishing channel keeps order).
 
 - Publish sends to the topic exchange, confirmed (the broker has routed it to every bound
   queue when Publish returns), routing key = the topic's segments, each escaped so that no word
