@@ -52,6 +52,7 @@ class RabbitConnection:
         self._url = ""
         self._ops: AbstractChannel | None = None
         self._ops_lock = asyncio.Lock()
+        self._connect_lock = asyncio.Lock()
         self._known: set[str] = set()  # broker names declared (and indexed) by this process
         self._index_declared: set[str] = set()
         self.on_drop: list[Callable[[str], None]] = []  # stores forget a dropped namespace's state
@@ -80,7 +81,24 @@ class RabbitConnection:
     async def channel(self, confirms: bool = True) -> AbstractChannel:
         """A new channel (the caller closes it). With confirms, a mandatory publish the broker
         returns (no queue of that name) raises DeliveryError."""
-        return await bounded(self.connection.channel(publisher_confirms=confirms, on_return_raises=confirms))
+        connection = await self._connected()
+        return await bounded(connection.channel(publisher_confirms=confirms, on_return_raises=confirms))
+
+    async def _connected(self) -> AbstractConnection:
+        """The connection, opened again when it was lost (a broker restart): the plugin comes
+        back by itself, without a second Initialize."""
+        async with self._connect_lock:
+            connection = self.connection
+            if not connection.is_closed:
+                return connection
+            try:
+                connection = await asyncio.wait_for(aio_pika.connect(self._url, timeout=CONNECT_TIMEOUT_S), CONNECT_TIMEOUT_S + 1)
+            except (asyncio.TimeoutError, OSError, aiormq.exceptions.AMQPError) as e:
+                raise unavailable(f"lost RabbitMQ at {redacted(self._url)} and cannot reconnect: {type(e).__name__}") from None
+            self._connection = connection
+            self._known.clear()  # declare everything again: the broker may have lost it
+            self._index_declared.clear()
+            return connection
 
     async def ops(self) -> AbstractChannel:
         """The shared channel for declarations, bindings, deletions and confirmed publishes;

@@ -155,3 +155,22 @@ def test_a_plugin_declares_again_what_another_plugin_dropped():
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.skipif(not _broker_up(), reason="no RabbitMQ on 127.0.0.1:5672: start it (rabbitmq-server -detached)")
+def test_the_plugin_reconnects_after_losing_its_connection():
+    """As after a broker restart: the next call opens a new connection, no second Initialize."""
+    ns = f"pa-rabbit-{uuid.uuid4().hex[:8]}"
+    plugin = InProcessPlugin("prism_rabbitmq").start({"url": URL})
+    try:
+        queues = q_grpc.QueueBasicStub(plugin.channel)
+        queues.Enqueue(q_pb.EnqueueRequest(namespace=ns, queue="q", payload=b"before"))
+        server = plugin._server  # the in-process server: close its AMQP connection on its loop
+        lost = asyncio.run_coroutine_threadsafe(server._plugin.connector.connection.close(), server._loop)
+        lost.result(5)
+        queues.Enqueue(q_pb.EnqueueRequest(namespace=ns, queue="q", payload=b"after"))
+        got = [queues.Dequeue(q_pb.DequeueRequest(namespace=ns, queue="q")).message.payload for _ in range(2)]
+        assert got == [b"before", b"after"]
+        plugin.drop_namespace(ns)
+    finally:
+        plugin.stop()
