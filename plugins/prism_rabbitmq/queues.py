@@ -6,9 +6,11 @@ queue_priority, queue_delayed): one classic priority queue per (namespace, queue
 - Visibility: a DequeueWithTimeout delivery stays unacked on the plugin's delivery channel,
   under a receipt, with a timer; at the timeout (or on Release) the plugin nacks it with
   requeue, so it is visible again in its place; Ack acks it; Extend moves the timer. RabbitMQ's
-  own consumer_timeout is per broker (or queue) and coarse (minutes, checked once a minute), so
-  the timeouts are the plugin's. If the plugin (or its channel) dies, the broker requeues every
-  held delivery at once: early redelivery, never loss.
+  own consumer_timeout is per broker and coarse (30 min by default, checked once a minute), so
+  the timeouts are the plugin's. What cannot be honoured: a delivery held longer than the
+  broker's consumer_timeout makes the broker close the delivery channel, and when the plugin
+  (or that channel) dies, the broker requeues every delivery held on it at once: early
+  redelivery (a higher delivery count, the old receipts void), never loss.
 - Delivery counts are the plugin's: AMQP only says "redelivered" (which a Peek sets too), and a
   quorum queue's x-delivery-count also counts Peek's requeues. They live in the plugin's memory
   (keyed by message id), so a plugin restart counts a queued message's deliveries from zero.
