@@ -17,6 +17,9 @@ DELAY = "d"  # a queue's messages of one delay, waiting for their TTL (queues.py
 INDEX = "i"  # the namespace's index: one message per resource it created (for DropNamespace)
 TOPICS = "t"  # the namespace's topic exchange (pubsub_basic, pubsub_wildcards)
 HEADERS = "h"  # the namespace's headers exchange (pubsub_filtering)
+PERSISTENT = "p"  # the namespace's persistent topic exchange (pubsub_persistent)
+DURABLE = "u"  # a durable name's queue (pubsub_persistent)
+LAST = "l"  # a topic's newest persistent message (pubsub_persistent)
 
 
 def _utf8(text: str) -> bytes:

@@ -55,6 +55,11 @@ def _key(what: str, value: str, key: str) -> str:
     return key
 
 
+def topic_key(topic: str) -> str:
+    """The topic's routing key; INVALID_ARGUMENT when too long for AMQP."""
+    return _key("topic", topic, names.routing_key(topic))
+
+
 def binding_key(segments: tuple[str, ...]) -> str:
     """The topic-exchange binding key of a canonical pattern."""
     words = []
@@ -91,7 +96,7 @@ def header_bindings(topic: str, filter_: tuple[Condition, ...]) -> list[dict[str
 
 
 @dataclass
-class _Live:
+class Live:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -99,13 +104,13 @@ class _Live:
 class RabbitPubSub:
     def __init__(self, conn: RabbitConnection) -> None:
         self.conn = conn
-        self._live: dict[tuple[str, str], _Live] = {}
+        self._live: dict[tuple[str, str], Live] = {}
 
-    async def _topics(self, ns: str) -> str:
+    async def topics_exchange(self, ns: str) -> str:
         return await self.conn.exchange(ns, names.TOPICS, ExchangeType.TOPIC)
 
     async def _headers(self, ns: str) -> str:
-        topics = await self._topics(ns)
+        topics = await self.topics_exchange(ns)
         headers = names.broker_name(names.HEADERS, ns)
         fresh = not self.conn.known(headers)
         await self.conn.exchange(ns, names.HEADERS, ExchangeType.HEADERS)
@@ -118,17 +123,30 @@ class RabbitPubSub:
             await self.conn.call(bind)
         return headers
 
-    async def _send(self, ns: str, topic: str, payload: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
-        key = _key("topic", topic, names.routing_key(topic))
-        exchange = await self._topics(ns)
-        message_id = uuid.uuid4().hex
+    @staticmethod
+    def message(topic: str, payload: bytes, message_id: str, attributes: dict[str, str], ordering_key: str, mode) -> aio_pika.Message:
+        """The AMQP message of a publish: the topic, time, ordering key and attributes in headers."""
         headers: dict[str, Any] = {TOPIC_HEADER: topic, TIME_HEADER: int(time.time() * 1000)}
         if ordering_key:
             headers[ORDERING_KEY_HEADER] = ordering_key
         if attributes:
             headers[ATTRIBUTES_HEADER] = json.dumps(attributes)
             headers.update({names.attribute_header(k): v for k, v in attributes.items()})
-        message = aio_pika.Message(payload, message_id=message_id, headers=headers)
+        return aio_pika.Message(payload, message_id=message_id, headers=headers, delivery_mode=mode)
+
+    def register(self, ns: str, subscription_id: str, live: Live) -> None:
+        """A subscription Unsubscribe can end (the durable ones register too)."""
+        self._live[(ns, subscription_id)] = live
+
+    def unregister(self, ns: str, subscription_id: str, live: Live) -> None:
+        self._live.pop((ns, subscription_id), None)
+        live.ended.set()
+
+    async def _send(self, ns: str, topic: str, payload: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
+        key = topic_key(topic)
+        exchange = await self.topics_exchange(ns)
+        message_id = uuid.uuid4().hex
+        message = self.message(topic, payload, message_id, attributes, ordering_key, aio_pika.DeliveryMode.NOT_PERSISTENT)
 
         async def go(channel):
             amqp_exchange = await channel.get_exchange(exchange, ensure=False)
@@ -138,7 +156,7 @@ class RabbitPubSub:
             await self.conn.call(go)
         except aio_pika.exceptions.ChannelNotFoundEntity:  # dropped by another plugin: declare it again
             self.conn.forget(exchange)
-            exchange = await self._topics(ns)
+            exchange = await self.topics_exchange(ns)
             await self.conn.call(go)
         return message_id
 
@@ -154,7 +172,7 @@ class RabbitPubSub:
         return await self._send(ns, topic, payload, {}, ordering_key)
 
     def subscribe(self, ns: str, topic: str) -> AsyncIterator[Event]:
-        key = _key("topic", topic, names.routing_key(topic))
+        key = topic_key(topic)
         return self._subscription(ns, [{"routing_key": key}], lambda p: p.topic == topic, headers=False)
 
     def subscribe_pattern(self, ns: str, segments: tuple[str, ...]) -> AsyncIterator[Event]:
@@ -162,7 +180,7 @@ class RabbitPubSub:
         return self._subscription(ns, [{"routing_key": key}], lambda p: matches(segments, p.topic), headers=False)
 
     def subscribe_filtered(self, ns: str, topic: str, filter_: tuple[Condition, ...]) -> AsyncIterator[Event]:
-        _key("topic", topic, names.routing_key(topic))
+        topic_key(topic)
         bindings = [{"arguments": a} for a in header_bindings(topic, filter_)]
         return self._subscription(ns, bindings, lambda p: p.topic == topic and accepts(filter_, p.attributes), headers=True)
 
@@ -178,8 +196,8 @@ class RabbitPubSub:
         return True
 
     async def _subscription(self, ns: str, bindings: list[dict[str, Any]], wanted, headers: bool) -> AsyncIterator[Event]:
-        exchange = await (self._headers(ns) if headers else self._topics(ns))
-        live = _Live()
+        exchange = await (self._headers(ns) if headers else self.topics_exchange(ns))
+        live = Live()
         subscription_id = uuid.uuid4().hex
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         channel = await self.conn.channel(confirms=False)
@@ -193,7 +211,7 @@ class RabbitPubSub:
             channel.close_callbacks.add(lambda _channel, _reason: lost.set())
             await bounded(channel.set_qos(prefetch_count=PREFETCH))
             await bounded(queue.consume(inbox.put, no_ack=False))
-            self._live[(ns, subscription_id)] = live
+            self.register(ns, subscription_id, live)
             yield Ready(subscription_id)
             stopping = asyncio.ensure_future(live.stopping.wait())
             closed = asyncio.ensure_future(lost.wait())
@@ -209,19 +227,18 @@ class RabbitPubSub:
                         raise unavailable("RabbitMQ closed the subscription's channel (connection lost?)")
                     message = arrival.result()
                     await bounded(message.ack())
-                    published = _published(message)
+                    published = published_event(message)
                     if wanted(published):
                         yield published
             finally:
                 stopping.cancel()
                 closed.cancel()
         finally:
-            self._live.pop((ns, subscription_id), None)
-            live.ended.set()
-            await asyncio.shield(_close(channel, queue))
+            self.unregister(ns, subscription_id, live)
+            await asyncio.shield(close_subscription(channel, queue))
 
 
-async def _close(channel, queue) -> None:
+async def close_subscription(channel, queue) -> None:
     """Delete the subscription's queue (auto-delete and exclusive would remove it with its
     consumer or the connection anyway) and close its channel."""
     try:
@@ -232,7 +249,7 @@ async def _close(channel, queue) -> None:
         pass
 
 
-def _published(message: AbstractIncomingMessage) -> Published:
+def published_event(message: AbstractIncomingMessage) -> Published:
     headers = message.headers or {}
     topic = headers.get(TOPIC_HEADER, "")
     raw = headers.get(ATTRIBUTES_HEADER)
