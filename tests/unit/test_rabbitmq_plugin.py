@@ -84,12 +84,13 @@ def _broker_up() -> bool:
         return False
 
 
-async def _exists(exchange: str | None, queues: list[str]) -> list[str]:
-    """Which of these the broker has (passive declarations, each on a fresh channel)."""
+async def _existing(resources: list[tuple[str, bool]]) -> list[str]:
+    """Which of these (name, is a queue) the broker has (passive declarations, each on a fresh
+    channel: a missing one closes its channel)."""
     found = []
     connection = await aio_pika.connect(URL, timeout=3)
     try:
-        for name, is_queue in [*((q, True) for q in queues), *(((exchange, False),) if exchange else ())]:
+        for name, is_queue in resources:
             channel = await connection.channel()
             try:
                 if is_queue:
@@ -105,32 +106,51 @@ async def _exists(exchange: str | None, queues: list[str]) -> list[str]:
     return found
 
 
+def _exists(exchange: str | None, queues: list[str]) -> list[str]:
+    return asyncio.run(_existing([*((q, True) for q in queues), *(((exchange, False),) if exchange else ())]))
+
+
+def _created(ns: str) -> list[tuple[str, bool]]:
+    """What _create_everything makes for the namespace on the broker: (name, is a queue)."""
+    queues = [names.broker_name(names.QUEUE, ns, q) for q in ("q", "q*", "a" * 300)]
+    return [
+        *((q, True) for q in queues),
+        (names.broker_name(names.DELAY, ns, "60000.q"), True),
+        (names.broker_name(names.LAST, ns, "t"), True),
+        (names.broker_name(names.TOPICS, ns), False),
+        (names.broker_name(names.PERSISTENT, ns), False),
+        (names.broker_name(names.INDEX, ns), True),
+    ]
+
+
+def _create_everything(plugin: InProcessPlugin, ns: str) -> None:
+    queues = q_grpc.QueueBasicStub(plugin.channel)
+    for queue in ("q", "q*", "a" * 300):
+        queues.Enqueue(q_pb.EnqueueRequest(namespace=ns, queue=queue, payload=b"x"))
+    q_grpc.QueueDelayedStub(plugin.channel).EnqueueDelayed(
+        q_pb.EnqueueDelayedRequest(namespace=ns, queue="q", payload=b"x", delay_ms=60_000)
+    )
+    ps_grpc.PubSubBasicStub(plugin.channel).Publish(ps_pb.PublishRequest(namespace=ns, topic="t", payload=b"x"))
+    ps_grpc.PubSubPersistentStub(plugin.channel).PublishPersistent(ps_pb.PublishRequest(namespace=ns, topic="t", payload=b"x"))
+
+
 @pytest.mark.skipif(not _broker_up(), reason="no RabbitMQ on 127.0.0.1:5672: start it (rabbitmq-server -detached)")
 def test_drop_namespace_from_another_plugin_deletes_what_the_namespace_created():
     ns, other_ns = f"pa-rabbit-{uuid.uuid4().hex[:8]}", f"pa-rabbit-{uuid.uuid4().hex[:8]}"
     first = InProcessPlugin("prism_rabbitmq").start({"url": URL})
     try:
         for namespace in (ns, other_ns):
-            queues = q_grpc.QueueBasicStub(first.channel)
-            for queue in ("q", "q*", "a" * 300):
-                queues.Enqueue(q_pb.EnqueueRequest(namespace=namespace, queue=queue, payload=b"x"))
-            ps_grpc.PubSubBasicStub(first.channel).Publish(ps_pb.PublishRequest(namespace=namespace, topic="t", payload=b"x"))
+            _create_everything(first, namespace)
     finally:
         first.stop()  # as if it died: it never dropped anything
-
-    def created(namespace: str) -> tuple[str, list[str]]:
-        return names.broker_name(names.TOPICS, namespace), [names.broker_name(names.QUEUE, namespace, q) for q in ("q", "q*", "a" * 300)]
-
-    exchange, queues_of_ns = created(ns)
-    assert len(asyncio.run(_exists(exchange, queues_of_ns))) == 4
+    assert len(asyncio.run(_existing(_created(ns)))) == len(_created(ns))
     second = InProcessPlugin("prism_rabbitmq").start({"url": URL})
     try:
         second.drop_namespace(ns)
-        assert asyncio.run(_exists(exchange, [*queues_of_ns, names.broker_name(names.INDEX, ns)])) == []
-        other_exchange, other_queues = created(other_ns)
-        assert len(asyncio.run(_exists(other_exchange, other_queues))) == 4, "DropNamespace touched another namespace"
+        assert asyncio.run(_existing(_created(ns))) == []
+        assert len(asyncio.run(_existing(_created(other_ns)))) == len(_created(other_ns)), "DropNamespace touched another namespace"
         second.drop_namespace(other_ns)
-        assert asyncio.run(_exists(other_exchange, other_queues)) == []
+        assert asyncio.run(_existing(_created(other_ns))) == []
     finally:
         second.stop()
 
@@ -151,7 +171,7 @@ def test_a_plugin_declares_again_what_another_plugin_dropped():
         topics.Publish(ps_pb.PublishRequest(namespace=ns, topic="t", payload=b"x"))
         first.drop_namespace(ns)
         exchange, queue = names.broker_name(names.TOPICS, ns), names.broker_name(names.QUEUE, ns, "q")
-        assert asyncio.run(_exists(exchange, [queue, names.broker_name(names.INDEX, ns)])) == []
+        assert _exists(exchange, [queue, names.broker_name(names.INDEX, ns)]) == []
     finally:
         first.stop()
         second.stop()
