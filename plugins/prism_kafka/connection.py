@@ -268,4 +268,3 @@ class KafkaConnection:
             await asyncio.get_running_loop().run_in_executor(self.pool, producer.flush, 1.0)
         if meta is not None:
             await asyncio.get_running_loop().run_in_executor(self.pool, meta.close)
-

@@ -231,7 +231,14 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
     embedded = instance.get("embedded", False)
     server = None
     if isinstance(embedded, dict):
-        server = EmbeddedServer(**{**embedded, "args": tuple(str(a) for a in embedded["args"])})
+        server = EmbeddedServer(
+            distribution=embedded["distribution"],
+            binary=embedded["binary"],
+            args=tuple(str(a) for a in embedded["args"]),
+            url=embedded["url"],
+            label=embedded["label"],
+            ready_timeout_s=float(embedded.get("ready_timeout_s", 10.0)),
+        )
     return BackendDeclaration(
         path=shown,
         backend=document["backend"],

@@ -115,10 +115,10 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
         return Instance("embedded:", "embedded")
     if spec.server:
         try:
-            started = servers.start(spec.server)
+            server = servers.start(spec.server)
         except servers.ServerUnavailable as e:
             raise InstanceUnavailable(f"no {decl.backend} instance: {e}. To start one: {spec.start_hint}") from None
-        return Instance(started.url, f"embedded server {spec.server.distribution}", stop=started.stop, label=started.label)
+        return Instance(server.url, f"embedded server {spec.server.distribution}", stop=server.stop, label=server.label)
     tried = [f"${spec.url_env} (unset)"] if spec.url_env else []
     if spec.local:
         tried.append(f"{spec.local} (not answering)")
