@@ -49,7 +49,7 @@ def client_config(servers: str) -> dict[str, Any]:
         "allow.auto.create.topics": False,
         "socket.timeout.ms": int(CALL_TIMEOUT_S * 1000),
         "socket.connection.setup.timeout.ms": int(CONNECT_TIMEOUT_S * 1000),
-        "log_level": 3,  # errors only: a broker going away at the end of a cell is expected
+        "log_level": 2,  # critical only: a broker going away at the end of a cell is expected
     }
 
 
@@ -82,6 +82,7 @@ class KafkaConnection:
         self._admin: AdminClient | None = None
         self._meta: Consumer | None = None
         self._known: set[str] = set()  # topics this plugin created or saw
+        self.on_drop: list[Callable[[str], None]] = []  # what else forgets a dropped namespace
 
     @property
     def producer(self) -> Producer:
@@ -249,6 +250,8 @@ class KafkaConnection:
                     if code(e) != KafkaError.UNKNOWN_TOPIC_OR_PART:
                         raise
         self._known = {t for t in self._known if not t.startswith(prefix)}
+        for forget in self.on_drop:
+            forget(namespace)
         listed = await self.call(lambda: self.admin.list_consumer_groups(request_timeout=CALL_TIMEOUT_S).result(CALL_TIMEOUT_S))
         groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
         if groups:

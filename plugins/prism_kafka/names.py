@@ -8,6 +8,7 @@ joined with '.', which neither form contains:
 
     prism.<namespace>.<kind>.<name>     kind: s (stream), t (pub/sub topic), r (retention policies)
     prism.<namespace>.d.<topic>.<durable name>    the consumer group of a durable subscription
+    prism.<namespace>.g.<stream>.<group>          a stream's consumer group
 
 Everything of a namespace starts with `namespace_prefix(ns)`, which is how DropNamespace finds it.
 """
@@ -20,7 +21,7 @@ import hashlib
 MAX_TOPIC = 249
 MAX_NAMESPACE_PART = 100
 ROOT = "prism"
-STREAM, TOPIC, POLICIES, DURABLE = "s", "t", "r", "d"
+STREAM, TOPIC, POLICIES, DURABLE, GROUP = "s", "t", "r", "d", "g"
 
 
 def part(name: str, budget: int) -> str:
@@ -41,3 +42,8 @@ def topic(ns: str, kind: str, name: str = "") -> str:
 def group(ns: str, topic_name: str, durable: str) -> str:
     """The consumer group of a durable subscription (group ids have no length limit)."""
     return f"{namespace_prefix(ns)}{DURABLE}.{part(topic_name, MAX_TOPIC)}.{part(durable, MAX_TOPIC)}"
+
+
+def stream_group(ns: str, stream: str, group_name: str) -> str:
+    """The Kafka consumer group of a stream's consumer group."""
+    return f"{namespace_prefix(ns)}{GROUP}.{part(stream, MAX_TOPIC)}.{part(group_name, MAX_TOPIC)}"
