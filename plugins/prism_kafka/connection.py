@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import struct
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
@@ -21,7 +22,7 @@ from typing import Any, Callable, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from prism_kafka import names
+from prism_kafka import names, protocol
 from prism_plugin.status import failed_precondition, invalid, unavailable
 from prism_plugin.urls import redacted
 
@@ -126,8 +127,13 @@ class KafkaConnection:
         self._meta = Consumer(consumer_config(servers))
         self._known = set()
         brokers = len(cluster.nodes)
-        # The Kafka protocol names no broker product or version: say what the cluster answered.
-        return f"Kafka-protocol cluster {cluster.cluster_id} ({brokers} broker{'s' if brokers != 1 else ''})"
+        host, _, port = servers.split(",")[0].rpartition(":")
+        try:
+            apis = protocol.describe(await protocol.api_versions(host, int(port), CONNECT_TIMEOUT_S))
+        except (OSError, ValueError, struct.error, asyncio.TimeoutError, asyncio.IncompleteReadError) as e:
+            apis = f"ApiVersions unanswered: {type(e).__name__}"
+        # The Kafka protocol names no broker product or release: say what the cluster answered.
+        return f"Kafka-protocol broker ({apis}); cluster {cluster.cluster_id}, {brokers} broker{'s' if brokers != 1 else ''}"
 
     # topics
     async def ensure_topic(self, topic: str, partitions: int) -> None:
