@@ -77,6 +77,7 @@ class ContainerSpec:
     port: int
     url: str
     env: dict[str, str] = field(default_factory=dict)
+    module: str | None = None  # a testcontainers module that configures the container (kafka)
 
 
 @dataclass(frozen=True)

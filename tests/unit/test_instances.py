@@ -243,3 +243,20 @@ def test_the_noida_broker_runs_for_a_cell_and_dies_with_it(kafka_decl):
     finally:
         started.stop()
     assert not pid_alive(started.pid) and not net.reachable(started.url)
+
+
+def test_kafka_container_uses_the_testcontainers_kafka_module(kafka_decl, monkeypatch):
+    """kafka.yaml's container: testcontainers' KafkaContainer in KRaft mode, which advertises
+    the mapped port itself; the YAML's env (the CI service's listeners) is not applied to it."""
+    import testcontainers.core.container as tc
+    from testcontainers.kafka import KafkaContainer
+
+    monkeypatch.setattr(tc, "DockerClient", lambda **kw: object())
+    spec = kafka_decl.instance.container
+    assert spec.module == "kafka" and spec.image.startswith("confluentinc/cp-kafka:")
+    container = containers.container_for(spec)
+    assert isinstance(container, KafkaContainer) and container.kraft_enabled and container.image == spec.image
+    assert container.env.get("KAFKA_ADVERTISED_LISTENERS") is None  # set by the module at start, to the mapped port
+    assert containers.served_port(spec, container) == container.port == 9093
+    assert containers.instance_url(spec, "10.0.0.5", "32768") == "kafka://10.0.0.5:32768"
+    assert spec.env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://localhost:9092"  # the CI service's
