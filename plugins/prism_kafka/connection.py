@@ -17,7 +17,7 @@ import logging
 import struct
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -29,6 +29,8 @@ from prism_plugin.urls import redacted
 CALL_TIMEOUT_S = 3.0  # every client call; below the 5 s gRPC deadline
 CONNECT_TIMEOUT_S = 3.0
 THREADS = 64
+GROUP_DELETE_S = 3.0
+GROUP_RETRY_S = 0.05
 UNKNOWN = (KafkaError._UNKNOWN_PARTITION, KafkaError._UNKNOWN_TOPIC, KafkaError.UNKNOWN_TOPIC_OR_PART)
 T = TypeVar("T")
 log = logging.getLogger("prism.kafka")
@@ -83,7 +85,7 @@ class KafkaConnection:
         self._admin: AdminClient | None = None
         self._meta: Consumer | None = None
         self._known: set[str] = set()  # topics this plugin created or saw
-        self.on_drop: list[Callable[[str], None]] = []  # what else forgets a dropped namespace
+        self.on_drop: list[Callable[[str], Awaitable[None]]] = []  # what else lets go of a dropped namespace
 
     @property
     def producer(self) -> Producer:
@@ -243,32 +245,47 @@ class KafkaConnection:
 
     # namespaces
     async def drop_namespace(self, namespace: str) -> None:
-        """Delete the namespace's topics and consumer groups (names.py: one prefix)."""
+        """Delete the namespace's topics and consumer groups (names.py: one prefix), once this
+        process's consumers of them have left (Kafka deletes only empty groups)."""
         prefix = names.namespace_prefix(namespace)
+        for let_go in self.on_drop:
+            await let_go(namespace)
         metadata = await self.call(self.admin.list_topics, timeout=CALL_TIMEOUT_S)
         topics = [t for t in metadata.topics if t.startswith(prefix)]
         if topics:
             futures = self.admin.delete_topics(topics, operation_timeout=CALL_TIMEOUT_S, request_timeout=CALL_TIMEOUT_S)
-            for topic, future in futures.items():
+            for future in futures.values():
                 try:
                     await self.call(future.result, CALL_TIMEOUT_S)
                 except KafkaException as e:
                     if code(e) != KafkaError.UNKNOWN_TOPIC_OR_PART:
                         raise
         self._known = {t for t in self._known if not t.startswith(prefix)}
-        for forget in self.on_drop:
-            forget(namespace)
-        listed = await self.call(lambda: self.admin.list_consumer_groups(request_timeout=CALL_TIMEOUT_S).result(CALL_TIMEOUT_S))
-        groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
-        if groups:
-            futures = self.admin.delete_consumer_groups(groups, request_timeout=CALL_TIMEOUT_S)
-            for group, future in futures.items():
+        await self._delete_groups(prefix)
+
+    async def _delete_groups(self, prefix: str) -> None:
+        """Delete the groups whose id starts with prefix; a group whose members are still
+        leaving (NON_EMPTY_GROUP) is tried again until GROUP_DELETE_S has passed."""
+        deadline = asyncio.get_running_loop().time() + GROUP_DELETE_S
+        while True:
+            listed = await self.call(lambda: self.admin.list_consumer_groups(request_timeout=CALL_TIMEOUT_S).result(CALL_TIMEOUT_S))
+            groups = [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
+            if not groups:
+                return
+            busy = []
+            for group, future in self.admin.delete_consumer_groups(groups, request_timeout=CALL_TIMEOUT_S).items():
                 try:
                     await self.call(future.result, CALL_TIMEOUT_S)
                 except KafkaException as e:
-                    if code(e) not in (KafkaError.GROUP_ID_NOT_FOUND, KafkaError.NON_EMPTY_GROUP):
+                    if code(e) == KafkaError.NON_EMPTY_GROUP:
+                        busy.append(group)
+                    elif code(e) != KafkaError.GROUP_ID_NOT_FOUND:
                         raise
-                    log.warning("consumer group %s not deleted: %s", group, e)
+            if not busy:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise unavailable(f"{len(busy)} consumer group(s) of the namespace still have members after {GROUP_DELETE_S} s")
+            await asyncio.sleep(GROUP_RETRY_S)  # polling members that are leaving, with a deadline
 
     async def close(self) -> None:
         meta, producer = self._meta, self._producer

@@ -307,12 +307,12 @@ class KafkaGroups:
             pending = state.pending()
         return sorted(self._live.get((ns, stream, group), {})), pending
 
-    def forget(self, ns: str) -> None:
-        """DropNamespace: stop the namespace's members still running (their streams are gone),
-        forget what this process knew of its groups."""
+    async def forget(self, ns: str) -> None:
+        """DropNamespace: stop the namespace's members still running (their streams are gone)
+        and wait until they have left their groups; forget what this process knew of them."""
         for member in [m for m, member_ns in self._members.items() if member_ns == ns]:
-            member.stop.set()
             del self._members[member]
+            await member.leave()
         for key in [k for k in self._groups if k[0] == ns]:
             del self._groups[key]
         for key in [k for k in self._live if k[0] == ns]:
