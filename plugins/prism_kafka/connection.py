@@ -66,6 +66,7 @@ def consumer_config(servers: str, group: str | None = None) -> dict[str, Any]:
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",  # a trimmed offset reads from the earliest retained record
         "fetch.wait.max.ms": 50,
+        "queued.max.messages.kbytes": 8192,  # what librdkafka prefetches per consumer
         "fetch.error.backoff.ms": 50,
         "session.timeout.ms": 6000,
     }

@@ -15,7 +15,8 @@ from prism_plugin.status import unavailable
 
 CONSUME_WAIT_S = 0.05  # how long one consume() waits; also how soon a closed feed's thread ends
 ASSIGN_TIMEOUT_S = 3.0
-BATCH = 500
+BATCH = 100
+MAX_BUFFERED = 200  # records handed over and not yet taken: a slow reader stops the consumer
 _END = object()
 
 
@@ -91,6 +92,9 @@ class Feed:
         self._settle(None)
         try:
             while not self._stop.is_set():
+                if self.queue.qsize() >= MAX_BUFFERED:
+                    self._stop.wait(CONSUME_WAIT_S)  # the reader is behind: wait for it (or for close)
+                    continue
                 for message in consumer.consume(BATCH, CONSUME_WAIT_S):
                     error = message.error()
                     if error is not None:

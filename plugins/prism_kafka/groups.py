@@ -31,6 +31,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from prism_kafka import names
 from prism_kafka.connection import KafkaConnection, consumer_config
+from prism_kafka.feed import MAX_BUFFERED
 from prism_kafka.streams import PARTITIONS, parse_offset, record
 from prism_plugin.contracts.stream.basic import StoredRecord
 from prism_plugin.contracts.stream.consumer_groups import no_group
@@ -139,6 +140,9 @@ class _Member:
         try:
             while not self.stop.is_set():
                 self._commit_requested(consumer)
+                if self.queue.qsize() >= MAX_BUFFERED:
+                    self.stop.wait(CONSUME_WAIT_S)  # the consumer's stream is behind: wait for it
+                    continue
                 messages = consumer.consume(100, CONSUME_WAIT_S)
                 now = time.monotonic()
                 for message in messages:
