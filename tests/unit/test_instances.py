@@ -260,3 +260,20 @@ def test_kafka_container_uses_the_testcontainers_kafka_module(kafka_decl, monkey
     assert containers.served_port(spec, container) == container.port == 9093
     assert containers.instance_url(spec, "10.0.0.5", "32768") == "kafka://10.0.0.5:32768"
     assert spec.env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://localhost:9092"  # the CI service's
+
+
+def test_data_directories_of_dead_cells_are_swept(kafka_decl, tmp_path):
+    spec = kafka_decl.instance.server
+    dead = subprocess_pid_that_exited()
+    (tmp_path / f"prism-noida-db-{dead}-abc").mkdir()
+    (tmp_path / f"prism-noida-db-{os.getpid()}-def").mkdir()
+    assert servers.sweep_data_dirs(spec, tmp_path) == [tmp_path / f"prism-noida-db-{dead}-abc"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"prism-noida-db-{os.getpid()}-def"]
+
+
+def subprocess_pid_that_exited() -> int:
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid

@@ -104,11 +104,28 @@ def _stopper(proc: subprocess.Popen, data_dir: Path) -> Callable[[], None]:
     return stop
 
 
+def _data_dir_prefix(spec: EmbeddedServer) -> str:
+    return f"prism-{spec.distribution}-"
+
+
+def sweep_data_dirs(spec: EmbeddedServer, root: Path | None = None) -> list[Path]:
+    """Remove the data directories of cells that died without stopping their server (killed:
+    the server died with them, its directory did not); each directory is named by its cell's pid."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{_data_dir_prefix(spec)}*-*"):
+        owner = path.name[len(_data_dir_prefix(spec)) :].split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def start(spec: EmbeddedServer) -> StartedServer:
     """Start the server on a free loopback port with a fresh data directory; return once its
     port accepts connections (within spec.ready_timeout_s)."""
     binary, version = installed(spec)
-    data_dir = Path(tempfile.mkdtemp(prefix=f"prism-{spec.distribution}-"))
+    sweep_data_dirs(spec)
+    data_dir = Path(tempfile.mkdtemp(prefix=f"{_data_dir_prefix(spec)}{os.getpid()}-"))
     port = free_port()
     url = spec.url.format(port=port)
     argv = command(spec, _executable(binary, data_dir), port, data_dir / "data")
