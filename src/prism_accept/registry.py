@@ -40,7 +40,11 @@ FIELD_FIXES = {
     "max_batch_size": "add `max_batch_size: <largest batch accepted>` under `limits:`",
     "image": "add `image: <container image>`",
     "port": "add `port: <the port the container serves>`",
-    "url": "add `url: <scheme>://{host}:{port}/...`",
+    "url": "add `url: <scheme>://{host}:{port}/...` (for an embedded server: <scheme>://127.0.0.1:{port})",
+    "distribution": "add `distribution: <the installed Python distribution that ships the server>` under `embedded:`",
+    "binary": "add `binary: <the server binary's path inside the distribution>` under `embedded:`",
+    "args": "add `args: [...]` (the server's arguments; {port} and {data_dir} are filled in) under `embedded:`",
+    "label": "add `label: <what the reports call the instance>` ({distribution} {version} are filled in) under `embedded:`",
 }
 
 
@@ -73,12 +77,27 @@ class ContainerSpec:
     port: int
     url: str
     env: dict[str, str] = field(default_factory=dict)
+    module: str | None = None  # a testcontainers module that configures the container (kafka)
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A server binary shipped inside an installed Python distribution, which the harness starts
+    for one cell on a free loopback port (`instance.embedded` given as a mapping)."""
+
+    distribution: str  # the distribution's name, as in the lockfile (e.g. noida-db)
+    binary: str  # the binary's path inside the distribution, as its RECORD lists it
+    args: tuple[str, ...]  # placeholders {port} and {data_dir}
+    url: str  # what the plugin gets; placeholder {port}
+    label: str  # what the reports call the instance; placeholders {distribution} and {version}
+    ready_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
 class InstanceSpec:
     start_hint: str
-    embedded: bool = False
+    embedded: bool = False  # the engine runs inside the plugin (memstore)
+    server: EmbeddedServer | None = None  # `embedded:` as a mapping: a server the harness starts
     url_env: str | None = None
     local: str | None = None
     container: ContainerSpec | None = None
@@ -152,7 +171,7 @@ def _describe(error: "jsonschema.ValidationError", interface_names: Sequence[str
     if error.validator == "oneOf" and list(error.absolute_path) == ["plugin"]:
         return "field 'plugin': give exactly one of `module` or `command`; fix: keep one"
     if error.validator == "anyOf" and list(error.absolute_path) == ["instance"]:
-        return "field 'instance': says nowhere to find the backend; fix: add `embedded: true`, `local:`, `url_env:` or `container:`"
+        return "field 'instance': says nowhere to find the backend; fix: add `embedded:`, `local:`, `url_env:` or `container:`"
     return f"field '{where}': {error.message}; fix: see src/prism_accept/backend.schema.json"
 
 
@@ -210,6 +229,17 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
     plugin = document["plugin"]
     instance = document["instance"]
     container = instance.get("container")
+    embedded = instance.get("embedded", False)
+    server = None
+    if isinstance(embedded, dict):
+        server = EmbeddedServer(
+            distribution=embedded["distribution"],
+            binary=embedded["binary"],
+            args=tuple(str(a) for a in embedded["args"]),
+            url=embedded["url"],
+            label=embedded["label"],
+            ready_timeout_s=float(embedded.get("ready_timeout_s", 10.0)),
+        )
     return BackendDeclaration(
         path=shown,
         backend=document["backend"],
@@ -222,7 +252,8 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
         implements=tuple(document["implements"]),
         instance=InstanceSpec(
             start_hint=instance["start_hint"],
-            embedded=bool(instance.get("embedded", False)),
+            embedded=embedded is True,
+            server=server,
             url_env=instance.get("url_env"),
             local=instance.get("local"),
             container=ContainerSpec(**container) if container else None,

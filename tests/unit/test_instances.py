@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import sys
+from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from prism_accept.harness import containers, instances, net
+from prism_accept.harness import containers, instances, net, servers
 from prism_accept.registry import ContainerSpec, load_all
 
 
@@ -154,3 +158,122 @@ def test_what_a_traceback_prints_of_an_instance_holds_no_password():
     for shown in (repr(found), repr(found.settings), str(found.settings), repr(env)):
         assert "s3cret" not in shown and "***" in shown, shown
     assert found.settings["url"] == "redis://:s3cret@127.0.0.1:6390/0" and env["PRISM_REDIS_URL"].endswith("@h:1/0")
+
+
+# Embedded servers (instance.embedded as a mapping): kafka.yaml's noida-db broker.
+
+FAKE_SERVER = """#!{python}
+import socket, sys, time
+port = int(sys.argv[sys.argv.index("--port") + 1])
+s = socket.socket()
+s.bind(("127.0.0.1", port))
+s.listen()
+open(sys.argv[sys.argv.index("--data-dir") + 1], "w").write("started")
+while True:
+    time.sleep(1)
+"""
+
+
+@pytest.fixture
+def kafka_decl():
+    return load_all()["kafka"]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+
+
+def fake_server(tmp_path, script: str = FAKE_SERVER) -> Path:
+    binary = tmp_path / "fake-server"
+    binary.write_text(script.format(python=sys.executable))
+    binary.chmod(0o755)
+    return binary
+
+
+def test_kafka_declares_the_noida_broker_as_its_embedded_server(kafka_decl):
+    server = kafka_decl.instance.server
+    assert server is not None and kafka_decl.instance.embedded is False
+    assert (server.distribution, server.binary) == ("noida-db", "noida_db/noida-db")
+    assert "{port}" in server.args and "{data_dir}" in server.args and server.url == "kafka://127.0.0.1:{port}"
+
+
+def test_an_embedded_server_is_started_labelled_and_stopped(kafka_decl, tmp_path, monkeypatch):
+    """The order's last resort: the binary started on a free port, its label from the
+    distribution's version, stopped (by pid, data directory removed) by Instance.stop."""
+    spec = replace(kafka_decl.instance.server, args=("--port", "{port}", "--data-dir", "{data_dir}"))
+    monkeypatch.setattr(servers, "installed", lambda s: (fake_server(tmp_path), "9.8.7"))
+    decl = replace(kafka_decl, instance=replace(kafka_decl.instance, local=None, container=None, server=spec))
+    found = instances.resolve(decl, {})
+    try:
+        assert found.label == "noida-db 9.8.7, a Kafka-protocol broker, not Apache Kafka (started by the harness)"
+        assert found.described == found.label and found.source == "embedded server noida-db"
+        assert found.url.startswith("kafka://127.0.0.1:") and net.reachable(found.url)
+    finally:
+        found.stop()
+    assert not net.reachable(found.url)
+
+
+def test_an_embedded_server_that_exits_is_an_error_saying_why(kafka_decl, tmp_path, monkeypatch):
+    binary = fake_server(tmp_path, "#!{python}\nimport sys\nprint('no such option')\nsys.exit(3)\n")
+    monkeypatch.setattr(servers, "installed", lambda s: (binary, "9.8.7"))
+    with pytest.raises(servers.ServerStartError, match="exited with status 3.*no such option"):
+        servers.start(kafka_decl.instance.server)
+
+
+def test_a_missing_distribution_is_a_skip_with_the_start_hint(kafka_decl, monkeypatch):
+    spec = replace(kafka_decl.instance.server, distribution="no-such-distribution-here")
+    decl = replace(kafka_decl, instance=replace(kafka_decl.instance, local=None, container=None, server=spec))
+    monkeypatch.setattr(instances, "docker_available", lambda: False)
+    with pytest.raises(instances.InstanceUnavailable, match="no-such-distribution-here is not installed.*PRISM_KAFKA_URL"):
+        instances.resolve(decl, {})
+
+
+def test_the_noida_broker_runs_for_a_cell_and_dies_with_it(kafka_decl):
+    """The real binary from the installed distribution: its version from the metadata, its
+    process gone (not only the port closed) once stopped."""
+    started = servers.start(kafka_decl.instance.server)
+    try:
+        assert started.label.startswith(f"noida-db {metadata.version('noida-db')}, a Kafka-protocol broker, not Apache Kafka")
+        assert net.reachable(started.url) and pid_alive(started.pid)
+        assert Path(f"/proc/{started.pid}/exe").resolve().name == "noida-db"  # the binary, not a wrapper
+    finally:
+        started.stop()
+    assert not pid_alive(started.pid) and not net.reachable(started.url)
+
+
+def test_kafka_container_uses_the_testcontainers_kafka_module(kafka_decl, monkeypatch):
+    """kafka.yaml's container: testcontainers' KafkaContainer in KRaft mode, which advertises
+    the mapped port itself; the YAML's env (the CI service's listeners) is not applied to it."""
+    import testcontainers.core.container as tc
+    from testcontainers.kafka import KafkaContainer
+
+    monkeypatch.setattr(tc, "DockerClient", lambda **kw: object())
+    spec = kafka_decl.instance.container
+    assert spec.module == "kafka" and spec.image.startswith("confluentinc/cp-kafka:")
+    container = containers.container_for(spec)
+    assert isinstance(container, KafkaContainer) and container.kraft_enabled and container.image == spec.image
+    assert container.env.get("KAFKA_ADVERTISED_LISTENERS") is None  # set by the module at start, to the mapped port
+    assert containers.served_port(spec, container) == container.port == 9093
+    assert containers.instance_url(spec, "10.0.0.5", "32768") == "kafka://10.0.0.5:32768"
+    assert spec.env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://localhost:9092"  # the CI service's
+
+
+def test_data_directories_of_dead_cells_are_swept(kafka_decl, tmp_path):
+    spec = kafka_decl.instance.server
+    dead = subprocess_pid_that_exited()
+    (tmp_path / f"prism-noida-db-{dead}-abc").mkdir()
+    (tmp_path / f"prism-noida-db-{os.getpid()}-def").mkdir()
+    assert servers.sweep_data_dirs(spec, tmp_path) == [tmp_path / f"prism-noida-db-{dead}-abc"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"prism-noida-db-{os.getpid()}-def"]
+
+
+def subprocess_pid_that_exited() -> int:
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid

@@ -103,6 +103,8 @@ def plan_probe(spec: InstanceSpec, url: str | None, docker_host: str | None) -> 
         tcp = f"{address[0]}:{address[1]}" if address else None
         docker = (docker_host or net.DEFAULT_DOCKER_HOST) if spec.container else None
         return Probe(f"local {spec.local}" if spec.local else "container", tcp, docker)
+    if spec.server:  # started by the cell itself, on a free port: nothing to probe
+        return Probe(f"embedded server {spec.server.distribution}", None, None)
     return Probe("embedded" if spec.embedded else "none", None, None)
 
 

@@ -14,7 +14,7 @@ from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.unions import UnionMembership
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 
-from prism_accept.registry import BackendDeclaration, InstanceSpec, PluginLaunch
+from prism_accept.registry import BackendDeclaration, EmbeddedServer, InstanceSpec, PluginLaunch
 from prism_cells import instance_probe
 from prism_cells.instance_probe import InstanceStateRequest, plan_probe
 from prism_cells.registry_rules import BackendName, RegistryEntry
@@ -30,6 +30,16 @@ def test_plan_probe_follows_the_resolution_order() -> None:
     )
     assert plan_probe(REDIS, None, None).tcp == "127.0.0.1:6379"
     assert plan_probe(InstanceSpec(start_hint="x", embedded=True), None, None).tcp is None
+
+
+def test_an_embedded_server_is_started_by_the_cell_so_nothing_is_probed() -> None:
+    server = EmbeddedServer("noida-db", "noida_db/noida-db", ("--port", "{port}"), "kafka://127.0.0.1:{port}", "{distribution} {version}")
+    assert plan_probe(InstanceSpec(start_hint="x", server=server), None, None) == instance_probe.Probe(
+        "embedded server noida-db", None, None
+    )
+    # a local service comes first: it is probed as before
+    local = InstanceSpec(start_hint="x", local="kafka://127.0.0.1:9092", server=server)
+    assert plan_probe(local, None, None).tcp == "127.0.0.1:9092"
 
 
 def test_hand_over_writes_a_private_file_only_for_secrets(tmp_path, monkeypatch) -> None:

@@ -10,3 +10,6 @@ CONVENTIONS = "src/prism_accept/compliance/conventions.py"
 UNDECLARED = "src/prism_accept/compliance/undeclared.py"
 # First-party plugin packages: plugins/<module>/ (source root /plugins) or src/<module>/.
 PLUGIN_SOURCE_ROOTS = ("plugins", "src")
+# The third-party requirements (3rdparty/python/BUILD): an embedded server's distribution is
+# `<REQUIREMENTS>#<distribution>`, a dependency of its backend's cells.
+REQUIREMENTS = "3rdparty/python:reqs"

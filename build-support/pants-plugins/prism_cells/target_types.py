@@ -27,8 +27,17 @@ from pants.engine.target import (
 )
 from pants.engine.unions import UnionMembership, UnionRule
 
-from prism_accept.registry import VALIDATED_ENV, text_digest
-from prism_cells.layout import CATALOG, CELL_RUNNER, CONVENTIONS, MODELS_DIR, PLUGIN_SOURCE_ROOTS, SUITES_DIR, UNDECLARED
+from prism_accept.registry import VALIDATED_ENV, InstanceSpec, text_digest
+from prism_cells.layout import (
+    CATALOG,
+    CELL_RUNNER,
+    CONVENTIONS,
+    MODELS_DIR,
+    PLUGIN_SOURCE_ROOTS,
+    REQUIREMENTS,
+    SUITES_DIR,
+    UNDECLARED,
+)
 from prism_cells.registry_rules import BackendName, Catalog, CatalogRequest, RegistryEntry
 
 UNDECLARED_CELL = "undeclared"
@@ -91,6 +100,12 @@ def proto_address(model: str) -> str:
     return f"proto/prism/{model}/v1"
 
 
+def instance_dependencies(spec: InstanceSpec) -> list[str]:
+    """What the harness needs to provide the instance: an embedded server's distribution (the
+    harness starts its binary; the plugin never imports it)."""
+    return [f"{REQUIREMENTS}#{spec.server.distribution}"] if spec.server else []
+
+
 @dataclass(frozen=True)
 class Cell:
     name: str
@@ -139,6 +154,7 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
     # File addresses name their owning target (registry/BUILD, registry/backends/BUILD).
     common_deps = [f"{entry.path}:backends", f"{CATALOG}:catalog"]
     common_deps.extend(sorted({plugin_address(p) for p in plugin_paths.files}))
+    common_deps.extend(instance_dependencies(decl.instance))
     timeout = generator[CellTimeoutField].value
 
     def target(cell: Cell) -> PythonTestTarget:

@@ -10,8 +10,9 @@ from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import Dependencies, Tags
 from pants.testutil.rule_runner import RuleRunner
 
+from prism_accept.registry import EmbeddedServer, InstanceSpec
 from prism_cells import register
-from prism_cells.target_types import ComplianceCellsTarget
+from prism_cells.target_types import ComplianceCellsTarget, instance_dependencies
 
 CATALOG = """\
 keyvalue:
@@ -120,3 +121,11 @@ def test_an_invalid_registry_file_fails_with_the_loaders_message(rule_runner: Ru
         "registry/backends/alpha.yaml: field 'implements[0]': 'keyvalue_basik' is not a known interface; "
         "fix: did you mean 'keyvalue_basic'?"
     ) in str(e.value)
+
+
+def test_an_embedded_servers_distribution_is_a_dependency_of_the_cells() -> None:
+    """The harness starts the server's binary from the installed distribution, so the cells
+    (not the plugin, which never imports it) depend on its requirement."""
+    server = EmbeddedServer("noida-db", "noida_db/noida-db", ("--port", "{port}"), "kafka://127.0.0.1:{port}", "{distribution}")
+    assert instance_dependencies(InstanceSpec(start_hint="x", server=server)) == ["3rdparty/python:reqs#noida-db"]
+    assert instance_dependencies(InstanceSpec(start_hint="x", embedded=True)) == []

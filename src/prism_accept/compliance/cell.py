@@ -56,9 +56,11 @@ def instance(declaration, record_testsuite_property):
         found = resolve(declaration, cell_environ())
     except InstanceUnavailable as e:
         pytest.skip(str(e))
-    record_testsuite_property("instance", found.source if found.source == "embedded" else f"{found.shown} ({found.source})")
-    yield found
-    found.stop()
+    record_testsuite_property("instance", found.described)
+    try:
+        yield found
+    finally:
+        found.stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,13 @@ from prism_accept.registry import ContainerSpec
 
 
 def container_for(spec: ContainerSpec):
-    """The (not yet started) testcontainers container for a registry `instance.container`."""
+    """The (not yet started) testcontainers container for a registry `instance.container`.
+    A testcontainers module (spec.module) configures its container itself: spec.env is for
+    the CI service container then, not for it."""
+    if spec.module == "kafka":
+        from testcontainers.kafka import KafkaContainer
+
+        return KafkaContainer(spec.image).with_kraft()  # advertises the mapped port
     from testcontainers.core.container import DockerContainer
 
     container = DockerContainer(spec.image).with_exposed_ports(spec.port)
@@ -28,6 +34,11 @@ def instance_url(spec: ContainerSpec, host: str, port: int | str) -> str:
     return spec.url.format(host=host, port=port)
 
 
+def served_port(spec: ContainerSpec, container) -> int:
+    """The container port the instance answers on: a module's own, else spec.port."""
+    return container.port if spec.module == "kafka" else spec.port
+
+
 @dataclass
 class StartedContainer:
     url: str
@@ -37,11 +48,11 @@ class StartedContainer:
 def start(spec: ContainerSpec, ready_timeout_s: float = 60.0) -> StartedContainer:
     container = container_for(spec)
     container.start()
-    url = instance_url(spec, container.get_container_host_ip(), container.get_exposed_port(spec.port))
+    url = instance_url(spec, container.get_container_host_ip(), container.get_exposed_port(served_port(spec, container)))
     deadline = time.monotonic() + ready_timeout_s
     while not reachable(url):
         if time.monotonic() > deadline:
             container.stop()
-            raise TimeoutError(f"container {spec.image} did not open port {spec.port} within {ready_timeout_s:.0f} s")
+            raise TimeoutError(f"container {spec.image} did not open its port within {ready_timeout_s:.0f} s")
         time.sleep(0.1)  # polling a port that is coming up, with a deadline
     return StartedContainer(url=url, stop=container.stop)

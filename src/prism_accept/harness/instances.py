@@ -3,7 +3,9 @@
 1. an explicit URL in the environment (instance.url_env, e.g. PRISM_REDIS_URL);
 2. the local service on its standard port (instance.local);
 3. a testcontainers container, when a Docker engine answers (instance.container);
-4. the embedded engine, where one is real (instance.embedded).
+4. the embedded engine, where one is real (instance.embedded: true, an engine inside the
+   plugin), or an embedded server (instance.embedded as a mapping: a server binary from an
+   installed Python distribution, started here for the cell and stopped with it; servers.py).
 
 None of them: InstanceUnavailable, whose message says how to start the backend; the cell is
 then a SKIP, never a pass and never a failure.
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from prism_accept.harness import containers
+from prism_accept.harness import containers, servers
 from prism_accept.harness.net import Redacted, docker_available, reachable, redact
 from prism_accept.paths import CELL_STATE_FILE
 from prism_accept.registry import BackendDeclaration
@@ -71,11 +73,19 @@ class Instance:
     url: str = field(repr=False)  # may hold a password: `shown` is what output gets
     source: str  # how it was found, e.g. "local service", "$PRISM_REDIS_URL"
     stop: Callable[[], None] = field(default=lambda: None)
+    label: str | None = None  # what reports call an instance the harness started (servers.py)
 
     @property
     def shown(self) -> str:
         """The URL without its password, for output and reports."""
         return redact(self.url)
+
+    @property
+    def described(self) -> str:
+        """What reports call the instance: its label, or its URL and how it was found."""
+        if self.label:
+            return self.label
+        return self.source if self.source == "embedded" else f"{self.shown} ({self.source})"
 
     @property
     def settings(self) -> dict[str, str]:
@@ -103,6 +113,12 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
         return Instance(started.url, f"testcontainers {spec.container.image}", stop=started.stop)
     if spec.embedded:
         return Instance("embedded:", "embedded")
+    if spec.server:
+        try:
+            server = servers.start(spec.server)
+        except servers.ServerUnavailable as e:
+            raise InstanceUnavailable(f"no {decl.backend} instance: {e}. To start one: {spec.start_hint}") from None
+        return Instance(server.url, f"embedded server {spec.server.distribution}", stop=server.stop, label=server.label)
     tried = [f"${spec.url_env} (unset)"] if spec.url_env else []
     if spec.local:
         tried.append(f"{spec.local} (not answering)")
