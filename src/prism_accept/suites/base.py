@@ -89,3 +89,22 @@ class InterfaceSuite:
             plugin.drop_namespace(ns)
         except grpc.RpcError:
             pass  # clean-up only; the case's own result stands
+
+    @pytest.fixture
+    def related(self, plugin, namespace) -> Iterator[Callable[[str], str]]:
+        """Namespaces next to the case's (`related("-other")` is `<namespace>-other`), for
+        isolation cases: journaled before the first write and dropped afterwards, like it."""
+        made: dict[str, None] = {}
+
+        def related_namespace(suffix: str) -> str:
+            ns = namespace + suffix
+            if ns not in made:
+                made[plugin.track(ns)] = None
+            return ns
+
+        yield related_namespace
+        for ns in made:
+            try:
+                plugin.drop_namespace(ns)
+            except grpc.RpcError:
+                pass

@@ -131,8 +131,8 @@ class KeyValueBasicTests(InterfaceSuite):
         for i, key in enumerate(keys):
             check(f"Get {key!r}", get(kv, namespace, key), bytes([i]))
 
-    def test_namespace_isolation(self, kv, namespace):
-        other = namespace + "-other"
+    def test_namespace_isolation(self, kv, namespace, related):
+        other = related("-other")
         try:
             self.set(kv, namespace, "shared", b"mine")
             self.set(kv, other, "shared", b"theirs")
@@ -142,13 +142,13 @@ class KeyValueBasicTests(InterfaceSuite):
             check("Get after Delete in the other namespace", get(kv, namespace, "shared"), b"mine")
             expect_status("Get in a namespace never written", grpc.StatusCode.NOT_FOUND, lambda: get(kv, namespace + "-none", "shared"))
             # Namespace and key joined naively ("ns:key") would collide here.
-            self.set(kv, namespace + ":x", "y", b"1")
+            self.set(kv, related(":x"), "y", b"1")
             expect_status("Get ns + ':x' / 'y' as ns / 'x:y'", grpc.StatusCode.NOT_FOUND, lambda: get(kv, namespace, "x:y"))
             self.set(kv, namespace, "x:y", b"2")
-            check("Get ns + ':x' / 'y' after setting ns / 'x:y'", get(kv, namespace + ":x", "y"), b"1")
+            check("Get ns + ':x' / 'y' after setting ns / 'x:y'", get(kv, related(":x"), "y"), b"1")
         finally:
             kv.Delete(pb.DeleteRequest(namespace=other, key="shared"))
-            kv.Delete(pb.DeleteRequest(namespace=namespace + ":x", key="y"))
+            kv.Delete(pb.DeleteRequest(namespace=related(":x"), key="y"))
 
     def test_concurrent_set_get_on_one_key(self, kv, namespace):
         written = {bytes([i]) * 4096 for i in range(1, 21)}

@@ -106,8 +106,8 @@ class KeyValueBatchTests(InterfaceSuite):
             True,
         )
 
-    def test_namespace_isolation(self, batch, namespace):
-        other = namespace + "-other"
+    def test_namespace_isolation(self, batch, namespace, related):
+        other = related("-other")
         try:
             self.put(batch, namespace, [("k", b"mine")])
             self.put(batch, other, [("k", b"theirs")])

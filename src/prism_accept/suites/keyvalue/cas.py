@@ -99,8 +99,8 @@ class KeyValueCASTests(InterfaceSuite):
             str(workers * per_worker).encode(),
         )
 
-    def test_namespace_isolation(self, cas, namespace):
-        other = namespace + "-other"
+    def test_namespace_isolation(self, cas, namespace, related):
+        other = related("-other")
         self.swap(cas, namespace, "k", b"mine")
         check("CompareAndSwap(absent) in another namespace", self.swap(cas, other, "k", b"theirs"), (True, b"theirs"))
         check("own value", self.current(cas, namespace, "k"), b"mine")

@@ -112,8 +112,8 @@ class KeyValueScanTests(InterfaceSuite):
         check("Count of 2,500 keys", self.count(scan, namespace), 2500)
         check("Scan(limit=1500) of 2,500 keys", len({k for k, _ in self.scan_all(scan, namespace, "", 1500)}), 1500)
 
-    def test_scan_sees_only_its_namespace(self, scan, seed, namespace):
-        other = namespace + "-other"
+    def test_scan_sees_only_its_namespace(self, scan, seed, namespace, related):
+        other = related("-other")
         try:
             seed({"p-1": b"mine"})
             seed({"p-2": b"theirs", "p-1": b"theirs"}, ns=other)

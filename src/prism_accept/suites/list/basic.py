@@ -89,8 +89,8 @@ class ListBasicTests(InterfaceSuite):
         check("PopLeft('a')", lists.pop_left("a", 5), [b"1"])
         check("Length('a*')", lists.length("a*"), 1)
 
-    def test_namespace_isolation(self, lists):
-        other = ListOps(lists.stub, lists.ns + "-other")
+    def test_namespace_isolation(self, lists, related):
+        other = ListOps(lists.stub, related("-other"))
         lists.push_right("k", b"mine")
         other.push_right("k", b"theirs")
         check("PopLeft in the other namespace", other.pop_left("k", 5), [b"theirs"])

@@ -151,8 +151,8 @@ class QueueBasicTests(InterfaceSuite):
         audit("4 competing consumers over 1,000 messages", sent, shares)
         check("Dequeue after the consumers finished", producer.dequeue("q"), None)
 
-    def test_queue_isolation(self, plugin, q, namespace):
-        other = QueueOps(plugin.channel, namespace + ":q")
+    def test_queue_isolation(self, plugin, q, namespace, related):
+        other = QueueOps(plugin.channel, related(":q"))
         names = ["q", "Q", "q2", *METACHARACTER_QUEUES]
         sent = {name: q.enqueue(name, name.encode()) for name in names}
         elsewhere = other.enqueue("q", b"other namespace")

@@ -95,8 +95,8 @@ class SetBasicTests(InterfaceSuite):
         check("GetMembers('a b')", sets.members("a b"), [b"3"])
         check("GetMembers('b')", sets.members("b"), [])
 
-    def test_namespace_isolation(self, sets):
-        other = SetOps(sets.stub, sets.ns + "-other")
+    def test_namespace_isolation(self, sets, related):
+        other = SetOps(sets.stub, related("-other"))
         sets.add("s", b"mine")
         other.add("s", b"theirs")
         check("GetMembers in the other namespace", other.members("s"), [b"theirs"])

@@ -59,8 +59,8 @@ class SetCardinalityTests(InterfaceSuite):
     def test_batch_membership_of_a_missing_set(self, card, sets):
         check("IsMember on a missing set", self.is_member(card, sets.ns, "missing", MEMBERS), [False] * len(MEMBERS))
 
-    def test_sets_and_namespaces_are_separate(self, card, sets):
-        other = SetOps(sets.stub, sets.ns + "-other")
+    def test_sets_and_namespaces_are_separate(self, card, sets, related):
+        other = SetOps(sets.stub, related("-other"))
         sets.add("s", b"a")
         sets.add("s*", b"b", b"c")
         other.add("s", b"x", b"y", b"z")

@@ -88,8 +88,8 @@ class SetOperationsTests(InterfaceSuite):
         for name, members in SETS.items():
             check(f"GetMembers({name!r}) after the operations", sets.members(name), sorted(members))
 
-    def test_namespace_isolation(self, algebra, sets):
-        other = SetOps(sets.stub, sets.ns + "-other")
+    def test_namespace_isolation(self, algebra, sets, related):
+        other = SetOps(sets.stub, related("-other"))
         other.add("a", b"theirs")
         other.add("z", b"only-there")
         self.expect(algebra, sets, "Union", ["a", "z"])

@@ -79,8 +79,8 @@ class SetRandomTests(InterfaceSuite):
         check("PopRandomMember(3) of a missing set", self.pop(rnd, sets.ns, "missing", 3), [])
         check("GetMembers of the missing set afterwards", sets.members("missing"), [])
 
-    def test_namespace_isolation(self, rnd, sets):
-        other = SetOps(sets.stub, sets.ns + "-other")
+    def test_namespace_isolation(self, rnd, sets, related):
+        other = SetOps(sets.stub, related("-other"))
         other.add("s", b"theirs")
         check("PopRandomMember(100) in the other namespace", self.pop(rnd, other.ns, "s", 100), [b"theirs"])
         check("GetMembers in own namespace", sets.members("s"), sorted(MEMBERS))

@@ -102,8 +102,8 @@ class SortedSetBasicTests(InterfaceSuite):
         for i in (0, 1, 255, 256, 257):
             check(f"GetScore({members[i][:4]!r}...)", zsets.score("z", members[i]), float(i))
 
-    def test_keys_and_namespaces_are_separate(self, zsets):
-        other = ZOps(zsets.stub, zsets.ns + "-other")
+    def test_keys_and_namespaces_are_separate(self, zsets, related):
+        other = ZOps(zsets.stub, related("-other"))
         zsets.add("z", (b"a", 1))
         zsets.add("z*", (b"a", 2))
         other.add("z", (b"a", 3))

@@ -104,8 +104,8 @@ class SortedSetLexTests(InterfaceSuite):
     def test_a_missing_key_is_empty(self, lex, zsets):
         check("GetRangeByLex(-, +) of a missing key", self.get(lex, zsets.ns, "missing", b"-", b"+"), [])
 
-    def test_namespace_isolation(self, lex, zsets):
-        other = ZOps(zsets.stub, zsets.ns + "-other")
+    def test_namespace_isolation(self, lex, zsets, related):
+        other = ZOps(zsets.stub, related("-other"))
         other.add("z", (b"theirs", SCORE))
         check("GetRangeByLex(-, +) in the other namespace", self.get(lex, other.ns, "z", b"-", b"+"), [(b"theirs", SCORE)])
 

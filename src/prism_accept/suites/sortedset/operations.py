@@ -125,8 +125,8 @@ class SortedSetOperationsTests(InterfaceSuite):
             for member, score in scores.items():
                 check(f"GetScore({key!r}, {member!r}) after the operations", zsets.score(key, member), score)
 
-    def test_namespace_isolation(self, ops, zsets):
-        other = ZOps(zsets.stub, zsets.ns + "-other")
+    def test_namespace_isolation(self, ops, zsets, related):
+        other = ZOps(zsets.stub, related("-other"))
         other.add("x", (b"theirs", 1.0))
         check("Union(x, y) in the other namespace", self.combine(ops, other.ns, False, ["x", "y"]), [(b"theirs", 1.0)])
         self.expect(ops, zsets, False, ["x", "y"])

@@ -135,8 +135,8 @@ class SortedSetRangeTests(InterfaceSuite):
     def test_missing_key_by_score(self, rng, zsets):
         check("GetRangeByScore of a missing key", self.by_score(rng, zsets.ns, "missing"), [])
 
-    def test_namespace_isolation(self, rng, zsets):
-        other = ZOps(zsets.stub, zsets.ns + "-other")
+    def test_namespace_isolation(self, rng, zsets, related):
+        other = ZOps(zsets.stub, related("-other"))
         other.add("z", (b"theirs", 1.5))
         check("GetRange(0, -1) in the other namespace", self.get_range(rng, other.ns, "z", 0, -1), [(b"theirs", 1.5)])
         check("GetRange(0, -1) in own namespace", self.get_range(rng, zsets.ns, "z", 0, -1), REFERENCE)

@@ -70,8 +70,8 @@ class SortedSetRankTests(InterfaceSuite):
             check(f"GetRank({member!r}) after Remove(d)", self.rank(ranks, zsets.ns, "z", member), (True, i))
         check("GetRank(d) after Remove(d): found", self.rank(ranks, zsets.ns, "z", b"d")[0], False)
 
-    def test_namespace_isolation(self, ranks, zsets):
-        other = ZOps(zsets.stub, zsets.ns + "-other")
+    def test_namespace_isolation(self, ranks, zsets, related):
+        other = ZOps(zsets.stub, related("-other"))
         other.add("z", (b"c", 0.0))
         check("GetRank(c) in the other namespace", self.rank(ranks, other.ns, "z", b"c"), (True, 0))
         check("GetRank(a) in the other namespace: found", self.rank(ranks, other.ns, "z", b"a")[0], False)
