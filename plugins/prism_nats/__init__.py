@@ -1,0 +1,38 @@
+"""The NATS plugin: pub/sub on core NATS subjects, and (JetStream) KV buckets, streams and
+work-queue streams, through nats-py (asyncio)."""
+
+from __future__ import annotations
+
+import nats.errors
+
+from prism_nats import names
+from prism_nats.connection import NatsConnection
+from prism_nats.keyvalue import MAX_VALUE_BYTES, NatsKeyValue
+from prism_nats.pubsub import NatsPubSub
+from prism_plugin.contracts.keyvalue import basic, cas, ttl
+from prism_plugin.contracts.pubsub import basic as pubsub_basic
+from prism_plugin.contracts.pubsub import wildcards as pubsub_wildcards
+from prism_plugin.conventions import Limits
+from prism_plugin.runtime import Plugin
+
+VERSION = "0.1.0"
+
+
+def build_plugin() -> Plugin:
+    conn = NatsConnection()
+    kv = NatsKeyValue(conn)
+    pubsub = NatsPubSub(conn)
+    return Plugin(
+        name="nats",
+        version=VERSION,
+        connector=conn,
+        servicers=[
+            basic.Servicer(kv),
+            ttl.Servicer(kv),
+            cas.Servicer(kv),
+            pubsub_basic.Servicer(pubsub),
+            pubsub_wildcards.Servicer(pubsub),
+        ],
+        limits=Limits(max_value_bytes=MAX_VALUE_BYTES, max_name_bytes=names.MAX_NAME_BYTES),
+        unavailable_errors=(nats.errors.ConnectionClosedError, nats.errors.NoServersError, nats.errors.TimeoutError),
+    )
