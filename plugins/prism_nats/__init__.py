@@ -9,9 +9,13 @@ from prism_nats import names
 from prism_nats.connection import NatsConnection
 from prism_nats.keyvalue import MAX_VALUE_BYTES, NatsKeyValue
 from prism_nats.pubsub import NatsPubSub
+from prism_nats.streams import NatsStreams
 from prism_plugin.contracts.keyvalue import basic, cas, ttl
 from prism_plugin.contracts.pubsub import basic as pubsub_basic
 from prism_plugin.contracts.pubsub import wildcards as pubsub_wildcards
+from prism_plugin.contracts.stream import basic as stream_basic
+from prism_plugin.contracts.stream import replay as stream_replay
+from prism_plugin.contracts.stream import retention as stream_retention
 from prism_plugin.conventions import Limits
 from prism_plugin.runtime import Plugin
 
@@ -22,6 +26,7 @@ def build_plugin() -> Plugin:
     conn = NatsConnection()
     kv = NatsKeyValue(conn)
     pubsub = NatsPubSub(conn)
+    streams = NatsStreams(conn)
     return Plugin(
         name="nats",
         version=VERSION,
@@ -32,6 +37,9 @@ def build_plugin() -> Plugin:
             cas.Servicer(kv),
             pubsub_basic.Servicer(pubsub),
             pubsub_wildcards.Servicer(pubsub),
+            stream_basic.Servicer(streams),
+            stream_replay.Servicer(streams),
+            stream_retention.Servicer(streams),
         ],
         limits=Limits(max_value_bytes=MAX_VALUE_BYTES, max_name_bytes=names.MAX_NAME_BYTES),
         unavailable_errors=(nats.errors.ConnectionClosedError, nats.errors.NoServersError, nats.errors.TimeoutError),
