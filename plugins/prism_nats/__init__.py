@@ -14,6 +14,7 @@ from prism_plugin.contracts.keyvalue import basic, cas, ttl
 from prism_plugin.contracts.pubsub import basic as pubsub_basic
 from prism_plugin.contracts.pubsub import wildcards as pubsub_wildcards
 from prism_plugin.contracts.stream import basic as stream_basic
+from prism_plugin.contracts.stream import consumer_groups as stream_consumer_groups
 from prism_plugin.contracts.stream import replay as stream_replay
 from prism_plugin.contracts.stream import retention as stream_retention
 from prism_plugin.conventions import Limits
@@ -40,6 +41,7 @@ def build_plugin() -> Plugin:
             stream_basic.Servicer(streams),
             stream_replay.Servicer(streams),
             stream_retention.Servicer(streams),
+            stream_consumer_groups.Servicer(streams),
         ],
         limits=Limits(max_value_bytes=MAX_VALUE_BYTES, max_name_bytes=names.MAX_NAME_BYTES),
         unavailable_errors=(nats.errors.ConnectionClosedError, nats.errors.NoServersError, nats.errors.TimeoutError),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Callable
 
 import nats
 import nats.errors
@@ -29,6 +29,7 @@ class NatsConnection:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._known: set[str] = set()  # streams this connection created or found (saves a request per write)
+        self._forgetters: list[Callable[[str], None]] = []  # stores' in-memory state of a namespace
 
     @property
     def nc(self) -> Client:
@@ -129,7 +130,13 @@ class NatsConnection:
         except nats.js.errors.NotFoundError:
             return False
 
+    def on_drop(self, forget: Callable[[str], None]) -> None:
+        """Call `forget(namespace)` when a namespace is dropped."""
+        self._forgetters.append(forget)
+
     async def drop_namespace(self, namespace: str) -> None:
+        for forget in self._forgetters:
+            forget(namespace)
         for name in await self.stream_names():
             if names.owned_by(name, namespace):
                 await self.delete_stream(name)

@@ -4,8 +4,15 @@ time. A record's key and headers travel in one header, Prism-Record (JSON, ASCII
 header names and values cannot carry every string.
 
 Reads go through an ephemeral pull consumer (no acks, in memory, removed after the read and by
-the server when idle) starting at the sequence or the time asked for. Consumer groups are durable
-pull consumers with explicit acks (consumer_groups.py).
+the server when idle) starting at the sequence or the time asked for.
+
+A consumer group is a durable pull consumer with explicit acks (JetStream shares its records
+among the clients pulling from it), named "g-" + the encoded group (ephemeral readers have
+NUID names, which have no '-'). Records wait for their ack AckWait long: a day, or, while a
+member asked for redelivery, the shortest redeliver_after_ms of the live members (an AckWait
+change applies to the records already pending). Acks need the delivery's reply subject, so the
+plugin keeps the latest delivery of each pending record; live members are those whose
+JoinConsumerGroup is open on this plugin.
 
 Retention: JetStream's MaxMsgs and MaxAge act continuously, but the contract has records removed
 only by Compact. So the policy is kept in the stream's description and Compact applies it with
@@ -20,6 +27,7 @@ import datetime
 import json
 import re
 import time
+from collections import Counter
 from typing import Any, AsyncIterator
 
 import nats.errors
@@ -30,7 +38,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy,
 from prism_nats import names
 from prism_nats.connection import REQUEST_TIMEOUT_S, NatsConnection
 from prism_plugin.contracts.stream.basic import EARLIEST, Start, StoredRecord
-from prism_plugin.status import invalid, out_of_range, resource_exhausted, shown
+from prism_plugin.contracts.stream.consumer_groups import no_group
+from prism_plugin.status import StatusError, already_exists, invalid, out_of_range, resource_exhausted, shown
 
 KIND = "st"
 RECORD_HEADER = "Prism-Record"
@@ -40,6 +49,10 @@ READER_IDLE_S = 5.0  # the server removes a reader the plugin could not delete a
 OFFSET = re.compile(r"[1-9][0-9]{0,19}")
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 STREAM_FULL = 10047  # JetStream: maximum bytes exceeded
+GROUP_ACK_WAIT_S = 86_400.0  # no redelivery asked for
+MEMBER_POLL_S = 0.5  # a member's pull request lasts this long; then it pulls again
+
+Group = tuple[str, str, str]  # (namespace, stream, group)
 
 
 def sequence(offset: str) -> int:
@@ -79,6 +92,16 @@ def at_ms(timestamp_ms: int) -> datetime.datetime:
 class NatsStreams:
     def __init__(self, conn: NatsConnection) -> None:
         self.conn = conn
+        self._members: dict[Group, Counter[str]] = {}  # live members: open JoinConsumerGroup streams
+        self._redelivery: dict[Group, list[int]] = {}  # redeliver_after_ms of live members asking for it
+        self._unacked: dict[Group, dict[int, Msg]] = {}  # stream sequence -> its latest delivery
+        conn.on_drop(self.forget)
+
+    def forget(self, ns: str) -> None:
+        """Drop the in-memory state of the namespace's groups (their members have left)."""
+        self._members = {k: v for k, v in self._members.items() if k[0] != ns}
+        self._redelivery = {k: v for k, v in self._redelivery.items() if k[0] != ns}
+        self._unacked = {k: v for k, v in self._unacked.items() if k[0] != ns}
 
     # -- the JetStream stream of a Prism stream ----------------------------------------------
 
@@ -275,3 +298,107 @@ class NatsStreams:
             return int((await self.conn.api(f"STREAM.PURGE.{name}", body)).get("purged", 0))
         except nats.js.errors.NotFoundError:
             return 0
+
+    # -- stream_consumer_groups ------------------------------------------------------------
+
+    @staticmethod
+    def durable(group: str) -> str:
+        return "g-" + names.encode(group)
+
+    async def _group_config(self, ns: str, stream: str, group: str) -> ConsumerConfig:
+        try:
+            return (await self.conn.js.consumer_info(self.name(ns, stream), self.durable(group))).config
+        except nats.js.errors.NotFoundError:
+            raise no_group(group) from None
+
+    async def create_group(self, ns, stream, group, position, latest) -> None:
+        await self.conn.ensure_stream(self.config(ns, stream))
+        try:
+            await self.conn.js.consumer_info(self.name(ns, stream), self.durable(group))
+            raise already_exists(f"consumer group {shown(group)} already exists on the stream")
+        except nats.js.errors.NotFoundError:
+            pass
+        config = ConsumerConfig(
+            durable_name=self.durable(group),
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=GROUP_ACK_WAIT_S,
+            max_deliver=-1,
+            max_ack_pending=-1,
+            filter_subject=self.subject(ns, stream),
+            num_replicas=1,
+        )
+        if latest:
+            config.deliver_policy = DeliverPolicy.NEW
+        elif position is not None:
+            config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, sequence(position)
+        await self.conn.js.add_consumer(self.name(ns, stream), config)
+
+    async def join(self, ns, stream, group, consumer) -> None:
+        await self._group_config(ns, stream, group)
+        self._members.setdefault((ns, stream, group), Counter())[consumer] += 1
+
+    async def leave(self, ns, stream, group, consumer) -> None:
+        members = self._members.get((ns, stream, group))
+        if members is not None:
+            members[consumer] -= 1
+            if members[consumer] <= 0:
+                del members[consumer]
+
+    async def _set_ack_wait(self, ns: str, stream: str, group: str) -> None:
+        asked = self._redelivery.get((ns, stream, group)) or []
+        ack_wait = min(asked) / 1000 if asked else GROUP_ACK_WAIT_S
+        config = await self._group_config(ns, stream, group)
+        if config.ack_wait != ack_wait:
+            config.ack_wait = ack_wait
+            await self.conn.js.add_consumer(self.name(ns, stream), config)
+
+    async def deliver(self, ns, stream, group, consumer, redeliver_ms) -> AsyncIterator[StoredRecord]:
+        key = (ns, stream, group)
+        unacked = self._unacked.setdefault(key, {})
+        if redeliver_ms:
+            self._redelivery.setdefault(key, []).append(redeliver_ms)
+        try:
+            await self._set_ack_wait(ns, stream, group)
+            psub = await self.conn.js.pull_subscribe_bind(durable=self.durable(group), stream=self.name(ns, stream))
+            try:
+                while True:
+                    try:
+                        msgs = await psub.fetch(1, timeout=MEMBER_POLL_S)
+                    except nats.errors.TimeoutError:
+                        continue
+                    for msg in msgs:
+                        unacked[msg.metadata.sequence.stream] = msg
+                        yield record(msg)
+            finally:
+                try:
+                    await psub.unsubscribe()
+                except nats.errors.Error:
+                    pass
+        finally:
+            if redeliver_ms:
+                asked = self._redelivery.get(key, [])
+                if redeliver_ms in asked:
+                    asked.remove(redeliver_ms)
+                try:
+                    await self._set_ack_wait(ns, stream, group)
+                except (nats.errors.Error, nats.js.errors.Error, StatusError):
+                    pass  # the group or the connection is gone
+
+    async def ack(self, ns, stream, group, offsets) -> int:
+        sequences = {sequence(o) for o in offsets}
+        await self._group_config(ns, stream, group)
+        unacked = self._unacked.get((ns, stream, group), {})
+        acked = 0
+        for seq in sequences:
+            msg = unacked.pop(seq, None)
+            if msg is not None:
+                await msg.ack_sync(timeout=REQUEST_TIMEOUT_S)
+                acked += 1
+        return acked
+
+    async def group_info(self, ns, stream, group) -> tuple[list[str], int]:
+        try:
+            info = await self.conn.js.consumer_info(self.name(ns, stream), self.durable(group))
+        except nats.js.errors.NotFoundError:
+            raise no_group(group) from None
+        return sorted(self._members.get((ns, stream, group), {})), info.num_ack_pending
