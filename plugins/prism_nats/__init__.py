@@ -9,10 +9,14 @@ from prism_nats import names
 from prism_nats.connection import NatsConnection
 from prism_nats.keyvalue import MAX_VALUE_BYTES, NatsKeyValue
 from prism_nats.pubsub import NatsPubSub
+from prism_nats.queues import NatsQueues
 from prism_nats.streams import NatsStreams
 from prism_plugin.contracts.keyvalue import basic, cas, ttl
 from prism_plugin.contracts.pubsub import basic as pubsub_basic
 from prism_plugin.contracts.pubsub import wildcards as pubsub_wildcards
+from prism_plugin.contracts.queue import basic as queue_basic
+from prism_plugin.contracts.queue import dead_letter as queue_dead_letter
+from prism_plugin.contracts.queue import visibility as queue_visibility
 from prism_plugin.contracts.stream import basic as stream_basic
 from prism_plugin.contracts.stream import consumer_groups as stream_consumer_groups
 from prism_plugin.contracts.stream import replay as stream_replay
@@ -28,6 +32,7 @@ def build_plugin() -> Plugin:
     kv = NatsKeyValue(conn)
     pubsub = NatsPubSub(conn)
     streams = NatsStreams(conn)
+    queues = NatsQueues(conn)
     return Plugin(
         name="nats",
         version=VERSION,
@@ -42,6 +47,9 @@ def build_plugin() -> Plugin:
             stream_replay.Servicer(streams),
             stream_retention.Servicer(streams),
             stream_consumer_groups.Servicer(streams),
+            queue_basic.Servicer(queues),
+            queue_visibility.Servicer(queues),
+            queue_dead_letter.Servicer(queues),
         ],
         limits=Limits(max_value_bytes=MAX_VALUE_BYTES, max_name_bytes=names.MAX_NAME_BYTES),
         unavailable_errors=(nats.errors.ConnectionClosedError, nats.errors.NoServersError, nats.errors.TimeoutError),
