@@ -13,6 +13,7 @@ from prism_nats.queues import NatsQueues
 from prism_nats.streams import NatsStreams
 from prism_plugin.contracts.keyvalue import basic, cas, ttl
 from prism_plugin.contracts.pubsub import basic as pubsub_basic
+from prism_plugin.contracts.pubsub import persistent as pubsub_persistent
 from prism_plugin.contracts.pubsub import wildcards as pubsub_wildcards
 from prism_plugin.contracts.queue import basic as queue_basic
 from prism_plugin.contracts.queue import dead_letter as queue_dead_letter
@@ -43,6 +44,7 @@ def build_plugin() -> Plugin:
             cas.Servicer(kv),
             pubsub_basic.Servicer(pubsub),
             pubsub_wildcards.Servicer(pubsub),
+            pubsub_persistent.Servicer(pubsub),
             stream_basic.Servicer(streams),
             stream_replay.Servicer(streams),
             stream_retention.Servicer(streams),
