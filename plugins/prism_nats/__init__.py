@@ -4,6 +4,7 @@ work-queue streams, through nats-py (asyncio)."""
 from __future__ import annotations
 
 import nats.errors
+import nats.js.errors
 
 from prism_nats import names
 from prism_nats.connection import NatsConnection
@@ -54,5 +55,13 @@ def build_plugin() -> Plugin:
             queue_dead_letter.Servicer(queues),
         ],
         limits=Limits(max_value_bytes=MAX_VALUE_BYTES, max_name_bytes=names.MAX_NAME_BYTES),
-        unavailable_errors=(nats.errors.ConnectionClosedError, nats.errors.NoServersError, nats.errors.TimeoutError),
+        # A JetStream server error (500) or unavailability (503) is the backend failing, not the request.
+        unavailable_errors=(
+            nats.errors.ConnectionClosedError,
+            nats.errors.NoServersError,
+            nats.errors.TimeoutError,
+            nats.errors.NoRespondersError,
+            nats.js.errors.ServerError,
+            nats.js.errors.ServiceUnavailableError,
+        ),
     )

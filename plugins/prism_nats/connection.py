@@ -1,6 +1,7 @@
 """The NATS plugin's connection: one client (nats-py, asyncio) and its JetStream context, every
 request bounded by REQUEST_TIMEOUT_S; DropNamespace deletes every stream (and so every consumer
-and KV bucket) the plugin made for the namespace, found by name (names.py), nothing else."""
+and KV bucket) the plugin made for the namespace, nothing else: it asks the server for the streams
+with subjects under the namespace's (O(namespace)), and deletes those whose names say so."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from prism_plugin.urls import redacted
 REQUEST_TIMEOUT_S = 2  # each request to the server; below the 5 s gRPC deadline
 CONNECT_TIMEOUT_S = 3
 JS_API = "$JS.API"
+STORE_CREATE_FAILED = 10049
+CREATE_RETRY_BACKOFF_S: tuple[float | None, ...] = (0.02, 0.1, 0.3, None)
 
 
 class NatsConnection:
@@ -76,11 +79,11 @@ class NatsConnection:
         self._nc, self._js = nc, js
         return f"nats-server {nc.connected_server_version}"
 
-    async def stream_names(self) -> list[str]:
-        """Every stream on the server (the JetStream API pages them)."""
+    async def stream_names(self, subject: str) -> list[str]:
+        """The streams with subjects in the filter (the JetStream API pages them)."""
         found: list[str] = []
         while True:
-            page = await self.api("STREAM.NAMES", {"offset": len(found)})
+            page = await self.api("STREAM.NAMES", {"offset": len(found), "subject": subject})
             found.extend(page.get("streams") or [])
             if not page.get("streams") or len(found) >= page.get("total", 0):
                 return found
@@ -115,7 +118,16 @@ class NatsConnection:
         assert config.name is not None
         if config.name in self._known:
             return
-        await self.js.add_stream(config)
+        for backoff_s in CREATE_RETRY_BACKOFF_S:
+            try:
+                await self.js.add_stream(config)
+                break
+            except nats.js.errors.ServerError as e:
+                # NATS 2.9 may fail to make a stream's directory while it removes the directory
+                # of a stream deleted just before (DropNamespace): "error creating store".
+                if e.err_code != STORE_CREATE_FAILED or backoff_s is None:
+                    raise
+                await asyncio.sleep(backoff_s)
         self._known.add(config.name)
 
     def forget_stream(self, name: str) -> None:
@@ -137,9 +149,10 @@ class NatsConnection:
     async def drop_namespace(self, namespace: str) -> None:
         for forget in self._forgetters:
             forget(namespace)
-        for name in await self.stream_names():
-            if names.owned_by(name, namespace):
-                await self.delete_stream(name)
+        for subject in names.subject_filters(namespace):
+            for name in await self.stream_names(subject):
+                if names.owned_by(name, namespace):
+                    await self.delete_stream(name)
 
     async def close(self) -> None:
         nc, self._nc, self._js = self._nc, None, None

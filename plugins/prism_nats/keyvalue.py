@@ -21,7 +21,6 @@ from nats.js.api import RawStreamMsg, StorageType, StreamConfig
 from prism_nats import names
 from prism_nats.connection import NatsConnection
 
-KIND = "kv"
 EXPIRES = "Prism-Expires-At"
 EXPECTED_LAST_SUBJECT_SEQ = "Nats-Expected-Last-Subject-Sequence"
 WRONG_LAST_SEQUENCE = 10071  # JetStream's error code for a failed expected-sequence publish
@@ -30,7 +29,7 @@ MAX_VALUE_BYTES = 1024 * 1024 - 1024  # the server's max_payload (1 MiB) less ro
 
 
 def bucket(ns: str) -> str:
-    return names.resource(KIND, ns, "keys")
+    return names.kv_bucket(ns)
 
 
 def stream_config(ns: str) -> StreamConfig:

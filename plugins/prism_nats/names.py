@@ -52,6 +52,16 @@ def resource(kind: str, ns: str, name: str) -> str:
     return resource_prefix(kind, ns) + encode(name)
 
 
+def kv_bucket(ns: str) -> str:
+    """The namespace's KV bucket (its stream is KV_<bucket>, its subjects $KV.<bucket>.>)."""
+    return resource("kv", ns, "keys")
+
+
+def subject_filters(ns: str) -> tuple[str, ...]:
+    """Subject filters that every stream of the namespace has subjects in."""
+    return (f"{ROOT}.*.{encode(ns)}.>", f"$KV.{kv_bucket(ns)}.>")
+
+
 def owned_by(resource_name: str, ns: str) -> bool:
     """Whether a stream name is one this plugin made for the namespace, of any kind (a KV
     bucket's stream is named KV_<bucket>)."""

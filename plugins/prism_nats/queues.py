@@ -50,7 +50,8 @@ STREAM_FULL = 10047
 # tracks, so that an Ack the plugin accepts just before the timeout reaches the server before it
 # redelivers the message (a receipt whose timeout passed is no longer current).
 SERVER_MARGIN_MS = 25
-PEEK_SCAN = 1000  # messages Peek looks at past hidden ones before it gives up
+PEEK_SCAN = 1000
+PULL_EXPIRES_S = REQUEST_TIMEOUT_S / 2  # messages Peek looks at past hidden ones before it gives up
 
 
 @dataclass
@@ -145,12 +146,14 @@ class NatsQueues:
             raise
 
     async def _pull(self, name: str) -> Msg | None:
-        """The next message for the work consumer, or None at once when there is none."""
+        """The next message for the work consumer, or None when there is none. The request
+        expires (NATS 2.9 may keep a no-wait request waiting while other requests hold the last
+        messages); it is listened to until then, so no message goes to an inbox nobody reads."""
         nc = self.conn.nc
         inbox = nc.new_inbox()
         sub = await nc.subscribe(inbox, max_msgs=1)
         try:
-            request = json.dumps({"batch": 1, "no_wait": True}).encode()
+            request = json.dumps({"batch": 1, "no_wait": True, "expires": int(PULL_EXPIRES_S * 1e9)}).encode()
             await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{name}.{WORKER}", request, reply=inbox)
             msg = await sub.next_msg(timeout=REQUEST_TIMEOUT_S)
         finally:
