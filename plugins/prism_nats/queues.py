@@ -2,26 +2,31 @@
 one durable pull consumer, "work" (a work-queue stream admits one consumer per subject); a
 message leaves the stream when it is acked.
 
-- Dequeue pulls one message (a no-wait pull request: an empty queue answers at once) and acks it.
+- Dequeue pulls one message and acks it. A pull is a no-wait request that expires after 50 ms:
+  NATS 2.9 answers "no messages" at once only when the consumer has nothing left to deliver.
 - DequeueWithTimeout pulls one and NAKs it with a delay of the visibility timeout: JetStream keeps
-  it pending and delivers it again after the delay, counting the delivery; ExtendVisibility NAKs
-  it again with the new delay, Release NAKs it without one (redeliveries go before newer
-  messages, so it keeps its place), Ack acks it. The consumer's AckWait is longer than any
-  timeout, so only these NAKs make a message visible again. A receipt is
-  "<stream sequence>.<delivery number>"; it is current while it is the message's latest delivery
-  through this plugin, its timeout has not passed, and it was neither acked nor released.
+  it pending and delivers it again after the delay; ExtendVisibility NAKs it again with the new
+  delay, Release NAKs it without one (redeliveries go before newer messages, so it keeps its
+  place), Ack acks it. The consumer's AckWait is longer than any timeout, so only these NAKs make
+  a message visible again. A receipt is "<stream sequence>.<delivery number>"; it is current while
+  it is the message's latest delivery through this plugin, its timeout has not passed, and it was
+  neither acked nor released. The delivery number is JetStream's, or one more than the plugin's
+  last one when that is higher (NATS 2.9 may count a delivery to an expired pull as a first one).
 - A message's id is a header (Prism-Id), so it survives a move to the dead-letter queue; so does
   the number of deliveries it had before (Prism-Deliveries), which counts in its delivery_count.
-- Dead letters: ConfigureDeadLetter sets the consumer's MaxDeliver, so JetStream never delivers a
-  message more than max_deliveries times; a message whose last delivery timed out or was released
-  is then moved by the plugin (published to the dead-letter queue, deleted from the source) at the
-  next Dequeue, Peek or GetDeadLetterQueue of the source queue. The target, the maximum and the
-  count moved are kept in the source stream's description.
+- Dead letters: ConfigureDeadLetter sets the consumer's MaxDeliver, so JetStream stops delivering
+  a message after max_deliveries; a message whose last delivery timed out or was released is then
+  moved by the plugin (published to the dead-letter queue, deleted from the source) at the next
+  Dequeue, Peek or GetDeadLetterQueue of the source queue (and one delivered beyond the maximum
+  is moved instead of delivered). The target, the maximum and the count moved are kept in the
+  source stream's description. The deliveries are tracked in the plugin's memory: a message
+  whose last delivery was made by a plugin that stopped is not moved.
 - Peek reads the first message (STREAM.MSG.GET next_by_subj) that is not hidden by a delivery.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -51,7 +56,13 @@ STREAM_FULL = 10047
 # redelivers the message (a receipt whose timeout passed is no longer current).
 SERVER_MARGIN_MS = 25
 PEEK_SCAN = 1000
-PULL_EXPIRES_S = REQUEST_TIMEOUT_S / 2  # messages Peek looks at past hidden ones before it gives up
+# A no-wait pull of NATS 2.9 answers "no messages" at once only when the consumer has nothing
+# to deliver; when it has (messages other requests are about to take), it waits for one, so it
+# must expire. Its expiry bounds how long a Dequeue can wait, and stays below the declared timing
+# tolerance (a message that becomes visible meanwhile is delivered). The answer is awaited
+# PULL_WAIT_S at most (an expired request is not always answered).
+PULL_EXPIRES_S = 0.05
+PULL_WAIT_S = 0.25  # messages Peek looks at past hidden ones before it gives up
 
 
 @dataclass
@@ -77,10 +88,13 @@ class NatsQueues:
         self.conn = conn
         self._deliveries: dict[tuple[str, str], dict[int, _Delivery]] = {}
         self._ready: set[str] = set()  # queue streams whose consumer this plugin made or saw
+        self._watchers: set[asyncio.Future[None]] = set()  # inboxes of pulls answered late
+        self._policies: dict[tuple[str, str], dict[str, Any] | None] = {}  # dead-letter policies read
         conn.on_drop(self.forget)
 
     def forget(self, ns: str) -> None:
         self._deliveries = {k: v for k, v in self._deliveries.items() if k[0] != ns}
+        self._policies = {k: v for k, v in self._policies.items() if k[0] != ns}
         prefix = names.resource_prefix(KIND, ns)
         self._ready = {name for name in self._ready if not name.startswith(prefix)}
 
@@ -146,27 +160,43 @@ class NatsQueues:
             raise
 
     async def _pull(self, name: str) -> Msg | None:
-        """The next message for the work consumer, or None when there is none. The request
-        expires (NATS 2.9 may keep a no-wait request waiting while other requests hold the last
-        messages); it is listened to until then, so no message goes to an inbox nobody reads."""
+        """The next message for the work consumer, or None when there is none.
+
+        The request expires after PULL_EXPIRES_S (see there); NATS 2.9 does not always answer an
+        expired request, so the plugin waits PULL_WAIT_S for the answer, then calls the queue
+        empty and hands the inbox to a watcher that gives back (NAKs) a message arriving late."""
         nc = self.conn.nc
         inbox = nc.new_inbox()
         sub = await nc.subscribe(inbox, max_msgs=1)
+        request = json.dumps({"batch": 1, "no_wait": True, "expires": int(PULL_EXPIRES_S * 1e9)}).encode()
         try:
-            request = json.dumps({"batch": 1, "no_wait": True, "expires": int(PULL_EXPIRES_S * 1e9)}).encode()
             await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{name}.{WORKER}", request, reply=inbox)
-            msg = await sub.next_msg(timeout=REQUEST_TIMEOUT_S)
-        finally:
-            try:
-                await sub.unsubscribe()
-            except nats.errors.Error:
-                pass
+            msg = await sub.next_msg(timeout=PULL_WAIT_S)
+        except nats.errors.TimeoutError:
+            watcher = asyncio.ensure_future(self._give_back_late(sub))
+            self._watchers.add(watcher)
+            watcher.add_done_callback(self._watchers.discard)
+            return None
+        except BaseException:
+            await _unsubscribe(sub)
+            raise
+        await _unsubscribe(sub)
         status = header(msg, "Status")
         if status in ("404", "408", "409"):
             return None
         if status:
             raise unavailable(f"JetStream answered a pull of {name} with status {status}")
         return msg
+
+    async def _give_back_late(self, sub: Any) -> None:
+        try:
+            msg = await sub.next_msg(timeout=REQUEST_TIMEOUT_S)
+            if msg.reply and not header(msg, "Status"):
+                await self.conn.nc.publish(msg.reply, b"-NAK")
+        except (nats.errors.Error, asyncio.TimeoutError):
+            pass
+        finally:
+            await _unsubscribe(sub)
 
     async def _settle(self, d: _Delivery, body: bytes) -> None:
         """ACK or NAK a delivery, confirmed by the server."""
@@ -191,12 +221,22 @@ class NatsQueues:
             return None
         name = self.name(ns, queue)
         await self._move_due(ns, queue)
-        msg = await self._pull(name)
-        if msg is None:
-            return None
-        meta = msg.metadata
-        d = _Delivery(msg, meta.sequence.stream, meta.num_delivered, int(header(msg, DELIVERIES_HEADER, "0")), 0.0)
         deliveries = self._deliveries.setdefault((ns, queue), {})
+        while True:
+            msg = await self._pull(name)
+            if msg is None:
+                return None
+            meta = msg.metadata
+            seq, previous = meta.sequence.stream, deliveries.get(meta.sequence.stream)
+            # JetStream's count, unless the plugin counted more: NATS 2.9 may count a delivery
+            # that went to an expired pull request as a first one again.
+            number = max(meta.num_delivered, previous.number + 1 if previous is not None else 1)
+            d = _Delivery(msg, seq, number, int(header(msg, DELIVERIES_HEADER, "0")), 0.0)
+            policy = await self._policy(ns, queue) if number > 1 else None
+            if policy is not None and number > int(policy["max"]):
+                await self._move(ns, queue, policy, [d])  # delivered beyond max_deliveries: a dead letter
+                continue
+            break
         if visibility_ms is None:
             await self._settle(d, b"+ACK")
             deliveries.pop(d.seq, None)
@@ -263,19 +303,26 @@ class NatsQueues:
     # -- queue_dead_letter -----------------------------------------------------------------
 
     async def _policy(self, ns: str, queue: str) -> dict[str, Any] | None:
+        """The queue's dead-letter policy, read from its stream once (Dequeue asks often)."""
+        if (ns, queue) in self._policies:
+            return self._policies[(ns, queue)]
         try:
             info = await self.conn.js.stream_info(self.name(ns, queue))
         except nats.js.errors.NotFoundError:
             return None
-        return json.loads(info.config.description) if info.config.description else None
+        policy = json.loads(info.config.description) if info.config.description else None
+        self._policies[(ns, queue)] = policy
+        return policy
 
     async def configure_dead_letter(self, ns, queue, dead_letter_queue, max_deliveries) -> None:
         name = await self._ensure(ns, queue)
         info = await self.conn.js.stream_info(name)
         old = json.loads(info.config.description) if info.config.description else {}
         config = info.config
-        config.description = json.dumps({"dlq": dead_letter_queue, "max": max_deliveries, "moved": old.get("moved", 0)})
+        policy = {"dlq": dead_letter_queue, "max": max_deliveries, "moved": old.get("moved", 0)}
+        config.description = json.dumps(policy)
         await self.conn.js.update_stream(config)
+        self._policies[(ns, queue)] = policy
         consumer = (await self.conn.js.consumer_info(name, WORKER)).config
         consumer.max_deliver = max_deliveries
         await self.conn.js.add_consumer(name, consumer)
@@ -300,21 +347,26 @@ class NatsQueues:
         if policy is None:
             return
         due = [d for d in candidates if d.number >= int(policy["max"])]
+        if due:
+            await self._move(ns, queue, policy, due)
+
+    async def _move(self, ns: str, queue: str, policy: dict[str, Any], due: list[_Delivery]) -> None:
+        """Publish the messages to the dead-letter queue, then delete them from the source."""
+        deliveries = self._deliveries.get((ns, queue), {})
         for d in sorted(due, key=lambda d: d.seq):
             await self._publish(
                 ns,
                 policy["dlq"],
                 d.msg.data,
-                {ID_HEADER: header(d.msg, ID_HEADER), DELIVERIES_HEADER: str(d.before + d.number)},
+                {ID_HEADER: header(d.msg, ID_HEADER), DELIVERIES_HEADER: str(d.before + min(d.number, int(policy["max"])))},
             )
             await self.conn.api(f"STREAM.MSG.DELETE.{self.name(ns, queue)}", {"seq": d.seq})
             deliveries.pop(d.seq, None)
-        if due:
-            info = await self.conn.js.stream_info(self.name(ns, queue))
-            config = info.config
-            policy["moved"] = int(policy.get("moved", 0)) + len(due)
-            config.description = json.dumps(policy)
-            await self.conn.js.update_stream(config)
+        info = await self.conn.js.stream_info(self.name(ns, queue))
+        config = info.config
+        policy["moved"] = int(policy.get("moved", 0)) + len(due)
+        config.description = json.dumps(policy)
+        await self.conn.js.update_stream(config)
 
 
 def _raw_headers(raw: dict[str, Any]) -> dict[str, str]:
@@ -328,3 +380,10 @@ def _raw_headers(raw: dict[str, Any]) -> dict[str, str]:
 
 def _raw_data(raw: dict[str, Any]) -> bytes:
     return base64.b64decode(raw.get("data") or "")
+
+
+async def _unsubscribe(sub: Any) -> None:
+    try:
+        await sub.unsubscribe()
+    except nats.errors.Error:
+        pass
