@@ -2,9 +2,8 @@
 
 import os
 
-from mutants.broken_stores import HUNG, MUTANTS
-
 import prism_memstore
+from mutants.broken_stores import HUNG, MUTANTS
 from prism_plugin.runtime import main
 
 _, patch = {**MUTANTS, **HUNG}[os.environ["PRISM_MUTANT"]]

@@ -13,8 +13,8 @@ import textwrap
 
 import pytest
 import yaml
-from mutants.broken_stores import HUNG, MUTANTS
 
+from mutants.broken_stores import HUNG, MUTANTS
 from prism_accept.compliance.results import read_report
 from prism_accept.harness.process import plugin_env
 from prism_accept.paths import registry_dir

@@ -12,12 +12,12 @@ from typing import Any
 import aiomqtt
 import grpc
 import pytest
-from prism_mqtt import topics
 
 from prism.pubsub.v1 import pubsub_pb2 as pb
 from prism.pubsub.v1 import pubsub_pb2_grpc as pb_grpc
 from prism_accept.harness.inprocess import InProcessPlugin
 from prism_accept.harness.process import PluginStartError
+from prism_mqtt import topics
 from prism_plugin.contracts.pubsub.wildcards import matches
 from prism_plugin.status import StatusError
 

@@ -11,12 +11,12 @@ import uuid
 import grpc
 import psycopg
 import pytest
+
+from prism_plugin.status import StatusError
 from prism_postgres import keyvalue
 from prism_postgres.connection import PostgresConnection
 from prism_postgres.keyvalue import TABLES, PostgresKeyValue, prefix_range
 from prism_postgres.transactions import PostgresTransactions
-
-from prism_plugin.status import StatusError
 
 URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -11,10 +11,6 @@ import uuid
 
 import aio_pika
 import pytest
-from prism_rabbitmq import names
-from prism_rabbitmq.connection import MAX_PRIORITY_LEVEL
-from prism_rabbitmq.pubsub import MAX_BINDINGS, binding_key, header_bindings
-from prism_rabbitmq.queues import priority_level
 
 from prism.pubsub.v1 import pubsub_pb2 as ps_pb
 from prism.pubsub.v1 import pubsub_pb2_grpc as ps_grpc
@@ -22,6 +18,10 @@ from prism.queue.v1 import queue_pb2 as q_pb
 from prism.queue.v1 import queue_pb2_grpc as q_grpc
 from prism_accept.harness.inprocess import InProcessPlugin
 from prism_plugin.contracts.pubsub.filtering import Condition
+from prism_rabbitmq import names
+from prism_rabbitmq.connection import MAX_PRIORITY_LEVEL
+from prism_rabbitmq.pubsub import MAX_BINDINGS, binding_key, header_bindings
+from prism_rabbitmq.queues import priority_level
 
 URL = "amqp://127.0.0.1:5672/"  # the client's default credentials (guest), as the registry has it
 AMQP_NAME_CHARS = set(string.ascii_letters + string.digits + "-_.:@#,/+ ")
