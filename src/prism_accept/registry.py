@@ -77,6 +77,7 @@ class ContainerSpec:
     port: int
     url: str
     env: dict[str, str] = field(default_factory=dict)
+    command: tuple[str, ...] = ()  # replaces the image's command (empty: the image's own)
     module: str | None = None  # a testcontainers module that configures the container (kafka)
 
 
@@ -225,6 +226,17 @@ def parse_declaration(text: str, path: str, interface_names: Sequence[str]) -> B
     return _declaration(document, path)
 
 
+def _container(container: dict[str, Any]) -> ContainerSpec:
+    return ContainerSpec(
+        image=container["image"],
+        port=container["port"],
+        url=container["url"],
+        env=dict(container.get("env") or {}),
+        command=tuple(container.get("command", ())),
+        module=container.get("module"),
+    )
+
+
 def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
     plugin = document["plugin"]
     instance = document["instance"]
@@ -256,7 +268,7 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
             server=server,
             url_env=instance.get("url_env"),
             local=instance.get("local"),
-            container=ContainerSpec(**container) if container else None,
+            container=_container(container) if container else None,
         ),
         limits=dict(document.get("limits") or {}),
         tolerances=dict(document.get("tolerances") or {}),

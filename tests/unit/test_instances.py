@@ -95,6 +95,16 @@ def test_container_configuration(monkeypatch):
     assert containers.instance_url(spec, "10.0.0.5", "32768") == "redis://10.0.0.5:32768/0"
 
 
+def test_container_command(monkeypatch):
+    """nats.yaml's container replaces the image's command (JetStream on)."""
+    import testcontainers.core.container as tc
+
+    monkeypatch.setattr(tc, "DockerClient", lambda **kw: object())
+    spec = load_all()["nats"].instance.container
+    assert spec is not None and spec.command == ("-js",)
+    assert containers.container_for(spec)._command == ["-js"]
+
+
 def test_docker_probe_without_an_engine(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
     assert net.docker_available() is False

@@ -37,6 +37,12 @@ def test_a_registry_change_changes_the_workflow():
     jobs = workflow.workflow(backends)["jobs"]
     assert jobs["cells-redis"]["services"]["instance"]["image"] == backends["redis"].instance.container.image
     assert "services" not in jobs["cells-memstore"]  # embedded: no container
+    # A command: no service container (it takes none) but a docker run step, then the wait.
+    nats = jobs["cells-nats"]
+    assert "services" not in nats
+    (run,) = [s["run"] for s in nats["steps"] if s.get("run", "").startswith("docker run")]
+    assert run == "docker run -d --name prism-instance -p 4222:4222 nats:2.9 -js\n"
+    assert any("127.0.0.1/4222" in s.get("run", "") for s in nats["steps"])
     assert jobs["summary"]["needs"] == [f"cells-{name}" for name in sorted(backends)]
 
 

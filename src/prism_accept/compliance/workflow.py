@@ -9,12 +9,13 @@ committed file differs (tests/unit/test_workflow.py runs the same comparison).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 import yaml
 
-from prism_accept.registry import BackendDeclaration, load_all
+from prism_accept.registry import BackendDeclaration, ContainerSpec, load_all
 
 WORKFLOW = Path(".github/workflows/compliance.yml")
 HEADER = """\
@@ -60,7 +61,7 @@ SETUP = [
 
 def _service(decl: BackendDeclaration) -> dict | None:
     container = decl.instance.container
-    if container is None or decl.instance.embedded:
+    if container is None or decl.instance.embedded or container.command:
         return None
     service: dict = {"image": container.image, "ports": [f"{container.port}:{container.port}"]}
     if container.env:
@@ -68,14 +69,22 @@ def _service(decl: BackendDeclaration) -> dict | None:
     return service
 
 
+def _docker_run(container: ContainerSpec) -> str:
+    env = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in container.env.items())
+    command = " ".join(shlex.quote(a) for a in container.command)
+    return f"docker run -d --name prism-instance -p {container.port}:{container.port}{env} {shlex.quote(container.image)} {command}\n"
+
+
 def _cells_job(name: str, decl: BackendDeclaration) -> dict:
     job: dict = {"name": f"cells: {name}", "runs-on": "ubuntu-latest", "timeout-minutes": 30}
     steps = [*SETUP]
-    service = _service(decl)
+    service, container = _service(decl), decl.instance.container
     if service:
         job["services"] = {"instance": service}
-        assert decl.instance.container is not None  # a service comes from a container spec
-        port = decl.instance.container.port
+    elif container is not None and container.command and not decl.instance.embedded:
+        steps.append({"name": f"Start the {name} instance (a service container takes no command)", "run": _docker_run(container)})
+    if container is not None and not decl.instance.embedded:
+        port = container.port
         steps.append(
             {
                 "name": f"Wait for the {name} instance on 127.0.0.1:{port}",

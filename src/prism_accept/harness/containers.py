@@ -27,6 +27,8 @@ def container_for(spec: ContainerSpec):
     container = DockerContainer(spec.image).with_exposed_ports(spec.port)
     for name, value in spec.env.items():
         container = container.with_env(name, value)
+    if spec.command:
+        container = container.with_command(list(spec.command))
     return container
 
 
