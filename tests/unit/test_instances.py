@@ -79,7 +79,7 @@ def test_nothing_available_says_how_to_start_it(redis_decl, closed_url, monkeypa
 
 def test_embedded_engines_need_nothing():
     found = instances.resolve(load_all()["memstore"], {})
-    assert (found.url, found.source) == ("embedded:", "embedded")
+    assert (found.url, found.source, found.ephemeral) == ("embedded:", "embedded", False)
 
 
 def test_container_configuration(monkeypatch):
@@ -222,6 +222,7 @@ def test_an_embedded_server_is_started_labelled_and_stopped(kafka_decl, tmp_path
         assert found.label == "noida-db 9.8.7, a Kafka-protocol broker, not Apache Kafka (started by the harness)"
         assert found.described == found.label and found.source == "embedded server noida-db"
         assert found.url.startswith("kafka://127.0.0.1:") and net.reachable(found.url)
+        assert found.ephemeral  # its cell removes its namespace journal (compliance/cell.py)
     finally:
         found.stop()
     assert not net.reachable(found.url)

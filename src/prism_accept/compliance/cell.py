@@ -61,6 +61,8 @@ def instance(declaration, record_testsuite_property):
         yield found
     finally:
         found.stop()
+        if found.ephemeral:  # its namespaces went with it: nothing for a later cell to sweep
+            NamespaceJournal.for_instance(declaration.backend, found.url).remove()
 
 
 @pytest.fixture(scope="session")

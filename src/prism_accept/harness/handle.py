@@ -35,7 +35,10 @@ class PluginHandle:
 
     def sweep(self) -> list[str]:
         """Drop what earlier cells against this instance left behind (their plugin was killed)."""
-        swept = self.journal.leftovers() if self.journal is not None else []
+        if self.journal is None:
+            return []
+        swept = self.journal.leftovers()
         for namespace in swept:
             self.drop_namespace(namespace)
+        self.journal.compact()
         return swept

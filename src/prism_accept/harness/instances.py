@@ -74,6 +74,7 @@ class Instance:
     source: str  # how it was found, e.g. "local service", "$PRISM_REDIS_URL"
     stop: Callable[[], None] = field(default=lambda: None)
     label: str | None = None  # what reports call an instance the harness started (servers.py)
+    ephemeral: bool = False  # started for this cell and gone with it (its data too)
 
     @property
     def shown(self) -> str:
@@ -110,7 +111,7 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
         return Instance(spec.local, "local service")
     if spec.container and docker_available():
         started = containers.start(spec.container)
-        return Instance(started.url, f"testcontainers {spec.container.image}", stop=started.stop)
+        return Instance(started.url, f"testcontainers {spec.container.image}", stop=started.stop, ephemeral=True)
     if spec.embedded:
         return Instance("embedded:", "embedded")
     if spec.server:
@@ -118,7 +119,7 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
             server = servers.start(spec.server)
         except servers.ServerUnavailable as e:
             raise InstanceUnavailable(f"no {decl.backend} instance: {e}. To start one: {spec.start_hint}") from None
-        return Instance(server.url, f"embedded server {spec.server.distribution}", stop=server.stop, label=server.label)
+        return Instance(server.url, f"embedded server {spec.server.distribution}", stop=server.stop, label=server.label, ephemeral=True)
     tried = [f"${spec.url_env} (unset)"] if spec.url_env else []
     if spec.local:
         tried.append(f"{spec.local} (not answering)")
