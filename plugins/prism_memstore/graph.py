@@ -12,8 +12,8 @@ import grandcypher
 import grpc
 import networkx as nx
 
+from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
-from prism_plugin.contracts.graph.power_iteration import page_rank
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, shown
 
 QUERY_TIMEOUT_S = 3.5  # below the harness' default call deadline (5 s)
@@ -138,23 +138,13 @@ class MemGraph:
 
     # graph_analytics
     async def shortest_path(self, ns: str, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:
-        graph = self._space(ns).graph
-        if from_node not in graph or to_node not in graph:
-            return None
-        try:
-            if weighted:
-                cost, path = nx.single_source_dijkstra(graph, from_node, to_node, weight="weight")
-                return path, float(cost)
-            path = nx.shortest_path(graph, from_node, to_node)
-            return path, float(len(path) - 1)
-        except nx.NetworkXNoPath:
-            return None
+        return analytics.shortest_path(self._space(ns).graph, from_node, to_node, weighted)
 
     async def page_rank(self, ns: str, damping: float, iterations: int) -> dict[str, float]:
-        return page_rank(nx.DiGraph(self._space(ns).graph), damping, iterations)
+        return analytics.page_rank(nx.DiGraph(self._space(ns).graph), damping, iterations)
 
     async def components(self, ns: str) -> list[list[str]]:
-        return [list(c) for c in nx.weakly_connected_components(self._space(ns).graph)]
+        return analytics.components(self._space(ns).graph)
 
 
 def _run_cypher(view: nx.MultiDiGraph, text: str) -> dict[Any, list[Any]]:

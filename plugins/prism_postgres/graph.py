@@ -28,8 +28,8 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg.types.json import Jsonb
 
+from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
-from prism_plugin.contracts.graph.power_iteration import page_rank
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, resource_exhausted, shown
 from prism_postgres.connection import SCHEMA_LOCK, PostgresConnection, Schema
 
@@ -363,20 +363,10 @@ class PostgresGraph:
         return graph
 
     async def shortest_path(self, ns: str, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:
-        graph = await self._graph(ns)
-        if from_node not in graph or to_node not in graph:
-            return None
-        try:
-            if weighted:
-                cost, path = nx.single_source_dijkstra(graph, from_node, to_node, weight="weight")
-                return path, float(cost)
-            path = nx.shortest_path(graph, from_node, to_node)
-            return path, float(len(path) - 1)
-        except nx.NetworkXNoPath:
-            return None
+        return analytics.shortest_path(await self._graph(ns), from_node, to_node, weighted)
 
     async def page_rank(self, ns: str, damping: float, iterations: int) -> dict[str, float]:
-        return page_rank(nx.DiGraph(await self._graph(ns)), damping, iterations)
+        return analytics.page_rank(nx.DiGraph(await self._graph(ns)), damping, iterations)
 
     async def components(self, ns: str) -> list[list[str]]:
-        return [list(c) for c in nx.weakly_connected_components(await self._graph(ns))]
+        return analytics.components(await self._graph(ns))

@@ -9,7 +9,7 @@ import networkx as nx  # type: ignore[import]
 
 import prism_memstore
 from prism_memstore.graph import MemGraph, Space
-from prism_plugin.contracts.graph.power_iteration import page_rank
+from prism_plugin.contracts.graph.networkx_analytics import page_rank
 
 
 class DeleteNodeCountsOutgoingEdgesOnly(MemGraph):

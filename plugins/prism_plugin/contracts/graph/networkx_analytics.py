@@ -1,0 +1,52 @@
+"""graph_analytics as the contract defines it, over a networkx graph of one namespace (edges
+carry `weight`), for backends that compute analytics in the plugin (MemStore, PostgreSQL)."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy as sp
+
+from prism_plugin.contracts.graph.analytics import CONVERGED
+
+
+def shortest_path(graph: nx.MultiDiGraph, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:
+    """A cheapest path (weights summed) or a shortest one (hops) and its cost; None when either
+    node is missing or no path joins them."""
+    if from_node not in graph or to_node not in graph:
+        return None
+    try:
+        if weighted:
+            cost, path = nx.single_source_dijkstra(graph, from_node, to_node, weight="weight")
+            return path, float(cost)
+        path = nx.shortest_path(graph, from_node, to_node)
+        return path, float(len(path) - 1)
+    except nx.NetworkXNoPath:
+        return None
+
+
+def components(graph: nx.MultiDiGraph) -> list[list[str]]:
+    """Weakly connected components (the contract sorts them)."""
+    return [list(c) for c in nx.weakly_connected_components(graph)]
+
+
+def page_rank(graph: nx.DiGraph, damping: float, iterations: int) -> dict[str, float]:
+    """By power iteration: each edge once (a DiGraph), weights ignored, a node without outgoing
+    edges spreads its rank over every node; at most `iterations` steps, fewer once the ranks
+    change by less than CONVERGED per node (networkx's pagerank raises instead of stopping)."""
+    nodes = list(graph)
+    n = len(nodes)
+    if n == 0:
+        return {}
+    adjacency = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=None, dtype=float)
+    out = np.asarray(adjacency.sum(axis=1)).ravel()
+    dangling = out == 0
+    scale = np.divide(1.0, out, out=np.zeros(n), where=~dangling)
+    transition = sp.sparse.diags_array(scale) @ adjacency
+    ranks = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        before = ranks
+        ranks = damping * (ranks @ transition + before[dangling].sum() / n) + (1 - damping) / n
+        if np.abs(ranks - before).sum() < n * CONVERGED:
+            break
+    return dict(zip(nodes, (float(r) for r in ranks)))
