@@ -195,17 +195,7 @@ class DocumentBasicTests(InterfaceSuite):
         check("Insert of the deleted id", docs.insert({"v": 3}, id="d"), "d")
         check_json("Get of the re-inserted id", docs.get("d"), {"v": 3})
 
-    @pytest.fixture
-    def other_namespace(self, plugin, namespace):
-        """A second namespace for the case, dropped afterwards too."""
-        ns = plugin.track(namespace + "-other")
-        yield ns
-        try:
-            plugin.drop_namespace(ns)
-        except grpc.RpcError:
-            pass  # clean-up only
-
-    def test_ids_and_collections_are_literal_and_separate(self, docs, other_namespace):
+    def test_ids_and_collections_are_literal_and_separate(self, docs, related):
         ids = ["d", "D", "d ", "d.x", "d*", "é", "😀", "%_"]
         for n, id in enumerate(ids):
             docs.insert({"n": n}, id=id)
@@ -215,7 +205,7 @@ class DocumentBasicTests(InterfaceSuite):
             docs.insert({"collection": n}, id="d", collection=collection)
         check_json("Get('d') in collection 'c'", docs.get("d"), {"n": 0})
         check_json("Get('d') in collection 'c.x'", docs.get("d", collection="c.x"), {"collection": 2})
-        other = DocOps(docs.stub, other_namespace)
+        other = DocOps(docs.stub, related("-other"))
         expect_status("Get('d') in another namespace", grpc.StatusCode.NOT_FOUND, lambda: other.get("d"))
         other.insert({"theirs": True}, id="d")
         check_json("Get('d') after another namespace inserted it", docs.get("d"), {"n": 0})

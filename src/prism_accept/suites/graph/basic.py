@@ -140,28 +140,25 @@ class GraphBasicTests(InterfaceSuite):
         check("DeleteNode of a missing node", graph.delete_node("x"), (False, 0))
         check("DeleteEdge of a missing edge", graph.delete_edge("x"), (False, 0))
 
-    def test_namespace_isolation(self, graph, plugin):
-        other = GraphOps.on(plugin.channel, plugin.track(graph.ns + "-other"))
+    def test_namespace_isolation(self, graph, plugin, related):
+        other = GraphOps.on(plugin.channel, related("-other"))
+        graph.node("a", v="mine")
+        other.node("a", v="theirs")
+        other.node("b")
+        other.edge("e", "a", "b")
+        check("GetNode(a) in own namespace", graph.get_node("a").properties, struct({"v": "mine"}))
+        check("GetNode(a) in the other namespace", other.get_node("a").properties, struct({"v": "theirs"}))
+        expect_status("GetEdge(e) of the other namespace", NOT_FOUND, lambda: graph.get_edge("e"))
         try:
-            graph.node("a", v="mine")
-            other.node("a", v="theirs")
-            other.node("b")
-            other.edge("e", "a", "b")
-            check("GetNode(a) in own namespace", graph.get_node("a").properties, struct({"v": "mine"}))
-            check("GetNode(a) in the other namespace", other.get_node("a").properties, struct({"v": "theirs"}))
-            expect_status("GetEdge(e) of the other namespace", NOT_FOUND, lambda: graph.get_edge("e"))
-            try:
-                graph.edge("e", "a", "b")
-                raise AssertionError("AddEdge a->b where b is only in the other namespace: got OK, want a missing-endpoint status")
-            except grpc.RpcError as e:
-                if e.code() not in MISSING_ENDPOINT.values():
-                    raise AssertionError(
-                        f"AddEdge a->b where b is only in the other namespace: got {e.code().name}, want a missing-endpoint status"
-                    ) from None
-            check("DeleteNode(a) in own namespace", graph.delete_node("a"), (True, 0))
-            check("GetEdge(e) in the other namespace after own DeleteNode(a)", other.get_edge("e").id, "e")
-        finally:
-            plugin.drop_namespace(other.ns)
+            graph.edge("e", "a", "b")
+            raise AssertionError("AddEdge a->b where b is only in the other namespace: got OK, want a missing-endpoint status")
+        except grpc.RpcError as e:
+            if e.code() not in MISSING_ENDPOINT.values():
+                raise AssertionError(
+                    f"AddEdge a->b where b is only in the other namespace: got {e.code().name}, want a missing-endpoint status"
+                ) from None
+        check("DeleteNode(a) in own namespace", graph.delete_node("a"), (True, 0))
+        check("GetEdge(e) in the other namespace after own DeleteNode(a)", other.get_edge("e").id, "e")
 
     def test_invalid_arguments(self, graph):
         graph.nodes("a", "b")

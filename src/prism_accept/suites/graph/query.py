@@ -210,19 +210,16 @@ class GraphQueryTests(InterfaceSuite):
         )
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
-    def test_namespace_isolation(self, stub, graph, language, plugin):
-        other = GraphOps.on(plugin.channel, plugin.track(graph.ns + "-other"))
-        try:
-            self.social(other)
-            graph.node("mine", "Person", name="Mine", age=77)
-            check(
-                f"{language}: Person nodes over 30 in own namespace",
-                self.query(stub, graph, language, PERSONS_OVER_30),
-                [{"name": "Mine", "age": 77}],
-            )
-            check(f"{language}: ids of City nodes in own namespace (the other has two)", self.query(stub, graph, language, CITY_IDS), [])
-        finally:
-            plugin.drop_namespace(other.ns)
+    def test_namespace_isolation(self, stub, graph, language, plugin, related):
+        other = GraphOps.on(plugin.channel, related("-other"))
+        self.social(other)
+        graph.node("mine", "Person", name="Mine", age=77)
+        check(
+            f"{language}: Person nodes over 30 in own namespace",
+            self.query(stub, graph, language, PERSONS_OVER_30),
+            [{"name": "Mine", "age": 77}],
+        )
+        check(f"{language}: ids of City nodes in own namespace (the other has two)", self.query(stub, graph, language, CITY_IDS), [])
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
     def test_empty_graph_has_no_rows(self, stub, graph, language):

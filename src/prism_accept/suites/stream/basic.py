@@ -161,19 +161,16 @@ class StreamBasicTests(InterfaceSuite):
         check("payloads of 1,000 records in order", [r.payload for r in got] == payloads, True)
         audit_offsets("Read from record 500 of 1,000", sent[500:], s.read("s", sent[500]))
 
-    def test_stream_isolation(self, plugin, s, namespace):
-        other = StreamOps(plugin.channel, plugin.track(namespace + ":s"))
+    def test_stream_isolation(self, plugin, s, related):
+        other = StreamOps(plugin.channel, related(":s"))
         names = ["s", "S", "s2", *METACHARACTER_STREAMS]
-        try:
-            sent = {name: s.append(name, name.encode()).offset for name in names}
-            elsewhere = other.append("s", b"other namespace").offset
-            for name in names:
-                got = s.read(name)
-                audit_offsets(f"Read {name!r} (one record per stream)", [sent[name]], got)
-                check(f"payload from {name!r}", [r.payload for r in got], [name.encode()])
-            audit_offsets("Read 's' of the other namespace", [elsewhere], other.read("s"))
-        finally:
-            plugin.drop_namespace(other.ns)
+        sent = {name: s.append(name, name.encode()).offset for name in names}
+        elsewhere = other.append("s", b"other namespace").offset
+        for name in names:
+            got = s.read(name)
+            audit_offsets(f"Read {name!r} (one record per stream)", [sent[name]], got)
+            check(f"payload from {name!r}", [r.payload for r in got], [name.encode()])
+        audit_offsets("Read 's' of the other namespace", [elsewhere], other.read("s"))
 
     def test_invalid_arguments(self, s):
         s.append("s", b"x")

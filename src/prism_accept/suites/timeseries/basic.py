@@ -96,16 +96,6 @@ class TimeSeriesBasicTests(InterfaceSuite):
     def ts(self, plugin, namespace):
         return SeriesOps(plugin.channel, namespace)
 
-    @pytest.fixture
-    def other_namespace(self, plugin, namespace):
-        """A second namespace for isolation cases, emptied afterwards like the case's own."""
-        other = plugin.track(namespace + "-other")
-        yield other
-        try:
-            plugin.drop_namespace(other)
-        except grpc.RpcError:
-            pass  # clean-up only
-
     def test_points_come_back_ordered_by_time(self, ts):
         points = [(t * 7 - 300, t / 4) for t in range(100)]
         shuffled = random.Random(7).sample(points, len(points))
@@ -185,8 +175,8 @@ class TimeSeriesBasicTests(InterfaceSuite):
             expected("cpu", [({"unicode": "é✓"}, points[:1])]),
         )
 
-    def test_namespace_isolation(self, ts, other_namespace):
-        other = SeriesOps(ts.channel, other_namespace)
+    def test_namespace_isolation(self, ts, related):
+        other = SeriesOps(ts.channel, related("-other"))
         ts.insert("cpu", {"host": "a"}, [(1, 1.0)])
         other.insert("cpu", {"host": "a"}, [(1, 2.0), (2, 2.0)])
         check_answer("Query in own namespace", ts.query("cpu"), expected("cpu", [({"host": "a"}, [(1, 1.0)])]))

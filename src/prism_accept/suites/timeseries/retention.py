@@ -47,16 +47,6 @@ class TimeSeriesRetentionTests(InterfaceSuite):
     def ts(self, plugin, namespace):
         return RetentionOps(plugin.channel, namespace)
 
-    @pytest.fixture
-    def other_namespace(self, plugin, namespace):
-        """A second namespace for isolation cases, emptied afterwards like the case's own."""
-        other = plugin.track(namespace + "-other")
-        yield other
-        try:
-            plugin.drop_namespace(other)
-        except grpc.RpcError:
-            pass  # clean-up only
-
     @staticmethod
     def old_and_new(now: int) -> tuple[Points, Points]:
         """Points 1-3 hours old, and points from an hour ago up to an hour ahead."""
@@ -104,8 +94,8 @@ class TimeSeriesRetentionTests(InterfaceSuite):
         check_answer("Query memory", ts.query("memory"), expected("memory", [({}, old + new)]))
         check_answer("Query cpu_total", ts.query("cpu_total"), expected("cpu_total", [({}, old + new)]))
 
-    def test_retention_is_per_namespace(self, ts, other_namespace):
-        other = RetentionOps(ts.channel, other_namespace)
+    def test_retention_is_per_namespace(self, ts, related):
+        other = RetentionOps(ts.channel, related("-other"))
         old, new = self.old_and_new(now_ms())
         ts.insert("cpu", {}, old + new)
         other.insert("cpu", {}, old + new)
