@@ -282,23 +282,26 @@ class RabbitQueues:
         self._arm(receipt, held, visibility_ms)
         return True
 
-    async def release(self, ns: str, queue: str, receipt: str) -> bool:
+    def _settle(self, ns: str, queue: str, receipt: str) -> _Held | None:
+        """The current delivery of `receipt`, no longer held (its timer cancelled); None if stale."""
         held = self._current(ns, queue, receipt)
+        if held is not None:
+            del self._held[receipt]
+            if held.timer is not None:
+                held.timer.cancel()
+        return held
+
+    async def release(self, ns: str, queue: str, receipt: str) -> bool:
+        held = self._settle(ns, queue, receipt)
         if held is None:
             return False
-        del self._held[receipt]
-        if held.timer is not None:
-            held.timer.cancel()
         await self._return(held)
         return True
 
     async def ack(self, ns: str, queue: str, receipt: str) -> bool:
-        held = self._current(ns, queue, receipt)
+        held = self._settle(ns, queue, receipt)
         if held is None:
             return False
-        del self._held[receipt]
-        if held.timer is not None:
-            held.timer.cancel()
         await bounded(held.message.ack())
         self._ns(ns).counts.pop(held.message.message_id or "", None)
         return True
