@@ -173,14 +173,13 @@ def test_what_a_traceback_prints_of_an_instance_holds_no_password():
 # Embedded servers (instance.embedded as a mapping): kafka.yaml's noida-db broker.
 
 FAKE_SERVER = """#!{python}
-import socket, sys, time
+import signal, socket, sys
 port = int(sys.argv[sys.argv.index("--port") + 1])
 s = socket.socket()
 s.bind(("127.0.0.1", port))
 s.listen()
 open(sys.argv[sys.argv.index("--data-dir") + 1], "w").write("started")
-while True:
-    time.sleep(1)
+signal.pause()  # serves until the harness stops it
 """
 
 
