@@ -674,3 +674,9 @@ MUTANTS.update(broken_document.MUTANTS)
 from mutants import broken_graph  # noqa: E402
 
 MUTANTS.update(broken_graph.MUTANTS)
+from mutants import broken_sets  # noqa: E402
+
+MUTANTS.update(broken_sets.MUTANTS)
+from mutants import broken_sorted_sets  # noqa: E402
+
+MUTANTS.update(broken_sorted_sets.MUTANTS)
