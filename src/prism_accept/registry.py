@@ -169,6 +169,9 @@ def _describe(error: "jsonschema.ValidationError", interface_names: Sequence[str
             close = difflib.get_close_matches(k, allowed, n=1)
             fixes.append(f"'{k}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
         return f"field '{where}': unknown field {', '.join(fixes)}; fix: remove it or use one of {', '.join(allowed)}"
+    if error.validator == "maximum":
+        most = error.validator_value
+        return f"field '{where}': {error.instance} is above the largest value the suites can use, {most}; fix: declare at most {most}"
     if error.validator == "oneOf" and list(error.absolute_path) == ["plugin"]:
         return "field 'plugin': give exactly one of `module` or `command`; fix: keep one"
     if error.validator == "anyOf" and list(error.absolute_path) == ["instance"]:
@@ -191,8 +194,51 @@ def validate(document: Any, path: Path | str, interface_names: Sequence[str] | N
                 f"field 'backend': '{document['backend']}' disagrees with the file name '{Path(path).name}'; "
                 f"fix: rename the file to {document['backend']}.yaml or set `backend: {stem}`"
             )
+    if isinstance(document, dict):
+        problems += _deviation_cell_problems(document, interface_names=names)
     if problems:
         raise RegistryError(path, problems)
+
+
+def _deviation_cell_problems(document: dict[str, Any], interface_names: Sequence[str]) -> list[str]:
+    """A deviation must name a cell the backend has: a declared interface, model-<model> of a
+    model it declares an interface of, or conventions; anything else would never run."""
+    implements = [i for i in document.get("implements") or () if isinstance(i, str)]
+    deviations = document.get("deviations")
+    if not isinstance(deviations, list):
+        return []
+    models = {i.partition("_")[0] for i in implements if i in interface_names}  # keyvalue_basic -> keyvalue
+    cells = [*implements, *(f"model-{m}" for m in sorted(models)), "conventions"]
+    problems = []
+    for n, deviation in enumerate(deviations):
+        cell = deviation.get("cell") if isinstance(deviation, dict) else None
+        if isinstance(cell, str) and cell and cell not in cells:
+            close = difflib.get_close_matches(cell, cells, n=1, cutoff=0.8)
+            if cell in interface_names:
+                hint = f"declare '{cell}' under `implements:`, or remove the deviation"
+            else:
+                hint = f"did you mean '{close[0]}'?" if close else f"name one of {', '.join(cells)}"
+            problems.append(f"field 'deviations[{n}].cell': the backend has no cell '{cell}'; fix: {hint}")
+    return problems
+
+
+class _DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last,
+    so a second `implements:` would silently replace the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(f"field '{key}' is given twice (lines {seen[key]} and {line}); fix: keep one of them")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _display(path: Path) -> str:
@@ -217,7 +263,9 @@ def parse_declaration(text: str, path: str, interface_names: Sequence[str]) -> B
     """Parse and validate one backend file's text. Pure (reads no file), so the Pants plugin
     parses the registry with it from file contents read through the engine."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as e:
+        raise RegistryError(path, [str(e)]) from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -172,3 +172,27 @@ def test_only_the_text_the_pants_plugin_validated_skips_validation(tmp_path, mon
     path = write(tmp_path, "b", GOOD.format(name="b").replace("list_basic", "list_basik"))
     monkeypatch.setenv(VALIDATED_ENV, text_digest(GOOD.format(name="b")))  # another text's digest
     assert "'list_basik' is not a known interface" in problems(path)
+
+
+def test_a_key_given_twice_names_both_lines(tmp_path):
+    text = GOOD.format(name="twice") + "implements:\n  - list_basic\n"
+    got = problems(write(tmp_path, "twice", text))
+    assert re.search(r"twice\.yaml: field 'implements' is given twice \(lines 5 and \d+\); fix: keep one", got), got
+
+
+def test_a_deviation_of_a_cell_the_backend_lacks_suggests_one(tmp_path):
+    deviation = "deviations:\n  - cell: {cell}\n    case: get_non_existent\n    reason: a reason long enough\n"
+    for cell, hint in (
+        ("keyvalue_scan", "declare 'keyvalue_scan' under `implements:`, or remove the deviation"),
+        ("model-keyvalu", "did you mean 'model-keyvalue'?"),
+        ("undeclared", "name one of keyvalue_basic, list_basic, model-keyvalue, model-list, conventions"),
+    ):
+        got = problems(write(tmp_path, "dev", GOOD.format(name="dev") + deviation.format(cell=cell)))
+        assert f"field 'deviations[0].cell': the backend has no cell '{cell}'; fix: {hint}" in got, got
+    for cell in ("keyvalue_basic", "model-list", "conventions"):
+        load_file(write(tmp_path, "dev", GOOD.format(name="dev") + deviation.format(cell=cell)))
+
+
+def test_a_limit_too_large_to_use_says_the_largest(tmp_path):
+    got = problems(write(tmp_path, "big", GOOD.format(name="big").replace("1024", "99999999999999999999999")))
+    assert "field 'limits.max_value_bytes': 99999999999999999999999 is above the largest value the suites can use, 33554432" in got, got
