@@ -55,6 +55,28 @@ class Plugin:
     unavailable_errors: tuple[type[BaseException], ...] = ()
 
 
+@dataclass(frozen=True)
+class _Undecodable:
+    """What a request that does not decode (invalid UTF-8 in a string, nesting beyond protobuf's
+    recursion limit) becomes, so its handler answers INVALID_ARGUMENT instead of grpc-python's
+    UNKNOWN "Unexpected DecodeError"."""
+
+    error: str
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as e:  # noqa: BLE001 - DecodeError, RecursionError...: the request is malformed
+            return _Undecodable(f"{type(e).__name__}: {shown(str(e))}")
+
+    return deserialize
+
+
 class StatusInterceptor(grpc.aio.ServerInterceptor):
     """Checks every request against the conventions before its handler runs; turns StatusError
     into its status and backend connection errors into UNAVAILABLE; logs anything else."""
@@ -71,6 +93,11 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         log.exception("unexpected error")
         await context.abort(grpc.StatusCode.INTERNAL, f"{type(e).__name__}: {shown(str(e))}")
 
+    def _check(self, request: Any) -> None:
+        if isinstance(request, _Undecodable):
+            raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, f"the request does not decode: {request.error}")
+        check_request(request, self.limits)
+
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None:
@@ -80,20 +107,20 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
 
             async def unary_unary(request, context):
                 try:
-                    check_request(request, self.limits)
+                    self._check(request)
                     return await inner_uu(request, context)
                 except (asyncio.CancelledError, grpc.aio.AbortError):
                     raise
                 except Exception as e:  # noqa: BLE001 - mapped to a status
                     await self._map(e, context)
 
-            return grpc.unary_unary_rpc_method_handler(unary_unary, handler.request_deserializer, handler.response_serializer)
+            return grpc.unary_unary_rpc_method_handler(unary_unary, _tolerant(handler.request_deserializer), handler.response_serializer)
         if handler.unary_stream:
             inner_us = handler.unary_stream
 
             async def unary_stream(request, context):
                 try:
-                    check_request(request, self.limits)
+                    self._check(request)
                     async for item in inner_us(request, context):
                         yield item
                 except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -101,7 +128,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
                 except Exception as e:  # noqa: BLE001 - mapped to a status
                     await self._map(e, context)
 
-            return grpc.unary_stream_rpc_method_handler(unary_stream, handler.request_deserializer, handler.response_serializer)
+            return grpc.unary_stream_rpc_method_handler(unary_stream, _tolerant(handler.request_deserializer), handler.response_serializer)
         return handler
 
 

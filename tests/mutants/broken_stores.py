@@ -680,3 +680,6 @@ MUTANTS.update(broken_sets.MUTANTS)
 from mutants import broken_sorted_sets  # noqa: E402
 
 MUTANTS.update(broken_sorted_sets.MUTANTS)
+from mutants import broken_runtime  # noqa: E402
+
+MUTANTS.update(broken_runtime.MUTANTS)

@@ -34,6 +34,7 @@ from prism_accept.suites.base import InterfaceSuite, check, describe
 from prism_accept.suites.requirements import requires
 
 CALL_DEADLINE_S = 2.0
+LENGTH_DELIMITED = 2  # the protobuf wire type of strings, bytes and messages
 NEVER = {"UNKNOWN", "INTERNAL", "UNIMPLEMENTED", "DEADLINE_EXCEEDED"}
 REFUSED = {"INVALID_ARGUMENT", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION"}
 OVERSIZED_NAME = "n" * 100_000
@@ -74,22 +75,24 @@ class Rpc:
     def __str__(self) -> str:
         return f"{self.interface}.{self.method.name}"
 
-    def call(self, channel: grpc.Channel, request: Message, timeout_s: float = CALL_DEADLINE_S) -> str:
-        """The status code name of the call (streams are read to their end)."""
+    def call(self, channel: grpc.Channel, request: Message | bytes, timeout_s: float = CALL_DEADLINE_S) -> str:
+        """The status code name of the call (streams are read to their end); `request` may be
+        the bytes of a request that does not decode."""
         cls = message_factory.GetMessageClass(self.method.input_type)
+        serialize = None if isinstance(request, bytes) else cls.SerializeToString
         SENT[0] += 1
         try:
             if self.method.server_streaming:
                 # A clear answer is a status, or a first message in time: a subscription's ready
                 # event, a scan's first entry. Then the stream is cancelled (a subscription never
                 # ends by itself).
-                stub = channel.unary_stream(self.path, request_serializer=cls.SerializeToString, response_deserializer=bytes)
+                stub = channel.unary_stream(self.path, request_serializer=serialize, response_deserializer=bytes)
                 call = stub(request, timeout=timeout_s)
                 for _ in call:
                     call.cancel()
                     break
             else:
-                channel.unary_unary(self.path, request_serializer=cls.SerializeToString, response_deserializer=bytes)(
+                channel.unary_unary(self.path, request_serializer=serialize, response_deserializer=bytes)(
                     request, timeout=timeout_s
                 )
             return "OK"
@@ -125,6 +128,25 @@ def filled(rpc: Rpc, namespace: str) -> Message:
     return request
 
 
+def undecodable(rpc: Rpc, namespace: str) -> dict[str, bytes]:
+    """Requests that do not decode, by what is wrong with them: the namespace given again as
+    invalid UTF-8 (proto3 strings must be UTF-8), and, where the request holds a
+    google.protobuf.Struct, one nested beyond protobuf's recursion limit (100)."""
+    valid = filled(rpc, namespace).SerializeToString()
+    number = rpc.method.input_type.fields_by_name["namespace"].number
+    assert number < 16, "a one-byte tag"
+    requests = {"an invalid UTF-8 namespace": valid + bytes([number << 3 | LENGTH_DELIMITED, 2]) + b"\xff\xfe"}
+    for f in rpc.method.input_type.fields:
+        if f.message_type is not None and f.message_type.full_name == "google.protobuf.Struct" and f.label != f.LABEL_REPEATED:
+            request = filled(rpc, namespace)
+            inner = getattr(request, f.name)
+            for _ in range(150):
+                inner = inner.fields["k"].struct_value
+            requests[f"{f.name} nested 150 deep"] = request.SerializeToString()
+            break
+    return requests
+
+
 class ConventionsTests(InterfaceSuite):
     """Needs `plugin` and `declaration`; `rpc` is parametrized over declared_rpcs (params)."""
 
@@ -156,6 +178,12 @@ class ConventionsTests(InterfaceSuite):
             code = rpc.call(plugin.channel, request)
             if code not in REFUSED:
                 raise AssertionError(f"{rpc} with a {len(OVERSIZED_NAME)}-character {f}: got {code}, want one of {sorted(REFUSED)}")
+
+    def test_undecodable_requests_are_invalid(self, plugin, rpc, namespace):
+        """A request that does not decode is the caller's mistake: INVALID_ARGUMENT, not the
+        UNKNOWN grpc-python answers by default."""
+        for what, request in undecodable(rpc, namespace).items():
+            check(f"{rpc} with {what}", rpc.call(plugin.channel, request), "INVALID_ARGUMENT")
 
     def test_extreme_numbers_get_a_clear_answer_in_time(self, plugin, rpc, namespace):
         """Every numeric field at its boundaries (0, -1, the type's extremes, inf, nan), the

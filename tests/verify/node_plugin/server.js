@@ -13,8 +13,10 @@
 "use strict";
 
 const path = require("path");
+const { TextDecoder } = require("util");
 const grpc = require("@grpc/grpc-js");
 const protoLoader = require("@grpc/proto-loader");
+const { Reader } = require("protobufjs/minimal");
 
 const NAME = "nodekv";
 const VERSION = "0.1.0";
@@ -60,10 +62,46 @@ function space(namespace, create) {
   return found;
 }
 
+// protobufjs decodes invalid UTF-8 in a string field as U+FFFD, so two different namespaces
+// could read as one; proto3 says such a request does not decode. Each method's deserializer
+// checks its string fields first (these requests are flat) and marks a request that fails.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const UNDECODABLE = Symbol("undecodable");
+
+function refusingInvalidUtf8(method) {
+  const strings = new Set(method.requestType.type.field.filter((f) => f.type === "TYPE_STRING").map((f) => f.number));
+  const decode = method.requestDeserialize;
+  method.requestDeserialize = (bytes) => {
+    const reader = Reader.create(bytes);
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (strings.has(tag >>> 3) && (tag & 7) === 2) {
+        try {
+          strictUtf8.decode(reader.bytes());
+        } catch (e) {
+          return { [UNDECODABLE]: `field ${tag >>> 3} is not valid UTF-8` };
+        }
+      } else {
+        reader.skipType(tag & 7);
+      }
+    }
+    return decode(bytes);
+  };
+}
+for (const name of Object.keys(definition)) {
+  if (definition[name].format === undefined) Object.values(definition[name]).forEach(refusingInvalidUtf8);
+}
+
+function undecodable(request) {
+  return request[UNDECODABLE] ? new Invalid(`the request does not decode: ${request[UNDECODABLE]}`) : null;
+}
+
 // A unary handler: validation errors are INVALID_ARGUMENT, anything else INTERNAL (a bug).
 function unary(handler) {
   return (call, callback) => {
     try {
+      const refused = undecodable(call.request);
+      if (refused) throw refused;
       callback(null, handler(call.request));
     } catch (e) {
       callback({ code: e instanceof Invalid ? grpc.status.INVALID_ARGUMENT : e.code || grpc.status.INTERNAL, details: e.message });
@@ -100,6 +138,8 @@ function streaming(toMessage) {
   return (call) => {
     let entries;
     try {
+      const refused = undecodable(call.request);
+      if (refused) throw refused;
       entries = matching(call.request);
     } catch (e) {
       call.emit("error", { code: e instanceof Invalid ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL, details: e.message });
