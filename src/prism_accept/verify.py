@@ -28,7 +28,7 @@ from pathlib import Path
 
 from prism_accept.compliance.cells import CONVENTIONS, MODEL_PREFIX, UNDECLARED
 from prism_accept.compliance.results import report_path
-from prism_accept.harness.endpoint import ENDPOINT_ENV, parse_endpoint
+from prism_accept.harness.endpoint import ENDPOINT_ENV, not_a_plugin, parse_endpoint
 from prism_accept.harness.net import reachable
 from prism_accept.paths import REGISTRY_ENV
 from prism_accept.registry import BackendDeclaration, RegistryError
@@ -154,6 +154,8 @@ def verify(yaml_path: Path, out: Path, endpoint: str | None) -> int:
     decl = load_declaration(yaml_path, catalog)
     if endpoint and not reachable(f"tcp://{endpoint}", timeout_s=2.0):
         raise UsageError(f"--endpoint {endpoint}: nothing accepts connections there; fix: start the plugin, or drop --endpoint")
+    if endpoint and (why := not_a_plugin(endpoint)):
+        raise UsageError(f"--endpoint {endpoint}: answers, but not as a Prism plugin: {why}; fix: give the plugin's gRPC address")
     reports = out.resolve() / "reports"
     if reports.exists():
         shutil.rmtree(reports)  # only this run's cells make the matrix

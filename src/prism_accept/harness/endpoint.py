@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
 from prism_accept.harness.channel import DEFAULT_DEADLINE_S
 from prism_accept.harness.handle import PluginHandle
 from prism_accept.harness.process import PluginStartError, connect
@@ -21,6 +22,19 @@ def parse_endpoint(text: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"endpoint {text!r} is not host:port (e.g. 127.0.0.1:50051)")
     return text
+
+
+def not_a_plugin(address: str, timeout_s: float = 2.0) -> str | None:
+    """Why whatever answers at `address` is no Prism plugin (None: it answers GetInfo). A port
+    of another server fails here at once, rather than in every case of every cell."""
+    channel = grpc.insecure_channel(address)
+    try:
+        info = lifecycle_pb2_grpc.PluginLifecycleStub(channel).GetInfo(lifecycle_pb2.GetInfoRequest(), timeout=timeout_s)
+    except grpc.RpcError as e:
+        return f"GetInfo answered {e.code().name} ({e.details()})"
+    finally:
+        channel.close()
+    return None if info.name else "GetInfo answered without a plugin name"
 
 
 @dataclass
