@@ -11,7 +11,7 @@ from prism_nats.connection import NatsConnection
 from prism_nats.keyvalue import MAX_VALUE_BYTES, NatsKeyValue
 from prism_nats.pubsub import NatsPubSub
 from prism_nats.queues import NatsQueues
-from prism_nats.streams import NatsStreams
+from prism_nats.streams import MAX_HEADERS_BYTES, NatsStreams
 from prism_plugin.contracts.keyvalue import basic, cas, ttl
 from prism_plugin.contracts.pubsub import basic as pubsub_basic
 from prism_plugin.contracts.pubsub import persistent as pubsub_persistent
@@ -54,7 +54,7 @@ def build_plugin() -> Plugin:
             queue_visibility.Servicer(queues),
             queue_dead_letter.Servicer(queues),
         ],
-        limits=Limits(max_value_bytes=MAX_VALUE_BYTES, max_name_bytes=names.MAX_NAME_BYTES),
+        limits=Limits(max_value_bytes=MAX_VALUE_BYTES, max_name_bytes=names.MAX_NAME_BYTES, max_attributes_bytes=MAX_HEADERS_BYTES),
         # A JetStream server error (500) or unavailability (503) is the backend failing, not the request.
         unavailable_errors=(
             nats.errors.ConnectionClosedError,

@@ -154,6 +154,10 @@ class NatsConnection:
                 if names.owned_by(name, namespace):
                     await self.delete_stream(name)
 
+    async def healthy(self) -> bool:
+        """The client is connected (nats-py reconnects by itself)."""
+        return self._nc is not None and self._nc.is_connected
+
     async def close(self) -> None:
         nc, self._nc, self._js = self._nc, None, None
         self._known.clear()

@@ -55,6 +55,24 @@ MEMBER_POLL_S = 0.5  # a member's pull request lasts this long; then it pulls ag
 Group = tuple[str, str, str]  # (namespace, stream, group)
 
 
+JETSTREAM_MAX_HEADER_BYTES = 64 * 1024  # "header size exceeds maximum allowed of 64k"
+# A record's headers, declared as limits.max_attributes_bytes: in JSON with ASCII escapes (up to
+# 6 bytes a byte) beside a key of max_name_bytes, they stay within JetStream's header limit.
+MAX_HEADERS_BYTES = 8192
+
+
+def fits(max_payload: int, payload: bytes, headers: dict[str, str] | None) -> None:
+    """A message the server would refuse for its size (headers above JetStream's 64 KiB, or
+    payload and headers together above its max_payload) is the caller's: INVALID_ARGUMENT,
+    before it is sent. The declared max_attributes_bytes keeps the JSON header well inside."""
+    header = sum(len(k) + len(v) + 4 for k, v in (headers or {}).items()) + 12  # NATS/1.0 and CRLFs
+    if header > JETSTREAM_MAX_HEADER_BYTES:
+        raise invalid(f"the record's key and headers encode to {header} bytes, more than JetStream's {JETSTREAM_MAX_HEADER_BYTES}")
+    size = len(payload) + header
+    if size > max_payload:
+        raise invalid(f"the record with its key and headers is {size} bytes, more than the server's max_payload ({max_payload})")
+
+
 def sequence(offset: str) -> int:
     if not OFFSET.fullmatch(offset) or int(offset) >= 2**64:
         raise invalid(f"offset {shown(offset)} is not a NATS stream offset (a JetStream sequence: 1, 2, ...)")
@@ -151,6 +169,7 @@ class NatsStreams:
             partition_zero(partition)
         meta = {k: v for k, v in (("k", key), ("h", headers)) if v}
         hdrs = {RECORD_HEADER: json.dumps(meta, ensure_ascii=True, separators=(",", ":"))} if meta else None
+        fits(self.conn.nc.max_payload, payload, hdrs)
         await self.conn.ensure_stream(self.config(ns, stream))
         try:
             ack = await self.conn.js.publish(self.subject(ns, stream), payload, headers=hdrs)

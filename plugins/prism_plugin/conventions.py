@@ -24,6 +24,7 @@ class Limits:
     max_batch_size: int = 1000  # elements of a repeated field
     max_name_bytes: int = 1024  # UTF-8 bytes of a namespace or a name
     max_response_bytes: int = 32 * 1024 * 1024  # what one answer may hold
+    max_attributes_bytes: int | None = None  # UTF-8 bytes of a map's keys and values together (None: no total)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ def check_request(message: Message, limits: Limits, prefix: str = "") -> None:
             if len(value) > limits.max_batch_size:
                 raise invalid(f"{path} has {len(value)} elements, more than max_batch_size={limits.max_batch_size}")
             if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry:
+                if limits.max_attributes_bytes is not None:
+                    total = sum(_utf8_len(str(k)) + (len(v) if isinstance(v, bytes) else _utf8_len(str(v))) for k, v in value.items())
+                    if total > limits.max_attributes_bytes:
+                        raise invalid(f"{path} holds {total} bytes, more than max_attributes_bytes={limits.max_attributes_bytes}")
                 for k, v in value.items():
                     _check_string(f"{path}[{shown(k)}]", str(k), False, limits)
                     if isinstance(v, (str, bytes)) and len(v) > limits.max_value_bytes:

@@ -43,6 +43,41 @@ class Connector(Protocol):
     async def close(self) -> None:
         ...
 
+    # Optional: `async def healthy(self) -> bool`, whether the backend can be used now; a
+    # connection found lost is opened again there (the plugin reconnects by itself). Health
+    # answers NOT_SERVING while it is False (BackendHealth). A connector without it is always
+    # healthy once initialized (memstore's engine is inside the plugin).
+
+
+HEALTH_PROBE_S = 1.0  # a backend that does not answer the health probe in this time is unhealthy
+
+
+class BackendHealth(health.aio.HealthServicer):
+    """The standard health service, whose overall status follows the backend connection: once
+    Initialize has succeeded, each Check asks the connector (`healthy()`), so health is
+    NOT_SERVING while the backend is lost and SERVING again once the plugin has reconnected."""
+
+    def __init__(self, connector: Connector):
+        super().__init__()
+        self.connector = connector
+        self.initialized = False
+
+    async def _healthy(self) -> bool:
+        probe = getattr(self.connector, "healthy", None)
+        if probe is None:
+            return True
+        try:
+            return bool(await asyncio.wait_for(probe(), HEALTH_PROBE_S))
+        except Exception:  # noqa: BLE001 - any failure to answer is "not healthy"
+            log.warning("health probe failed", exc_info=True)
+            return False
+
+    async def Check(self, request, context):
+        if self.initialized and not request.service:
+            up = await self._healthy()
+            await self.set("", health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING)
+        return await super().Check(request, context)
+
 
 @dataclass
 class Plugin:
@@ -133,7 +168,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
 
 
 class LifecycleServicer(lifecycle_pb2_grpc.PluginLifecycleServicer):
-    def __init__(self, plugin: Plugin, health_servicer: health.aio.HealthServicer):
+    def __init__(self, plugin: Plugin, health_servicer: BackendHealth):
         self.plugin = plugin
         self.health = health_servicer
 
@@ -149,9 +184,11 @@ class LifecycleServicer(lifecycle_pb2_grpc.PluginLifecycleServicer):
         if not settings.get("url"):
             raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "settings must contain 'url'")
         # Not serving until this Initialize succeeds: a failed second one leaves no stale SERVING.
+        self.health.initialized = False
         await self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
         version = await self.plugin.connector.connect(settings)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self.health.initialized = True
         return lifecycle_pb2.InitializeResponse(backend_version=version)
 
     async def DropNamespace(self, request, context):
@@ -183,7 +220,7 @@ async def start(plugin: Plugin, host: str = "127.0.0.1", port: int = 0) -> tuple
             ("grpc.max_send_message_length", 2 * plugin.limits.max_response_bytes),
         ],
     )
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = BackendHealth(plugin.connector)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     lifecycle_pb2_grpc.add_PluginLifecycleServicer_to_server(LifecycleServicer(plugin, health_servicer), server)
     for servicer in plugin.servicers:

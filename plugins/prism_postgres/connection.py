@@ -12,7 +12,7 @@ import psycopg
 import psycopg_pool
 from psycopg import sql
 
-from prism_plugin.status import failed_precondition, invalid, unavailable
+from prism_plugin.status import StatusError, failed_precondition, invalid, unavailable
 from prism_plugin.urls import redacted
 
 CONNECT_TIMEOUT_S = 3
@@ -92,6 +92,16 @@ class PostgresConnection:
 
     async def drop_namespace(self, namespace: str) -> None:
         await self.run(_drop, self.schemas, namespace.encode("utf-8", "surrogatepass"))
+
+    async def healthy(self) -> bool:
+        """A pooled connection answers (the pool replaces connections it lost)."""
+        if self._pool is None:
+            return False
+        try:
+            await self.run(lambda conn: conn.execute("SELECT 1"))
+        except (psycopg.Error, psycopg_pool.PoolTimeout, asyncio.TimeoutError, OSError, StatusError):
+            return False
+        return True
 
     async def close(self) -> None:
         for close in self.closers:

@@ -7,6 +7,7 @@ from prism_plugin.contracts.pubsub import basic as pubsub_basic
 from prism_plugin.contracts.pubsub import filtering, ordering, persistent, wildcards
 from prism_plugin.contracts.queue import basic as queue_basic
 from prism_plugin.contracts.queue import dead_letter, delayed, priority, visibility
+from prism_plugin.conventions import Limits
 from prism_plugin.runtime import Plugin
 from prism_rabbitmq.connection import UNAVAILABLE_ERRORS, RabbitConnection
 from prism_rabbitmq.durable import RabbitDurable
@@ -38,4 +39,6 @@ def build_plugin() -> Plugin:
             persistent.Servicer(durable),
         ],
         unavailable_errors=UNAVAILABLE_ERRORS,
+        # as registry/backends/rabbitmq.yaml declares: headers must fit one AMQP frame
+        limits=Limits(max_attributes_bytes=16384),
     )

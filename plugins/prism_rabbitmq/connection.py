@@ -17,7 +17,7 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, ExchangeType
 
-from prism_plugin.status import failed_precondition, invalid, unavailable
+from prism_plugin.status import StatusError, failed_precondition, invalid, unavailable
 from prism_plugin.urls import redacted
 from prism_rabbitmq import names
 
@@ -44,6 +44,13 @@ _KIND_EXCHANGE = "x"
 
 async def bounded(call: Awaitable[T]) -> T:
     return await asyncio.wait_for(call, CALL_TIMEOUT_S)
+
+
+def _lost(connection: AbstractConnection) -> bool:
+    """Closed, by us or by the broker: a broker that closes the connection (a frame_too_large,
+    say) closes aiormq's connection underneath while aio-pika's still reads as open."""
+    transport = connection.transport
+    return connection.is_closed or transport is None or transport.connection.is_closed
 
 
 class RabbitConnection:
@@ -89,7 +96,7 @@ class RabbitConnection:
         back by itself, without a second Initialize."""
         async with self._connect_lock:
             connection = self.connection
-            if not connection.is_closed:
+            if not _lost(connection):
                 return connection
             try:
                 connection = await asyncio.wait_for(aio_pika.connect(self._url, timeout=CONNECT_TIMEOUT_S), CONNECT_TIMEOUT_S + 1)
@@ -182,6 +189,16 @@ class RabbitConnection:
             self._index_declared.discard(index)
         finally:
             await channel.close()
+
+    async def healthy(self) -> bool:
+        """The broker connection is usable, opened again if it was lost (health follows it)."""
+        if self._connection is None:
+            return False
+        try:
+            await self._connected()
+        except StatusError:
+            return False
+        return True
 
     async def close(self) -> None:
         connection, self._connection, self._ops = self._connection, None, None

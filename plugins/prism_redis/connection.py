@@ -94,6 +94,15 @@ class RedisConnection:
             await self.client.zrem(rk.index(namespace), *page)
         await self.client.unlink(rk.index(namespace))
 
+    async def healthy(self) -> bool:
+        """Redis answers a PING (redis-py opens a lost connection again by itself)."""
+        if self._client is None:
+            return False
+        try:
+            return bool(await self._client.ping())
+        except (redis.exceptions.RedisError, OSError):
+            return False
+
     async def close(self) -> None:
         client, blocking, self._client, self._blocking = self._client, self._blocking, None, None
         await _close(client, blocking)

@@ -147,6 +147,34 @@ def undecodable(rpc: Rpc, namespace: str) -> dict[str, bytes]:
     return requests
 
 
+def value_fields(rpc: Rpc) -> list[FieldDescriptor]:
+    """The fields that carry caller data, not names: bytes (single or repeated) and maps."""
+    fields = rpc.method.input_type.fields
+    return [f for f in fields if f.type == FieldDescriptor.TYPE_BYTES or (f.message_type is not None and f.message_type.GetOptions().map_entry)]
+
+
+def with_value(rpc: Rpc, namespace: str, field: FieldDescriptor, size: int, limit_name: str) -> Message:
+    """A valid request whose `field` holds `size` bytes: a bytes value, one element of a repeated
+    one, or a map of one entry: "k" and a value of `size` bytes (of size - 1, when the limit is
+    the map's total, max_attributes_bytes)."""
+    request = filled(rpc, namespace)
+    if field.message_type is not None:
+        n = size - 1 if limit_name == "max_attributes_bytes" else size
+        string = field.message_type.fields_by_name["value"].type == FieldDescriptor.TYPE_STRING
+        getattr(request, field.name)["k"] = "v" * n if string else b"v" * n
+    elif field.label == FieldDescriptor.LABEL_REPEATED:
+        getattr(request, field.name).append(b"v" * size)
+    else:
+        setattr(request, field.name, b"v" * size)
+    return request
+
+
+def field_limit(decl: BackendDeclaration, field: FieldDescriptor) -> tuple[str, int]:
+    """The declared limit of a value field: max_attributes_bytes for a map, where declared."""
+    name = "max_attributes_bytes" if field.message_type is not None and "max_attributes_bytes" in decl.limits else "max_value_bytes"
+    return name, decl.limits[name]
+
+
 class ConventionsTests(InterfaceSuite):
     """Needs `plugin` and `declaration`; `rpc` is parametrized over declared_rpcs (params)."""
 
@@ -154,7 +182,8 @@ class ConventionsTests(InterfaceSuite):
 
     @staticmethod
     def params(decl: BackendDeclaration) -> dict[str, list]:
-        return {"rpc": declared_rpcs(decl)}
+        rpcs = declared_rpcs(decl)
+        return {"rpc": rpcs, "valued_rpc": [r for r in rpcs if value_fields(r)]}
 
     def test_empty_namespace_is_invalid(self, plugin, rpc):
         check(f"{rpc} with an empty namespace", rpc.call(plugin.channel, filled(rpc, "")), "INVALID_ARGUMENT")
@@ -184,6 +213,26 @@ class ConventionsTests(InterfaceSuite):
         UNKNOWN grpc-python answers by default."""
         for what, request in undecodable(rpc, namespace).items():
             check(f"{rpc} with {what}", rpc.call(plugin.channel, request), "INVALID_ARGUMENT")
+
+    @requires.limit("max_value_bytes")
+    def test_the_largest_values_leave_the_plugin_serving(self, plugin, declaration, valued_rpc, namespace, related):
+        """Each value field at its declared limit is answered clearly, one byte above it is refused
+        up front, and afterwards the same RPC from another namespace still answers and health is
+        SERVING: a request the backend cannot take must not cost the plugin its connection."""
+        rpc = valued_rpc
+        for f in value_fields(rpc):
+            limit_name, limit = field_limit(declaration, f)
+            code = rpc.call(plugin.channel, with_value(rpc, namespace, f, limit, limit_name), timeout_s=10)
+            if code in NEVER or code == "UNAVAILABLE":
+                raise AssertionError(f"{rpc} with a {limit}-byte {f.name} (limits.{limit_name}): got {code}, want a clear answer")
+            code = rpc.call(plugin.channel, with_value(rpc, namespace, f, limit + 1, limit_name), timeout_s=10)
+            if code not in REFUSED:
+                raise AssertionError(f"{rpc} with a {limit + 1}-byte {f.name} (limits.{limit_name} + 1): got {code}, want one of {sorted(REFUSED)}")
+            code = rpc.call(plugin.channel, filled(rpc, related("-after")))
+            if code in NEVER or code == "UNAVAILABLE":
+                raise AssertionError(f"{rpc} in another namespace after a {limit}-byte {f.name}: got {code}, want a clear answer")
+        status = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
+        check(f"health after {rpc} at and above its limits", health_pb2.HealthCheckResponse.ServingStatus.Name(status), "SERVING")
 
     def test_extreme_numbers_get_a_clear_answer_in_time(self, plugin, rpc, namespace):
         """Every numeric field at its boundaries (0, -1, the type's extremes, inf, nan), the
