@@ -108,7 +108,8 @@ def test_a_declared_deviation_is_a_strict_expected_failure_and_the_matrix_shows_
         f"--junitxml={report}",
         deviations=[NOT_FOUND_DEVIATION],
     )
-    check("cell with the failing case declared as a deviation", summary_of(run).split(" in ")[0], "18 deselected, 1 xfailed")
+    summary = summary_of(run).split(" in ")[0]
+    assert re.fullmatch(r"\d+ deselected, 1 xfailed", summary), f"cell with the failing case declared as a deviation: got {summary!r}"
     result = read_report(report, "memstore", "keyvalue_basic")
     check("matrix status of the cell", result.status, "deviation")
 
@@ -122,7 +123,8 @@ def test_a_declared_deviation_that_passes_fails_the_cell(tmp_path):
         "test_get_non_existent",
         deviations=[{**NOT_FOUND_DEVIATION, "case": "get_non_existent"}],
     )
-    check("cell whose declared deviation passes", summary_of(run).split(" in ")[0], "1 failed, 18 deselected")
+    summary = summary_of(run).split(" in ")[0]
+    assert re.fullmatch(r"1 failed, \d+ deselected", summary), f"cell whose declared deviation passes: got {summary!r}"
     assert "XPASS(strict)" in run.stdout, run.stdout[-2000:]
 
 

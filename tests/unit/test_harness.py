@@ -72,9 +72,16 @@ def test_a_plugin_exits_when_the_harness_goes_away():
     plugin.stop()
 
 
-def test_a_plugin_that_dies_before_its_handshake():
-    with pytest.raises(PluginStartError, match=r"exited with status 3 before its handshake(.|\n)*boom"):
-        PluginProcess([sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)"]).start({"url": "x"})
+def test_a_plugin_that_dies_before_its_handshake_says_how_its_stderr_ends_and_keeps_it():
+    """The first line is what a report's cell shows: it must hold the reason the plugin gave."""
+    dies = "import sys; print('starting', file=sys.stderr); print('no module named prism.v9 redis://:pw@h:1', file=sys.stderr); sys.exit(3)"
+    with pytest.raises(PluginStartError) as e:
+        PluginProcess([sys.executable, "-c", dies]).start({"url": "x"})
+    first = str(e.value).splitlines()[0]
+    assert "exited with status 3 before its handshake; its stderr ends: starting | no module named prism.v9 redis://:***@h:1" in first, first
+    kept = first.split("(full log: ")[1].split(")")[0]
+    assert "no module named prism.v9" in open(kept).read() and ":pw@" not in open(kept).read()
+    os.unlink(kept)
 
 
 def test_a_plugin_that_prints_something_else():
@@ -157,3 +164,19 @@ def test_initialize_against_a_server_that_is_not_redis_is_unavailable_not_intern
     with pytest.raises(PluginStartError, match=r"lifecycle call failed: (UNAVAILABLE|INVALID_ARGUMENT)"):
         PluginProcess([sys.executable, "-m", "prism_redis"]).start({"url": f"redis://127.0.0.1:{port}/0"})
     server.close()
+
+
+def test_a_command_plugin_runs_in_its_authors_environment(monkeypatch):
+    """Not on the harness's Python: no PYTHONPATH of ours, no PEX_* variables, our venv neither
+    on PATH nor as VIRTUAL_ENV (a plugin in its own venv would load our protobuf)."""
+    from prism_accept.harness.process import plugin_env
+
+    ours = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", os.pathsep.join([ours, "/usr/local/bin", "/usr/bin"]))
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+    monkeypatch.setenv("PEX_ROOT", "/tmp/pex")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere")
+    env = plugin_env(shares_harness=False)
+    assert (env["PATH"], "VIRTUAL_ENV" in env, "PEX_ROOT" in env, "PYTHONPATH" in env) == ("/usr/local/bin:/usr/bin", False, False, False)
+    shared = plugin_env(shares_harness=True)
+    assert shared["PYTHONPATH"] != "/somewhere" and ours in shared["PATH"]

@@ -84,6 +84,7 @@ def sample_backends(tmp_path):
         for name in ("memstore", "redis"):
             decl = yaml.safe_load((registry_dir() / "backends" / f"{name}.yaml").read_text())
             decl["implements"] = [i for i in decl["implements"] if i.startswith(("keyvalue_", "list_"))]
+            decl["deviations"] = [d for d in decl.get("deviations", []) if d["cell"].startswith(("keyvalue", "list", "model-keyvalue", "model-list"))]
             (out / f"{name}.yaml").write_text(yaml.safe_dump(decl))
     return out
 
@@ -152,14 +153,68 @@ def test_written_reports(tmp_path):
     assert data["backends"]["redis"]["certifies"]["instance"] == ["redis://:***@db.example:6379/0 (url_env)"]
 
     md = (out / "matrix.md").read_text()
-    assert "| keyvalue | keyvalue_scan | ✅ PASS | ⚠️ PASS* (1 known) |" in md
+    assert "| keyvalue | keyvalue\\_scan | ✅ PASS | ⚠️ PASS\\* (1 known) |" in md
     assert "| keyvalue | keyvalue data model | — | ✅ PASS |" in md
-    assert "| keyvalue | keyvalue_ttl | ✅ PASS | ⏭️ SKIP |" in md
-    assert "| redis | keyvalue_scan | test_scan_order | SCAN returns keys unordered |" in md
-    assert "| redis | redis 0.1.0 | redis 7.0.15 | redis://:***@db.example:6379/0 (url_env) |" in md
+    assert "| keyvalue | keyvalue\\_ttl | ✅ PASS | ⏭️ SKIP |" in md
+    assert "| redis | keyvalue\\_scan | test\\_scan\\_order | SCAN returns keys unordered |" in md
+    assert "| redis | redis 0.1.0 | redis 7.0.15 | redis://:\\*\\*\\*@db.example:6379/0 (url\\_env) |" in md
 
     merged = JUnitXml.fromfile(str(out / "junit.xml"))
     names = [s.name for s in merged]
     assert "redis#keyvalue_scan" in names and "memstore#undeclared" in names
     assert merged.tests == sum(len(r.cases) for row in m.cells.values() for r in row.values())
     assert merged.failures == 1
+
+
+def rendered_text(markdown: str) -> str:
+    """matrix.md as GitHub shows it (cmarkgfm is GitHub's own cmark), tags stripped."""
+    import re
+
+    import cmarkgfm
+
+    html = cmarkgfm.github_flavored_markdown_to_html(markdown)
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_markdown_renders_every_string_as_written(tmp_path):
+    reports, m = sample_run(tmp_path)
+    write_all(m, reports, tmp_path / "out")
+    md = (tmp_path / "out" / "matrix.md").read_text()
+    import cmarkgfm
+
+    html = cmarkgfm.github_flavored_markdown_to_html(md)
+    shown = rendered_text(md)
+    assert "<em>" not in html, "a * or _ in a generated string became emphasis"
+    for text in ("17/20 interfaces PASS, 1 PASS*, 1 FAIL, 1 SKIP across 2 backends", "PASS* (1 known)", "keyvalue_scan", "test_scan_order",
+                 "redis://:***@db.example:6379/0 (url_env)"):
+        assert text in shown, f"{text!r} is not in matrix.md as GitHub renders it"
+
+
+def test_grid_cells_say_failed_of_total_and_passes_with_skips_apart(tmp_path):
+    from prism_accept.compliance.reports.labels import cell_text
+
+    reports = tmp_path / "reports"
+    for cell, text in (("keyvalue_basic", FAIL), ("keyvalue_scan", PARTLY_SKIPPED), ("keyvalue_ttl", ERROR), ("list_basic", PASS)):
+        write(reports, "redis", cell, text)
+    m = matrix.load_matrix(reports, sample_backends(tmp_path), partial="tests/compliance:redis", commit="x")
+    texts = {cell: cell_text(r) for cell, r in m.cells["redis"].items()}
+    assert texts == {"keyvalue_basic": "FAIL 1/2", "keyvalue_scan": "PASS (1 skipped)", "keyvalue_ttl": "ERROR 1/1", "list_basic": "PASS"}
+    out = tmp_path / "out"
+    write_all(m, reports, out)
+    page = (out / "matrix.html").read_text()
+    assert 'class="cell s-pass with-skips"' in page and ">PASS (1 skipped)<" in page
+    assert "Partial matrix: only the cells of tests/compliance:redis" in page
+    assert "Partial matrix: only the cells of tests/compliance:redis" in rendered_text((out / "matrix.md").read_text())
+    assert json.loads((out / "matrix.json").read_text())["certifies"]["partial"] == "tests/compliance:redis"
+    assert render_text(m).splitlines()[3].startswith("Partial matrix")
+
+
+def test_an_error_every_case_shares_is_shown_once(tmp_path):
+    same = suite("".join(f'<testcase name="test_{i}"><error message="failed on setup with PluginStartError: boom"/></testcase>' for i in range(5)))
+    reports = tmp_path / "reports"
+    write(reports, "redis", "keyvalue_basic", same)
+    m = matrix.load_matrix(reports, sample_backends(tmp_path), partial="one", commit="x")
+    write_all(m, reports, tmp_path / "out")
+    page = (tmp_path / "out" / "matrix.html").read_text()
+    assert page.count("PluginStartError: boom") == 2, "once in the detail, once in the cell's tooltip"
+    assert page.count("the error above") == 5

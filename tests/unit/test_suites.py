@@ -24,10 +24,24 @@ def test_suite_is_found_by_convention(interface):
     assert len(cases) >= 3, f"{suite.__name__} has only {len(cases)} cases"
 
 
-def test_declared_interfaces_all_have_suites():
-    for backend in load_all().values():
-        for interface in backend.implements:
-            suite_for(interface)
+def test_every_requirement_of_every_suite_names_something_a_registry_file_can_declare():
+    """Importing every suite resolved each of its marks (an unknown name raises when the suite is
+    imported, so a typo cannot hide as a SKIP on every backend)."""
+    from prism_accept.suites.requirements import MARK
+
+    marks = [
+        m
+        for interface in load_catalog()
+        for suite in [suite_for(interface.name)]
+        for target in [suite, *(f for n, f in inspect.getmembers(suite, inspect.isfunction) if n.startswith("test_"))]
+        for m in getattr(target, "pytestmark", [])
+        if m.name == MARK
+    ]
+    assert marks, "no suite declares a requirement"
+    for bad in (lambda: requires.limit("max_value_byte"), lambda: requires.interface("keyvalue_basik"),
+                lambda: requires.behaviour("stream_retention", "trimmed_read", "latest")):
+        with pytest.raises(ValueError, match=r"@requires\."):
+            bad()
 
 
 def test_an_interface_without_a_suite_says_which_module_to_write(monkeypatch):
@@ -56,11 +70,11 @@ def test_an_undeclared_need_names_the_file_and_field():
     bare = type(decl)(**{**decl.__dict__, "limits": {}, "implements": ("keyvalue_scan",), "behaviours": {}})
     for mark, field in (
         (requires.limit("max_value_bytes"), "limits.max_value_bytes"),
-        (requires.interface("keyvalue_basic"), "implements"),
+        (requires.interface("keyvalue_basic"), "'keyvalue_basic' under implements"),
         (requires.behaviour("keyvalue_transactional", "conflict", "abort"), "behaviours.keyvalue_transactional.conflict"),
     ):
         (reason,) = unmet(bare, mark.mark.args)
-        assert reason.startswith(f"registry/backends/memstore.yaml: field '{field}' does not declare"), reason
+        assert reason.startswith(f"needs {field}") and reason.endswith("which registry/backends/memstore.yaml does not declare"), reason
     assert unmet(decl, requires.interface("keyvalue_basic").mark.args) == []
 
 

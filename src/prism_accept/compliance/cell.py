@@ -73,7 +73,11 @@ def plugin(declaration, instance, record_testsuite_property):
     elif in_process_wanted(declaration.plugin.module):
         process = InProcessPlugin(declaration.plugin.module)
     else:
-        process = PluginProcess(plugin_command(declaration.plugin), startup_timeout_s=declaration.plugin.startup_timeout_s)
+        process = PluginProcess(
+            plugin_command(declaration.plugin),
+            startup_timeout_s=declaration.plugin.startup_timeout_s,
+            shares_harness=declaration.plugin.module is not None,
+        )
     process.journal = NamespaceJournal.for_instance(declaration.backend, instance.url)
     process.start(instance.settings)
     swept = process.sweep()
@@ -123,6 +127,9 @@ def pytest_generate_tests(metafunc):
         return
     for name, values in params(cell_declaration()).items():
         if name in metafunc.fixturenames:
+            if not values:  # a fact, not pytest's "got empty parameter set ... at <path>"
+                why = getattr(metafunc.cls, "none_reasons", {}).get(name, f"the backend has no {name.replace('_', ' ')} to check")
+                values = [pytest.param(None, marks=pytest.mark.skip(reason=why))]
             metafunc.parametrize(name, values, ids=str)
 
 

@@ -39,6 +39,7 @@ class Matrix:
     models: dict[str, str] = field(default_factory=dict)  # interface -> data model, catalog order
     commit: str = ""
     generated_at: str = ""
+    partial: str = ""  # the selection of a run of some cells only (empty: the whole matrix)
 
     def interfaces(self, backend: str) -> dict[str, CellResult]:
         return {c: r for c, r in self.cells[backend].items() if r.kind == "interface"}
@@ -130,15 +131,17 @@ def suite_commit(root: Path) -> str:
     return f"{head} (with uncommitted changes)" if dirty else head
 
 
-def load_matrix(reports: Path, registry: Path | None = None, partial: bool = False, commit: str = "") -> Matrix:
+def load_matrix(reports: Path, registry: Path | None = None, partial: str = "", commit: str = "") -> Matrix:
+    """The matrix of the reports; `partial` names the selection of a run of some cells only."""
     backends = load_all(registry)
     catalog = load_catalog(registry.parent / "interfaces.yaml" if registry else None)
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     return Matrix(
-        cells=build_matrix(backends, reports, partial),
+        cells=build_matrix(backends, reports, bool(partial)),
         models={i.name: i.model for i in catalog},
         commit=commit or suite_commit(Path.cwd()),
         generated_at=now,
+        partial=partial,
     )
 
 
@@ -150,7 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=Path, default=Path("dist/test/reports"), help="the per-cell JUnit reports")
     parser.add_argument("--registry", type=Path, default=None, help="registry/backends directory")
     parser.add_argument("--out", type=Path, default=Path("dist/compliance"), help="directory for matrix.{json,md,html} and junit.xml")
-    parser.add_argument("--partial", action="store_true", help="leave out cells that have no report (a run of some cells only)")
+    parser.add_argument(
+        "--partial",
+        nargs="?",
+        const="a selection",
+        default="",
+        metavar="SELECTION",
+        help="a run of some cells only (named SELECTION in the reports): cells without a report are left out",
+    )
     parser.add_argument("--commit", default="", help="the suite's commit (default: git rev-parse HEAD)")
     parser.add_argument(
         "--require",

@@ -16,11 +16,13 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
+from prism_accept.compliance.redact import redact
 from prism_accept.harness import handshake
 from prism_accept.harness.channel import DEFAULT_DEADLINE_S, open_channel
 from prism_accept.harness.handle import PluginHandle
@@ -37,11 +39,22 @@ def plugin_command(launch: PluginLaunch) -> list[str]:
     return list(launch.command)
 
 
-def plugin_env() -> dict[str, str]:
-    """The environment of a plugin process."""
+def plugin_env(shares_harness: bool = True) -> dict[str, str]:
+    """The environment of a plugin process. A `plugin.module` plugin runs on the harness's own
+    Python and sees the same modules (in a Pants sandbox too); a `plugin.command` plugin runs in
+    the environment its author gave it, without the harness's Python (a PEX's venv on PATH, its
+    VIRTUAL_ENV or PYTHONPATH would load the harness's protobuf into the author's plugin)."""
     env = dict(os.environ)
-    # A Python plugin sees the same modules as the harness (in a Pants sandbox too).
-    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+    if shares_harness:
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+    else:
+        env = {k: v for k, v in env.items() if not k.startswith("PEX") and k != "PYTHONPATH"}
+        if sys.prefix != sys.base_prefix:  # the harness runs in a venv (a PEX's, Pants'): keep it to ourselves
+            venv = os.path.realpath(sys.prefix)
+            if env.get("VIRTUAL_ENV") and os.path.realpath(env["VIRTUAL_ENV"]) == venv:
+                del env["VIRTUAL_ENV"]
+            paths = env.get("PATH", "").split(os.pathsep)
+            env["PATH"] = os.pathsep.join(p for p in paths if p and not os.path.realpath(p).startswith(venv + os.sep))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -50,6 +63,7 @@ def plugin_env() -> dict[str, str]:
 class PluginProcess(PluginHandle):
     command: list[str]
     startup_timeout_s: float = 20.0
+    shares_harness: bool = True  # runs on the harness's Python (plugin.module): plugin_env
     call_deadline_s: float = DEFAULT_DEADLINE_S
     proc: subprocess.Popen | None = None
     _stderr: tempfile._TemporaryFileWrapper | None = field(default=None, repr=False)
@@ -64,9 +78,33 @@ class PluginProcess(PluginHandle):
         return data[-limit:].decode(errors="replace")
 
     def _fail(self, what: str) -> PluginStartError:
-        tail = self.stderr_tail()
+        """The error of a start that failed: its first line (what a report's cell shows) ends
+        with the last lines of the plugin's stderr and where its whole log was kept."""
+        tail = redact(self.stderr_tail())
+        kept = self._keep_log()
         self.stop()
-        return PluginStartError(f"{what} (command: {' '.join(self.command)})" + (f"\n--- plugin stderr ---\n{tail}" if tail else ""))
+        last = " | ".join(line.strip() for line in tail.strip().splitlines()[-3:])
+        first = what + (f"; its stderr ends: {last}" if last else "; it wrote nothing to stderr") + (f" (full log: {kept})" if kept else "")
+        return PluginStartError(f"{first} (command: {' '.join(self.command)})" + (f"\n--- plugin stderr ---\n{tail}" if tail else ""))
+
+    def _keep_log(self) -> str:
+        """A copy of the plugin's stderr (redacted) under ~/.cache/prism-accept/plugin-logs/,
+        which outlives the cell's sandbox; "" when there is nothing to keep."""
+        if self._stderr is None:
+            return ""
+        self._stderr.flush()
+        with open(self._stderr.name, "rb") as f:
+            data = f.read()
+        if not data:
+            return ""
+        logs = Path.home() / ".cache" / "prism-accept" / "plugin-logs"
+        try:
+            logs.mkdir(parents=True, exist_ok=True)
+            kept = logs / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{Path(self._stderr.name).stem}.stderr"
+            kept.write_text(redact(data.decode(errors="replace")))
+        except OSError:
+            return self._stderr.name
+        return str(kept)
 
     def _read_handshake(self) -> str:
         """The first stdout line; stdout is then drained into the log, so a chatty plugin
@@ -105,7 +143,7 @@ class PluginProcess(PluginHandle):
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
-                env=plugin_env(),
+                env=plugin_env(self.shares_harness),
                 start_new_session=True,
             )
         except OSError as e:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from prism_accept.compliance.reports.labels import LABEL, check_title, totals_line
+from prism_accept.compliance.reports.labels import LABEL, cell_text, check_title, partial_line, totals_line
 from prism_accept.compliance.reports.layout import groups
 
 STYLE = """
@@ -21,6 +21,8 @@ td.missing { color: #999; text-align: center; }
 button.cell { border: 0; border-radius: 3px; padding: 2px 8px; cursor: pointer; font: inherit; min-width: 7em; }
 .s-pass { background: #c8ecc9; } .s-deviation { background: #ffe8a3; } .s-fail { background: #f7c0c0; }
 .s-error { background: #f3a3c9; } .s-skip { background: #dedede; }
+button.with-skips { background: repeating-linear-gradient(135deg, #c8ecc9 0 6px, #e4e4e4 6px 12px); }
+p.partial { background: #fff3cd; border: 1px solid #e0c060; padding: .3em .6em; }
 section.detail { border: 1px solid #999; padding: .5em 1em; margin: 1em 0; }
 section.detail h2 { font-size: 1.1em; margin: .2em 0; }
 pre { white-space: pre-wrap; max-height: 20em; overflow: auto; background: #f6f6f6; padding: .4em; }
@@ -45,17 +47,18 @@ def _id(backend: str, cell: str) -> str:
 
 
 def _button(backend: str, cell: str, r) -> str:
-    text = LABEL[r.status]
-    if r.status in ("pass", "deviation"):
-        text += f" {r.passed}" + (f" + {r.deviations} dev." if r.deviations else "")
+    text = cell_text(r)
+    skips = " with-skips" if r.status in ("pass", "deviation") and r.skipped else ""
     return (
-        f'<button class="cell s-{r.status}" data-detail="{_id(backend, cell)}" aria-expanded="false" '
+        f'<button class="cell s-{r.status}{skips}" data-detail="{_id(backend, cell)}" aria-expanded="false" '
         f'title="{escape(backend)} / {escape(cell)}: {escape(r.reason or LABEL[r.status])}">{escape(text)}</button>'
     )
 
 
-def _case_row(case) -> str:
+def _case_row(case, shared_error: str = "") -> str:
     label = "known deviation" if case.status == "deviation" else case.status.upper()
+    if shared_error and case.status == "error":
+        return f'<tr class="case c-error"><td>{escape(case.name)}</td><td class="s-error">ERROR</td><td>the error above</td></tr>'
     if case.operation:
         what = (
             f'<div class="operation"><b>operation</b> {escape(case.operation)}</div>'
@@ -75,11 +78,14 @@ def _detail(backend: str, cell: str, r) -> str:
         for k, v in (("instance", r.instance), ("server", r.backend_version), ("plugin", r.plugin), ("ran", r.timestamp))
         if v
     ]
-    rows = "".join(_case_row(c) for c in r.cases) or f'<tr><td colspan="3">{escape(r.reason)}</td></tr>'
+    errors = {c.message for c in r.cases if c.status == "error"}
+    shared = errors.pop() if len(errors) == 1 and sum(c.status == "error" for c in r.cases) > 1 else ""
+    rows = "".join(_case_row(c, shared) for c in r.cases) or f'<tr><td colspan="3">{escape(r.reason)}</td></tr>'
+    said = f'<p class="error-once">Every case in error: {escape(shared)}</p>' if shared else (f"<p>{escape(r.reason)}</p>" if r.reason else "")
     return (
         f'<section class="detail" id="{_id(backend, cell)}" hidden><h2>{escape(backend)} / {escape(cell)}</h2>'
         f'<p>{"; ".join(facts)}</p>'
-        + (f"<p>{escape(r.reason)}</p>" if r.reason else "")
+        + said
         + f"<table><tr><th>case</th><th>result</th><th>details</th></tr>{rows}</table></section>"
     )
 
@@ -112,6 +118,7 @@ def render_html(matrix) -> str:
 <body>
 <h1>Interface Compliance Matrix</h1>
 <p class="totals"><b>{escape(totals_line(matrix))}</b></p>
+{f'<p class="partial">{escape(partial_line(matrix))}</p>' if matrix.partial else ""}
 <p class="certifies">Suite commit <code class="commit">{escape(matrix.commit)}</code>; report written {escape(matrix.generated_at)}.</p>
 <p class="legend">{legend} PASS* = passed except known deviations declared in the backend's registry file. Click a cell for its cases.</p>
 <table class="grid"><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>

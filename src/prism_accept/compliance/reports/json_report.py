@@ -27,7 +27,7 @@ def _cell(r) -> dict:
 def to_json(matrix) -> dict:
     """{"certifies": {...}, "totals": {...}, "backends": {backend: {"certifies": ..., "cells": {cell: {...}}}}}."""
     return {
-        "certifies": {"suite_commit": matrix.commit, "generated_at": matrix.generated_at},
+        "certifies": {"suite_commit": matrix.commit, "generated_at": matrix.generated_at, "partial": matrix.partial or None},
         "totals": {"interfaces": matrix.status_counts("interface"), "checks": matrix.status_counts("check"), "cases": matrix.case_counts()},
         "backends": {
             backend: {"certifies": matrix.certifies(backend), "cells": {c: _cell(r) for c, r in row.items()}}

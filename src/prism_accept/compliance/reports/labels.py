@@ -16,6 +16,22 @@ def check_title(cell: str) -> str:
     return cell
 
 
+def cell_text(r) -> str:
+    """What a grid cell says: "PASS", "PASS (2 skipped)", "PASS* (1 known)", "FAIL 2/19" (cases
+    failed of all), "ERROR 19/19" (cases in error of all; an ERROR counts errors, not failures)."""
+    total = len(r.cases)
+    if r.status in ("pass", "deviation"):
+        notes = ([f"{r.deviations} known"] if r.deviations else []) + ([f"{r.skipped} skipped"] if r.skipped else [])
+        return LABEL[r.status] + (f" ({', '.join(notes)})" if notes else "")
+    if r.status in ("fail", "error") and total:
+        return f"{LABEL[r.status]} {sum(c.status == r.status for c in r.cases)}/{total}"
+    return LABEL[r.status]
+
+
+def partial_line(matrix) -> str:
+    return f"Partial matrix: only the cells of {matrix.partial}, not every cell of every backend"
+
+
 def summary(r) -> str:
     """ "20 cases", "19 cases, 1 known deviation", "SKIP: reason"."""
     if r.status in ("pass", "deviation"):

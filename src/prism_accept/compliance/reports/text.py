@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prism_accept.compliance.reports.labels import LABEL, SYMBOL, check_title, summary, totals_line
+from prism_accept.compliance.reports.labels import LABEL, SYMBOL, check_title, partial_line, summary, totals_line
 
 
 def _certifies(matrix, backend: str) -> list[str]:
@@ -22,6 +22,8 @@ def _certifies(matrix, backend: str) -> list[str]:
 
 def render_text(matrix) -> str:
     lines = ["Interface Compliance Matrix", "===========================", f"Suite: {matrix.commit}; report written {matrix.generated_at}"]
+    if matrix.partial:
+        lines.append(partial_line(matrix))
     for backend, row in matrix.cells.items():
         interfaces = matrix.interfaces(backend)
         counts = {s: sum(r.status == s for r in interfaces.values()) for s in LABEL}
