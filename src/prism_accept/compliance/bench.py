@@ -1,6 +1,7 @@
 """CPU-seconds per cell, from the `cpu_s` property each cell writes into its JUnit report
-(its own process and the plugin subprocesses it reaped; Pants' own overhead is not in it).
-Run by build-support/bin/bench-cells after a `--force` run; a measurement, never a test."""
+(its own process and the plugin subprocesses it reaped), and with `--run-cpu` (the CPU time of
+the whole Pants run) Pants' own share per cell. Run by build-support/bin/bench-cells; a
+measurement, never a test."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from prism_accept.compliance.results import parse_report_name, suites_of
+from prism_accept.compliance.results import cell_kind, parse_report_name, suites_of
 
 
 def cpu_by_cell(reports: Path) -> dict[str, float]:
@@ -27,6 +28,7 @@ def cpu_by_cell(reports: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=Path, default=Path("dist/test/reports"))
+    parser.add_argument("--run-cpu", type=float, default=None, help="CPU-s of the whole Pants run (Pants and the cells it ran)")
     args = parser.parse_args(argv)
     cpu = cpu_by_cell(args.reports)
     if not cpu:
@@ -36,13 +38,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{seconds:7.2f} CPU-s  {cell}")
     kinds: dict[str, list[float]] = {}
     for cell, seconds in cpu.items():
-        rest = cell.split("#", 1)[1]
-        kinds.setdefault(
-            "model" if rest.startswith("model-") else rest if rest in ("undeclared", "conventions") else "interface", []
-        ).append(seconds)
+        kinds.setdefault(cell_kind(cell.split("#", 1)[1]), []).append(seconds)
     for kind, values in sorted(kinds.items()):
         print(f"{kind}: {len(values)} cells, mean {statistics.mean(values):.2f} CPU-s")
     print(f"all: {len(cpu)} cells, mean {statistics.mean(cpu.values()):.2f} CPU-s, total {sum(cpu.values()):.1f} CPU-s")
+    if args.run_cpu is not None:
+        pants = max(args.run_cpu - sum(cpu.values()), 0.0)
+        print(
+            f"with Pants: {args.run_cpu:.1f} CPU-s for the run, {args.run_cpu / len(cpu):.2f} CPU-s per cell"
+            f" (Pants' share {pants / len(cpu):.2f} per cell, one Pants start-up included)"
+        )
     return 0
 
 
