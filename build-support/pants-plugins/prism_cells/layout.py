@@ -5,6 +5,7 @@ CATALOG = "registry/interfaces.yaml"
 CELLS_DIR = "tests/compliance"
 CELL_RUNNER = "test_cell.py"
 SUITES_DIR = "src/prism_accept/suites"
+PROTO_DIR = "proto/prism"  # proto/prism/<model>/v1/<model>.proto
 MODELS_DIR = "src/prism_accept/models"
 CONVENTIONS = "src/prism_accept/compliance/conventions.py"
 UNDECLARED = "src/prism_accept/compliance/undeclared.py"

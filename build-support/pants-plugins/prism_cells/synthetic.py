@@ -1,7 +1,9 @@
-"""One `compliance_cells(name="<backend>")` in tests/compliance per registry/backends/*.yaml.
+"""One `compliance_cells(name="<backend>")` in tests/compliance per registry/backends/*.yaml, and
+`src/prism_accept/suites:every-suite`, the suite package of every data model of the catalog.
 
-The targets are synthesized from the registry's file names, so declaring a backend is adding its
-YAML file: no BUILD file lists backends, and none can disagree with the registry.
+The targets are synthesized from the registry's file names and the catalog, so declaring a
+backend is adding its YAML file and a data model's suites are found once the catalog names it: no
+BUILD file lists backends or suite packages, and none can disagree with the registry.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from pants.engine.internals.synthetic_targets import (
 from pants.engine.internals.target_adaptor import TargetAdaptor
 from pants.engine.rules import Get, collect_rules, rule
 
-from prism_cells.layout import CELLS_DIR, REGISTRY_DIR
+from prism_cells.layout import CATALOG, CELLS_DIR, PROTO_DIR, REGISTRY_DIR, SUITES_DIR
+from prism_cells.registry_rules import Catalog, CatalogRequest
+
+# Depend on it where the suites are found by name at run time (the cells, the verify PEX, the
+# suite and mutant tests): Pants takes no `::` in dependencies.
+EVERY_SUITE = "every-suite"
 
 
 class ComplianceCellsSpecPathsRequest:
@@ -65,5 +72,36 @@ async def synthesize_compliance_cells(request: ComplianceCellsPerDirectoryReques
     )
 
 
+class EverySuiteSpecPathsRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class EverySuitePerDirectoryRequest(SyntheticTargetsRequest):
+    path: str = SUITES_DIR
+    spec_paths_request = EverySuiteSpecPathsRequest
+
+
+@rule
+def every_suite_spec_paths(request: EverySuiteSpecPathsRequest) -> SyntheticTargetsSpecPaths:
+    return SyntheticTargetsSpecPaths.from_paths([SUITES_DIR])
+
+
+def every_suite_dependencies(models: tuple[str, ...]) -> list[str]:
+    """The suites' base package, each data model's suite package and its protos."""
+    return [SUITES_DIR, *(f"{SUITES_DIR}/{m}" for m in models), *(f"{PROTO_DIR}/{m}/v1" for m in models)]
+
+
+@rule
+async def synthesize_every_suite(request: EverySuitePerDirectoryRequest) -> SyntheticAddressMaps:
+    if request.path != SUITES_DIR:
+        return SyntheticAddressMaps()
+    catalog = await Get(Catalog, CatalogRequest())
+    return SyntheticAddressMaps.for_targets_request(
+        request,
+        [("BUILD.prism-catalog", (TargetAdaptor("target", EVERY_SUITE, CATALOG, dependencies=every_suite_dependencies(catalog.models)),))],
+    )
+
+
 def rules():
-    return [*collect_rules(), *ComplianceCellsPerDirectoryRequest.rules()]
+    return [*collect_rules(), *ComplianceCellsPerDirectoryRequest.rules(), *EverySuitePerDirectoryRequest.rules()]

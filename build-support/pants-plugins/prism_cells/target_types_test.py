@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pants.backend.python.target_types import PythonTestsExtraEnvVarsField, PythonTestsTimeoutField, PythonTestTarget
-from pants.core.target_types import FilesGeneratorTarget
+from pants.core.target_types import FilesGeneratorTarget, GenericTarget
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import Dependencies, Tags
@@ -39,7 +39,7 @@ def backend_yaml(name: str, implements: list[str], module: str = "prism_x") -> s
 def rule_runner() -> RuleRunner:
     runner = RuleRunner(
         rules=[*register.rules()],
-        target_types=[ComplianceCellsTarget, PythonTestTarget, FilesGeneratorTarget],
+        target_types=[ComplianceCellsTarget, PythonTestTarget, FilesGeneratorTarget, GenericTarget],
     )
     runner.write_files(
         {
@@ -70,6 +70,16 @@ def test_one_compliance_cells_per_registry_file(rule_runner: RuleRunner) -> None
         assert isinstance(generator, ComplianceCellsTarget)
     rule_runner.write_files({"registry/backends/gamma.yaml": backend_yaml("gamma", ["set_basic"])})
     assert isinstance(rule_runner.get_target(Address("tests/compliance", target_name="gamma")), ComplianceCellsTarget)
+
+
+def test_every_suite_names_the_suite_package_and_protos_of_every_model_of_the_catalog(rule_runner: RuleRunner) -> None:
+    every = rule_runner.get_target(Address("src/prism_accept/suites", target_name="every-suite"))
+    want = ["src/prism_accept/suites", *(f"src/prism_accept/suites/{m}" for m in ("keyvalue", "list", "set"))]
+    want += [f"proto/prism/{m}/v1" for m in ("keyvalue", "list", "set")]
+    assert list(every[Dependencies].value or ()) == want
+    rule_runner.write_files({"registry/interfaces.yaml": CATALOG + "graph:\n  graph_basic: GraphBasic\n"})
+    every = rule_runner.get_target(Address("src/prism_accept/suites", target_name="every-suite"))
+    assert "src/prism_accept/suites/graph" in (every[Dependencies].value or ()), "a model added to the catalog"
 
 
 def test_interface_cells(rule_runner: RuleRunner) -> None:
