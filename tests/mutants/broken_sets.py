@@ -87,6 +87,16 @@ class EmptiedSetDeletedByPattern(MemSets):
                 del space[held]
 
 
+class NameCutAtNul(MemSets):
+    """The set name as a C string: "a\x00b" is "a"."""
+
+    def _set(self, ns, name):
+        return super()._set(ns, name.split("\x00")[0])
+
+    def _store(self, ns, name, members):
+        super()._store(ns, name.split("\x00")[0], members)
+
+
 # --- read after write: a view cached before the write ---------------------------------------------
 
 
@@ -176,6 +186,16 @@ class PopInTheNamespaceCutAtColon(MemSets):
         return await super().pop_random_members(ns.split(":")[0], name, count)
 
 
+class KeysJoinedWithColon(MemSets):
+    """Every set in one map under "<namespace>:<name>", as a key built by plain joining: ("ns", ":s") is ("ns:", "s")."""
+
+    def _set(self, ns, name):
+        return super()._set("", f"{ns}:{name}")
+
+    def _store(self, ns, name, members):
+        super()._store("", f"{ns}:{name}", members)
+
+
 def set_store(store_class: type[MemSets]) -> Callable[[], None]:
     def patch() -> None:
         prism_memstore.MemSets = store_class  # type: ignore[misc]
@@ -186,8 +206,10 @@ def set_store(store_class: type[MemSets]) -> Callable[[], None]:
 MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "set-members-capped-at-1000": ("set_basic", set_store(MembersCappedAt1000)),
     "set-emptied-set-deleted-by-pattern": ("set_basic", set_store(EmptiedSetDeletedByPattern)),
+    "set-name-cut-at-nul": ("set_basic", set_store(NameCutAtNul)),
     "set-members-cached-until-add": ("set_basic", set_store(MembersCachedUntilAdd)),
     "set-namespace-cut-at-colon-in-basic": ("set_basic", set_store(NamespaceCutAtColon)),
+    "set-keys-joined-with-colon": ("set_basic", set_store(KeysJoinedWithColon)),
     "set-operations-read-one-page-per-set": ("set_operations", set_store(OperationsReadOnePagePerSet)),
     "set-operation-results-cached-until-add": ("set_operations", set_store(OperationResultsCachedUntilAdd)),
     "set-size-counts-one-page": ("set_cardinality", set_store(SizeCountsOnePage)),

@@ -116,6 +116,14 @@ class SetBasicTests(InterfaceSuite):
         check("GetMembers('a b')", sets.members("a b"), [b"3"])
         check("GetMembers('b')", sets.members("b"), [])
 
+    def test_unicode_and_nul_in_names(self, sets):
+        """Names are UTF-8 strings: non-ASCII names and U+0000 inside a name are names of their own."""
+        names = ["é", "e", "É", "e\u0301", "a\x00", "a\x00b", "a", "ab", "😀"]
+        for name in names:
+            check(f"Add to {name!r}", sets.add(name, name.encode()), 1)
+        for name in names:
+            check(f"GetMembers({name!r})", sets.members(name), [name.encode()])
+
     def test_namespace_isolation(self, sets, related):
         other = SetOps(sets.stub, related("-other"))
         sets.add("s", b"mine")
@@ -125,22 +133,29 @@ class SetBasicTests(InterfaceSuite):
         check("Contains(theirs) in own namespace", sets.contains("s", b"theirs"), False)
 
     def test_namespace_isolation_of_every_write(self, sets, related):
-        """Same set name, same members in namespaces whose names extend each other (`ns`,
-        `ns:`, `ns:set:s`...): Add and Remove in one leave every other as it was."""
-        others = [SetOps(sets.stub, related(suffix)) for suffix in NEIGHBOURS]
-        everyone = [sets, *others]
+        """Same set names, same members in namespaces whose names extend each other (`ns`, `ns:`,
+        `ns:set:s`...), under names that spell the rest of a neighbour's key (`:s`, `set:s`): Add
+        and Remove of one (namespace, name) leave every other as it was."""
+        everyone = [sets, *(SetOps(sets.stub, related(suffix)) for suffix in NEIGHBOURS)]
+        names = ["s", ":s", "set:s", "s:s"]
+
+        def own(ops: SetOps, name: str) -> bytes:
+            return f"{ops.ns}/{name}".encode()
+
         for ops in everyone:
-            check(f"Add(shared, own) in {ops.ns!r}", ops.add("s", b"shared", ops.ns.encode()), 2)
-        check("Remove(shared) in own namespace", sets.remove("s", b"shared"), 1)
-        check("Remove(own namespace's member) from the other namespaces", [o.remove("s", sets.ns.encode()) for o in others], [0] * len(others))
-        for ops in others:
-            check(f"GetMembers in {ops.ns!r} after Remove in {sets.ns!r}", ops.members("s"), sorted({b"shared", ops.ns.encode()}))
-            check(f"Contains(shared) in {ops.ns!r}", ops.contains("s", b"shared"), True)
-        check("GetMembers in own namespace", sets.members("s"), [sets.ns.encode()])
-        check("Contains(shared) in own namespace", sets.contains("s", b"shared"), False)
-        for ops in others:
-            ops.remove("s", b"shared", ops.ns.encode())
-        check("GetMembers in own namespace after the others emptied theirs", sets.members("s"), [sets.ns.encode()])
+            for name in names:
+                check(f"Add(shared, own) to {name!r} in {ops.ns!r}", ops.add(name, b"shared", own(ops, name)), 2)
+        check("Remove(shared) from 's' in own namespace", sets.remove("s", b"shared"), 1)
+        check("Remove(own member) from 's' in own namespace", sets.remove("s", own(sets, "s")), 1)
+        for ops in everyone:
+            for name in names:
+                want = [] if (ops, name) == (sets, "s") else sorted({b"shared", own(ops, name)})
+                check(f"GetMembers({name!r}) in {ops.ns!r} after emptying 's' in {sets.ns!r}", ops.members(name), want)
+                check(f"Contains(shared) of {name!r} in {ops.ns!r}", ops.contains(name, b"shared"), bool(want))
+        for ops in everyone[1:]:
+            ops.remove("s", b"shared", own(ops, "s"))
+        check("Add(shared) to 's' in own namespace after the others emptied theirs", sets.add("s", b"shared"), 1)
+        check("GetMembers('s') in own namespace", sets.members("s"), [b"shared"])
 
     def test_names_with_wildcards_are_literal(self, sets):
         """Emptying a set named `s*` (or `s_1`, `s%1`...) deletes that set only: a delete by
