@@ -9,7 +9,7 @@ from prism.set.v1 import set_pb2 as pb
 from prism.set.v1 import set_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
-from prism_accept.suites.set.basic import SetOps
+from prism_accept.suites.set.basic import LARGE, NEIGHBOURS, SetOps, batch_size, large_members
 
 MEMBERS = [b"a", b"b", b"", b"\x00", b"\xff", b"ab"]
 
@@ -68,6 +68,52 @@ class SetCardinalityTests(InterfaceSuite):
         check("GetSize('s*')", self.size(card, sets.ns, "s*"), 2)
         check("GetSize('s') in the other namespace", self.size(card, other.ns, "s"), 3)
         check("IsMember(a, b, x) on 's'", self.is_member(card, sets.ns, "s", [b"a", b"b", b"x"]), [True, False, False])
+
+    def test_namespace_isolation_of_writes(self, card, sets, related):
+        """Namespaces whose names extend each other (`ns`, `ns:`, `ns:set:s`...): Add and Remove
+        in one change no other's size or membership."""
+        others = [SetOps(sets.stub, related(suffix)) for suffix in NEIGHBOURS]
+        for n, other in enumerate(others):
+            other.add("s", *MEMBERS[: n + 2])
+        sets.add("s", b"mine", b"a")
+        sets.remove("s", b"a")
+        for n, other in enumerate(others):
+            check(f"GetSize in {other.ns!r}", self.size(card, other.ns, "s"), n + 2)
+            check(f"IsMember(a, mine) in {other.ns!r}", self.is_member(card, other.ns, "s", [b"a", b"mine"]), [True, False])
+            other.remove("s", b"a")
+        check("GetSize in own namespace", self.size(card, sets.ns, "s"), 1)
+        check("IsMember(a, b, mine) in own namespace", self.is_member(card, sets.ns, "s", [b"a", b"b", b"mine"]), [False, False, True])
+
+    def test_read_after_write(self, card, sets):
+        """GetSize and IsMember, a write, both again: an answer cached before the write got through."""
+        held: set[bytes] = set()
+        for write, member in (("Add", b"a"), ("Add", b"b"), ("Remove", b"a"), ("Add", b"a"), ("Remove", b"a"), ("Remove", b"b")):
+            if write == "Add":
+                sets.add("s", member)
+                held.add(member)
+            else:
+                sets.remove("s", member)
+                held.discard(member)
+            check(f"GetSize after {write}({member!r})", self.size(card, sets.ns, "s"), len(held))
+            got = self.is_member(card, sets.ns, "s", [b"a", b"b"])
+            check(f"IsMember(a, b) after {write}({member!r})", got, [b"a" in held, b"b" in held])
+
+    @requires.limit("max_batch_size")
+    def test_a_large_set(self, card, sets, capabilities):
+        """5,000 members: GetSize counts them all and IsMember finds each (asked with as many
+        non-members), where a silent cap of 1,000 or one SSCAN page would not."""
+        batch = batch_size(capabilities)
+        members, strangers = large_members(), large_members(tag=b"x")
+        sets.add_all("s", members, batch)
+        check(f"GetSize of {LARGE} members", self.size(card, sets.ns, "s"), LARGE)
+        asked = [m for pair in zip(members, strangers) for m in pair]
+        answers = [a for i in range(0, len(asked), batch) for a in self.is_member(card, sets.ns, "s", asked[i : i + batch])]
+        held = set(members)
+        wrong = [m for m, a in zip(asked, answers) if a != (m in held)]
+        check(f"IsMember of {LARGE} members and {LARGE} others: how many answers", len(answers), len(asked))
+        check(f"IsMember of {LARGE} members and {LARGE} others: (how many wrong, the first)", (len(wrong), wrong[:3]), (0, []))
+        sets.remove("s", *members[:batch])
+        check(f"GetSize after removing {batch}", self.size(card, sets.ns, "s"), LARGE - batch)
 
     def test_invalid_arguments(self, card, sets):
         expect_status("IsMember with no members", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.is_member(card, sets.ns, "s", []))
