@@ -72,7 +72,9 @@ def _case_row(case, shared_error: str = "") -> str:
 
 
 def _detail(backend: str, cell: str, r) -> str:
-    facts = [f"status: {LABEL[r.status]}", f"{r.passed} passed, {r.failed} failed, {r.skipped} skipped, {r.deviations} known deviations"]
+    failed, errors = (sum(c.status == s for c in r.cases) for s in ("fail", "error"))
+    counts = f"{r.passed} passed, {failed} failed, {errors} in error, {r.skipped} skipped, {r.deviations} known deviations"
+    facts = [f"status: {LABEL[r.status]}", counts]
     facts += [
         f"{k}: {escape(v)}"
         for k, v in (("instance", r.instance), ("server", r.backend_version), ("plugin", r.plugin), ("ran", r.timestamp))
