@@ -175,3 +175,27 @@ def test_the_harness_refuses_an_ambiguous_explicit_url(url, shown, refused):
     with pytest.raises(instances.InstanceURLRefused) as e:
         instances.resolve(DECL, {"PRISM_REDIS_URL": url})
     assert f"$PRISM_REDIS_URL={shown} " in str(e.value) and not secret_in(str(e.value))
+
+
+def test_the_merged_junit_report_holds_no_secret_anywhere(tmp_path):
+    """Every attribute and text of a cell's report: messages, tracebacks, properties, output,
+    names (a parametrized case's id may quote a URL)."""
+    from types import SimpleNamespace
+
+    from prism_accept.compliance.reports.junit import merge_reports
+    from prism_accept.compliance.results import report_path
+
+    urls = [url for url, _, _ in FORMS if SECRET in url and "://" in url and not re.search(r"\s|'", url)]
+    quoted = " ".join(urls)
+    report = report_path(tmp_path, "redis", "keyvalue_basic")
+    report.write_text(
+        f'<testsuites><testsuite name="pytest" hostname="h"><properties><property name="instance" value="{quoted}"/></properties>'
+        f'<testcase classname="c {quoted}" name="test_a[{urls[0]}]"><failure message="{quoted}">{quoted}</failure>'
+        f"<system-out>{quoted}</system-out><system-err>{quoted}</system-err></testcase>"
+        f"<system-out>{quoted}</system-out></testsuite></testsuites>".replace("&", "&amp;")
+    )
+    out = tmp_path / "junit.xml"
+    merge_reports(SimpleNamespace(cells={"redis": ["keyvalue_basic"]}), tmp_path, out)
+    merged = out.read_text()
+    assert SECRET in report.read_text() and not secret_in(merged)
+    assert "redis://***@127.0.0.1:6390/0" in merged and "postgresql://db/x?sslmode=***&amp;sslpassword=***" in merged
