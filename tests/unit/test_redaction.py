@@ -199,3 +199,17 @@ def test_the_merged_junit_report_holds_no_secret_anywhere(tmp_path):
     merged = out.read_text()
     assert SECRET in report.read_text() and not secret_in(merged)
     assert "redis://***@127.0.0.1:6390/0" in merged and "postgresql://db/x?sslmode=***&amp;sslpassword=***" in merged
+
+
+def test_the_results_of_a_report_hold_no_secret(tmp_path):
+    from prism_accept.compliance.results import read_report
+
+    path = tmp_path / "tests.compliance.redis@keyvalue_basic.xml"
+    path.write_text(
+        '<testsuite><properties><property name="instance" value="nats://s3cret@h:4222 (x)"/></properties>'
+        '<testcase name="test_a[redis://:pa#s3cret@h:1/0]"><error message="at postgresql://h/x?password=s3cret">'
+        "redis://:p/s3cret@h:1/0</error></testcase></testsuite>"
+    )
+    result = read_report(path)
+    assert result.instance == "nats://***@h:4222 (x)" and result.status == "error"
+    assert not secret_in(repr(result)), repr(result)
