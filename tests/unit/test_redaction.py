@@ -213,3 +213,38 @@ def test_the_results_of_a_report_hold_no_secret(tmp_path):
     result = read_report(path)
     assert result.instance == "nats://***@h:4222 (x)" and result.status == "error"
     assert not secret_in(repr(result)), repr(result)
+
+
+def connection(backend: str):
+    import importlib
+
+    module = importlib.import_module(f"prism_{backend}.connection")
+    name = {"redis": "RedisConnection", "postgres": "PostgresConnection", "nats": "NatsConnection", "mqtt": "MqttConnection"}
+    name.update(rabbitmq="RabbitConnection", kafka="KafkaConnection")
+    return getattr(module, name[backend])()
+
+
+PLUGIN_URLS = {
+    "redis": "redis://:pa#s3cret@127.0.0.1:1/0",
+    "postgres": "postgresql://u:1234/s3cret@127.0.0.1:1/x",
+    "nats": "nats://s3cret#x@127.0.0.1:1",
+    "mqtt": "mqtt://u:pa/s3cret@127.0.0.1:1",
+    "rabbitmq": "amqp://guest:pa#s3cret@127.0.0.1:1/",
+    "kafka": "kafka://u:pa?s3cret@127.0.0.1:1",
+}
+
+
+@pytest.mark.parametrize("backend", PLUGIN_URLS)
+def test_a_plugin_refuses_an_ambiguous_url_before_its_client_parses_it(backend):
+    """Initialize answers INVALID_ARGUMENT with the redacted form: a client library would read part
+    of the password as host or port, and quote it in its error."""
+    import asyncio
+
+    import grpc
+
+    from prism_plugin.status import StatusError
+
+    with pytest.raises(StatusError) as e:
+        asyncio.run(connection(backend).connect({"url": PLUGIN_URLS[backend]}))
+    assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT and "is ambiguous" in e.value.message
+    assert sdk.redact(PLUGIN_URLS[backend]) in e.value.message and not secret_in(e.value.message)
