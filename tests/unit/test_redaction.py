@@ -216,12 +216,16 @@ def test_the_results_of_a_report_hold_no_secret(tmp_path):
 
 
 def connection(backend: str):
-    import importlib
+    from prism_kafka.connection import KafkaConnection
+    from prism_mqtt.connection import MqttConnection
+    from prism_nats.connection import NatsConnection
+    from prism_postgres.connection import PostgresConnection
+    from prism_rabbitmq.connection import RabbitConnection
+    from prism_redis.connection import RedisConnection
 
-    module = importlib.import_module(f"prism_{backend}.connection")
-    name = {"redis": "RedisConnection", "postgres": "PostgresConnection", "nats": "NatsConnection", "mqtt": "MqttConnection"}
-    name.update(rabbitmq="RabbitConnection", kafka="KafkaConnection")
-    return getattr(module, name[backend])()
+    classes = {"redis": RedisConnection, "postgres": PostgresConnection, "nats": NatsConnection, "mqtt": MqttConnection}
+    classes.update(rabbitmq=RabbitConnection, kafka=KafkaConnection)
+    return classes[backend]()
 
 
 PLUGIN_URLS = {
