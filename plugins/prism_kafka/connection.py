@@ -24,7 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from prism_kafka import names, protocol
 from prism_plugin.status import failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted
+from prism_plugin.urls import redact_text, redacted, refusal
 
 CALL_TIMEOUT_S = 3.0  # every client call; below the 5 s gRPC deadline
 CONNECT_TIMEOUT_S = 3.0
@@ -37,10 +37,14 @@ log = logging.getLogger("prism.kafka")
 
 
 def bootstrap_servers(url: str) -> str:
-    """`kafka://a:9092,b:9092` (or `a:9092,b:9092`) -> `a:9092,b:9092`."""
+    """`kafka://a:9092,b:9092` (or `a:9092,b:9092`) -> `a:9092,b:9092`. Credentials have no place
+    in it (SASL is not configured through the URL): user info is refused, never sent to a broker."""
+    why = refusal(url)
+    if why is not None:
+        raise invalid(f"bad Kafka URL: {why}")
     servers = url.split("://", 1)[1] if "://" in url else url
     servers = servers.split("/", 1)[0]
-    if not servers or any(":" not in s for s in servers.split(",")):
+    if not servers or "@" in servers or any(":" not in s for s in servers.split(",")):
         raise invalid(f"bad Kafka URL {redacted(url)}: want kafka://HOST:PORT[,HOST:PORT...]")
     return servers
 
@@ -123,7 +127,7 @@ class KafkaConnection:
         try:
             cluster = await self.call(lambda: admin.describe_cluster(request_timeout=CONNECT_TIMEOUT_S).result(CONNECT_TIMEOUT_S))
         except KafkaException as e:
-            raise unavailable(f"cannot reach Kafka at {redacted(url)}: {e}") from None
+            raise unavailable(f"cannot reach Kafka at {redacted(url)}: {redact_text(str(e))}") from None
         self.servers = servers
         self._admin = admin
         self._producer = Producer({**client_config(servers), "linger.ms": 0, "acks": "all", "enable.idempotence": False})

@@ -18,7 +18,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from prism_plugin.status import failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted
+from prism_plugin.urls import redact_text, redacted, refusal
 
 CALL_TIMEOUT_S = 1.5  # a CONNACK, SUBACK, PUBACK or UNSUBACK arrives within this
 OPERATION_TIMEOUT_S = 4.0  # everything one RPC asks of the broker is done within this
@@ -53,11 +53,14 @@ class MqttConnection:
     async def connect(self, settings: dict[str, str]) -> str:
         await self.close()  # a second Initialize replaces the first one's clients
         url = settings["url"]
-        parts = urlsplit(url)
+        why = refusal(url)
+        if why is not None:
+            raise invalid(f"bad MQTT URL: {why}")
         try:
+            parts = urlsplit(url)
             port = parts.port or 1883
         except ValueError as e:
-            raise invalid(f"bad MQTT URL {redacted(url)}: {e}") from e
+            raise invalid(f"bad MQTT URL {redacted(url)}: {redact_text(str(e))}") from None
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
             raise invalid(f"bad MQTT URL {redacted(url)}: want mqtt://[user[:password]@]host[:port]")
         if "session_expiry_s" in settings:
@@ -72,7 +75,7 @@ class MqttConnection:
         except (aiomqtt.MqttError, asyncio.TimeoutError, OSError) as e:
             self._settings = None
             await self.close()
-            raise unavailable(f"cannot reach the MQTT broker at {redacted(url)}: {type(e).__name__}: {str(e)[:200]}") from e
+            raise unavailable(f"cannot reach the MQTT broker at {redacted(url)}: {type(e).__name__}: {redact_text(str(e))[:200]}") from None
         return version[0].payload.decode("utf-8", "replace") if version else "MQTT 5 broker"
 
     def client(self, identifier: str | None = None, persistent: bool = False) -> aiomqtt.Client:

@@ -18,7 +18,7 @@ from nats.js.api import RawStreamMsg, StreamConfig
 
 from prism_nats import names
 from prism_plugin.status import failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted
+from prism_plugin.urls import redacted, refusal
 
 REQUEST_TIMEOUT_S = 2  # each request to the server; below the 5 s gRPC deadline
 CONNECT_TIMEOUT_S = 3
@@ -50,6 +50,9 @@ class NatsConnection:
         await self.close()  # a second Initialize replaces the first one's client
         url = settings["url"]
         shown = redacted(url)
+        why = refusal(url)
+        if why is not None:
+            raise invalid(f"bad NATS URL: {why}")
         if not url.startswith(("nats://", "tls://", "ws://", "wss://")):
             raise invalid(f"bad NATS URL {shown}: expected nats://HOST:PORT")
         nc: Client | None = None

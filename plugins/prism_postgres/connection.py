@@ -13,7 +13,7 @@ import psycopg_pool
 from psycopg import sql
 
 from prism_plugin.status import StatusError, failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted
+from prism_plugin.urls import redacted, refusal
 
 CONNECT_TIMEOUT_S = 3
 # Below the harness' default call deadline (5 s), so a slow statement answers before it.
@@ -64,6 +64,9 @@ class PostgresConnection:
         await self.close()  # a second Initialize replaces the first one's pool
         url = settings["url"]
         shown = redacted(url)
+        why = refusal(url)
+        if why is not None:
+            raise invalid(f"bad PostgreSQL URL: {why}")
         try:
             psycopg.conninfo.conninfo_to_dict(url)
         except psycopg.ProgrammingError as e:

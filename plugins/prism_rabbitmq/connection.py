@@ -18,7 +18,7 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, ExchangeType
 
 from prism_plugin.status import StatusError, failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted
+from prism_plugin.urls import redacted, refusal
 from prism_rabbitmq import names
 
 CONNECT_TIMEOUT_S = 3.0
@@ -74,12 +74,17 @@ class RabbitConnection:
         await self.close()  # a second Initialize replaces the first one's connection
         url = settings["url"]
         shown = redacted(url)
+        why = refusal(url)
+        if why is not None:
+            raise invalid(f"bad RabbitMQ URL: {why}")
         if not url.startswith(("amqp://", "amqps://")):
             raise invalid(f"bad RabbitMQ URL {shown}: want amqp://USER:PASSWORD@HOST:PORT/VHOST")
         try:
             connection = await asyncio.wait_for(aio_pika.connect(url, timeout=CONNECT_TIMEOUT_S), CONNECT_TIMEOUT_S + 1)
         except (asyncio.TimeoutError, OSError, aiormq.exceptions.AMQPError) as e:
             raise unavailable(f"cannot use RabbitMQ at {shown}: {type(e).__name__}") from None
+        except ValueError as e:  # the client's URL parser (yarl): never its traceback, which may quote the URL
+            raise invalid(f"bad RabbitMQ URL {shown}: {type(e).__name__}") from None
         self._connection, self._url = connection, url
         properties = connection.transport.connection.server_properties if connection.transport else {}
         version = properties.get("version", b"?")

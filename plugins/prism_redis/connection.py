@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from prism_plugin.status import failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted
+from prism_plugin.urls import redact_text, redacted, refusal
 from prism_redis import keys as rk
 
 SCAN_PAGE = 1000
@@ -38,11 +38,14 @@ class RedisConnection:
         await self.close()  # a second Initialize replaces the first one's pools
         url = settings["url"]
         shown = redacted(url)
+        why = refusal(url)
+        if why is not None:
+            raise invalid(f"bad Redis URL: {why}")
         try:
             client = aioredis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S)
             blocking = aioredis.Redis.from_url(url, socket_timeout=None, socket_connect_timeout=CONNECT_TIMEOUT_S)
         except ValueError as e:
-            raise invalid(f"bad Redis URL {shown}: {e}") from e
+            raise invalid(f"bad Redis URL {shown}: {redact_text(str(e))}") from None
         try:
             info = await client.info("server")
             await blocking.ping()
@@ -51,7 +54,7 @@ class RedisConnection:
             raise unavailable(f"cannot reach Redis at {shown}: {type(e).__name__}") from e
         except redis.exceptions.ResponseError as e:
             await _close(client, blocking)
-            raise invalid(f"Redis at {shown} refused the connection settings: {str(e)[:200]}") from e
+            raise invalid(f"Redis at {shown} refused the connection settings: {redact_text(str(e))[:200]}") from None
         except redis.exceptions.RedisError as e:
             await _close(client, blocking)
             raise unavailable(f"{shown} does not answer as a Redis server: {type(e).__name__}") from e

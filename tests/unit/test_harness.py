@@ -78,7 +78,7 @@ def test_a_plugin_that_dies_before_its_handshake_says_how_its_stderr_ends_and_ke
     with pytest.raises(PluginStartError) as e:
         PluginProcess([sys.executable, "-c", dies]).start({"url": "x"})
     first = str(e.value).splitlines()[0]
-    assert "exited with status 3 before its handshake; its stderr ends: starting | no module named prism.v9 redis://:***@h:1" in first, first
+    assert "exited with status 3 before its handshake; its stderr ends: starting | no module named prism.v9 redis://***@h:1" in first, first
     kept = first.split("(full log: ")[1].split(")")[0]
     assert "no module named prism.v9" in open(kept).read() and ":pw@" not in open(kept).read()
     os.unlink(kept)

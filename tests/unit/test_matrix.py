@@ -53,7 +53,7 @@ def test_cell_statuses(tmp_path):
         write(tmp_path, "b", name, text)
     r = {name: matrix.read_report(matrix.report_path(tmp_path, "b", name)) for name in ("p", "d", "x", "f", "s", "ps", "e", "n")}
     assert (r["p"].status, r["p"].passed, r["p"].plugin, r["p"].backend_version) == ("pass", 2, "redis 0.1.0", "redis 7.0.15")
-    assert r["p"].instance == "redis://:***@db.example:6379/0 (url_env)"
+    assert r["p"].instance == "redis://***@db.example:6379/0 (url_env)"
     assert (r["d"].status, r["d"].passed, r["d"].deviations) == ("deviation", 1, 1)
     assert [(c.name, c.message) for c in r["d"].known_deviations] == [("test_scan_order", "SCAN returns keys unordered")]
     assert (r["x"].status, r["x"].failed) == ("fail", 1)  # a known deviation that no longer happens fails
@@ -62,7 +62,7 @@ def test_cell_statuses(tmp_path):
     assert (failed.operation, failed.got, failed.want) == ("Get k", "b'1'", "b'2'")
     assert (r["s"].status, r["s"].skipped, r["s"].passed, r["s"].reason) == ("skip", 1, 0, "no redis instance: start it")
     assert (r["ps"].status, r["ps"].passed, r["ps"].skipped) == ("pass", 1, 1)  # the skipped case is not counted as passed
-    assert r["e"].status == "error" and "pw" not in r["e"].reason and "u:***@h:1" in r["e"].reason
+    assert r["e"].status == "error" and "pw" not in r["e"].reason and "redis://***@h:1" in r["e"].reason
     assert (r["n"].status, r["n"].reason) == ("error", "no case ran")
     assert matrix.read_report(tmp_path / "missing.xml").status == "error"
     (tmp_path / "broken.xml").write_text("<testsuites><testsuite>")
@@ -70,8 +70,8 @@ def test_cell_statuses(tmp_path):
 
 
 def test_redact():
-    assert redact("redis://:pw@h:6379/0 and postgres://me:p%40ss@db/x") == "redis://:***@h:6379/0 and postgres://me:***@db/x"
-    assert redact("redis://h:6379/0 http://user@h/") == "redis://h:6379/0 http://user@h/"
+    assert redact("redis://:pw@h:6379/0 and postgres://me:p%40ss@db/x") == "redis://***@h:6379/0 and postgres://***@db/x"
+    assert redact("redis://h:6379/0 http://user@h/") == "redis://h:6379/0 http://***@h/"
 
 
 def sample_backends(tmp_path):
@@ -150,14 +150,14 @@ def test_written_reports(tmp_path):
     )
     assert data["backends"]["redis"]["cells"]["conventions"]["kind"] == "conventions"
     assert data["backends"]["redis"]["certifies"]["plugin"] == ["redis 0.1.0"]
-    assert data["backends"]["redis"]["certifies"]["instance"] == ["redis://:***@db.example:6379/0 (url_env)"]
+    assert data["backends"]["redis"]["certifies"]["instance"] == ["redis://***@db.example:6379/0 (url_env)"]
 
     md = (out / "matrix.md").read_text()
     assert "| keyvalue | keyvalue\\_scan | ✅ PASS | ⚠️ PASS\\* (1 known) |" in md
     assert "| keyvalue | keyvalue data model | — | ✅ PASS |" in md
     assert "| keyvalue | keyvalue\\_ttl | ✅ PASS | ⏭️ SKIP |" in md
     assert "| redis | keyvalue\\_scan | test\\_scan\\_order | SCAN returns keys unordered |" in md
-    assert "| redis | redis 0.1.0 | redis 7.0.15 | redis://:\\*\\*\\*@db.example:6379/0 (url\\_env) |" in md
+    assert "| redis | redis 0.1.0 | redis 7.0.15 | redis://\\*\\*\\*@db.example:6379/0 (url\\_env) |" in md
 
     merged = JUnitXml.fromfile(str(out / "junit.xml"))
     names = [s.name for s in merged]
@@ -186,7 +186,7 @@ def test_markdown_renders_every_string_as_written(tmp_path):
     shown = rendered_text(md)
     assert "<em>" not in html, "a * or _ in a generated string became emphasis"
     for text in ("17/20 interfaces PASS, 1 PASS*, 1 FAIL, 1 SKIP across 2 backends", "PASS* (1 known)", "keyvalue_scan", "test_scan_order",
-                 "redis://:***@db.example:6379/0 (url_env)"):
+                 "redis://***@db.example:6379/0 (url_env)"):
         assert text in shown, f"{text!r} is not in matrix.md as GitHub renders it"
 
 

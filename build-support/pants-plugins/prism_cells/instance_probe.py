@@ -6,10 +6,12 @@ again in every Pants run, pantsd or not, `./pants` or plain `pants`) and puts it
 cell's sandbox as `.prism-instance.json`; a change of state changes the cell's inputs, so a PASS
 cached while Redis was up is not reused once Redis is down, and comes back when it is up again.
 
-Secrets: the probe gets only host and port. The state file holds the explicit URL
-(instance.url_env) redacted; when the URL carries a password, the real one is written to a
-0600 file outside the repository and the state names that file, so no password enters a
-Process, a digest or a cache key. The cell reads it (prism_accept.harness.instances.cell_environ).
+Secrets: the probe gets only host and port, and none of an ambiguous URL (net.refusal: its
+parser's host may be part of a password; the cell refuses it). The state file holds the explicit
+URL (instance.url_env) redacted (net.redact: user info, query values, fragment); when the URL
+has any of them, the real one is written to a 0600 file outside the repository and the state
+names that file, so no secret enters a Process, a digest or a cache key. The cell reads it
+(prism_accept.harness.instances.cell_environ).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def secret_file(backend: str) -> Path:
 
 
 def hand_over(backend: str, url: str | None) -> str | None:
-    """Write a password-bearing URL to the backend's 0600 file (or remove a stale one); its path."""
+    """Write a URL with a secret (net.has_secret) to the backend's 0600 file (or remove a stale one); its path."""
     path = secret_file(backend)
     if url is None or not net.has_secret(url):
         path.unlink(missing_ok=True)

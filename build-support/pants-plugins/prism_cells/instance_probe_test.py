@@ -26,9 +26,13 @@ SECRET_URL = "redis://:s3cret-pw@127.0.0.1:6390/0"
 
 def test_plan_probe_follows_the_resolution_order() -> None:
     assert plan_probe(REDIS, SECRET_URL, None) == instance_probe.Probe(
-        "$PRISM_REDIS_URL redis://:***@127.0.0.1:6390/0", "127.0.0.1:6390", None
+        "$PRISM_REDIS_URL redis://***@127.0.0.1:6390/0", "127.0.0.1:6390", None
     )
     assert plan_probe(REDIS, None, None).tcp == "127.0.0.1:6379"
+    # an unencoded `/` in the password: a parser reads host "u", port 1234 (part of the password)
+    assert plan_probe(REDIS, "redis://u:1234/s3cret@127.0.0.1:6390/0", None) == instance_probe.Probe(
+        "$PRISM_REDIS_URL redis://***@127.0.0.1:6390/0", None, None
+    )
     assert plan_probe(InstanceSpec(start_hint="x", embedded=True), None, None).tcp is None
 
 
@@ -107,5 +111,5 @@ def test_no_password_in_the_probe_process_or_the_state_digest(tmp_path, monkeypa
     assert isinstance(state_file, FileContent)
     state = json.loads(state_file.content)
     assert "s3cret-pw" not in json.dumps(state)
-    assert state["url"] == "redis://:***@127.0.0.1:6390/0" and state["probe"] == {"tcp": "up"}
+    assert state["url"] == "redis://***@127.0.0.1:6390/0" and state["probe"] == {"tcp": "up"}
     assert open(state["url_file"]).read() == SECRET_URL

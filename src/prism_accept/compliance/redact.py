@@ -1,16 +1,14 @@
-"""Remove passwords from URLs before any text reaches output, a report or a cache key.
+"""Remove secrets from text before it reaches output, a report or a cache key.
 
-Instance URLs may carry credentials (`redis://:pw@host`, `postgres://user:pw@host/db`); the
-user name stays (it helps to know who connected), the password becomes `***`.
+Every URL in the text is redacted by pattern (prism_accept.harness.net.redact): its user info
+(everything between `//` and the last `@`: a password, a token, a user name that may be one),
+its query values and its fragment become `***`.
 """
 
 from __future__ import annotations
 
-import re
-
-# scheme://[user]:password@  ->  scheme://[user]:***@
-_USERINFO_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<password>[^@/\s]*)@")
+from prism_accept.harness.net import redact_text
 
 
 def redact(text: str) -> str:
-    return _USERINFO_PASSWORD.sub(lambda m: f"{m['head']}:***@" if m["password"] else m[0], text or "")
+    return redact_text(text)

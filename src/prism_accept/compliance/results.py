@@ -100,11 +100,12 @@ def _first_line(text: str | None, limit: int = 600) -> str:
 def _case_result(case) -> CaseResult:
     outcomes = list(case.result)
     time_s = float(case.time or 0.0)
+    name = redact(case.name or "")  # a parametrized case's id may quote a URL
     for kind, status in ((Error, "error"), (Failure, "fail")):
         found = next((o for o in outcomes if isinstance(o, kind)), None)
         if found is not None:
             message = redact(_first_line(found.message) or _first_line(found.text))
-            result = CaseResult(case.name, status, message, redact(found.text or ""), time_s=time_s)
+            result = CaseResult(name, status, message, redact(found.text or ""), time_s=time_s)
             m = _GOT_WANT.match(message)
             if m:
                 result.operation, result.got, result.want = m["operation"], m["got"], m["want"]
@@ -112,8 +113,8 @@ def _case_result(case) -> CaseResult:
     skipped = next((o for o in outcomes if isinstance(o, Skipped)), None)
     if skipped is not None:
         status = "deviation" if skipped.type == XFAIL_TYPE else "skip"
-        return CaseResult(case.name, status, redact(_first_line(skipped.message) or _first_line(skipped.text)), time_s=time_s)
-    return CaseResult(case.name, "pass", time_s=time_s)
+        return CaseResult(name, status, redact(_first_line(skipped.message) or _first_line(skipped.text)), time_s=time_s)
+    return CaseResult(name, "pass", time_s=time_s)
 
 
 def suites_of(path: Path) -> list[TestSuite]:

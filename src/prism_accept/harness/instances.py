@@ -13,7 +13,9 @@ then a SKIP, never a pass and never a failure.
 Under Pants, a cell's environment is not the caller's: the explicit URL reaches the cell through
 a state file the prism_cells plugin puts in the sandbox (cell_environ). A URL with a password
 stays out of that file (and so out of every cache key): the file names a 0600 file outside the
-repository that holds it. URLs are shown redacted everywhere.
+repository that holds it. URLs are shown redacted everywhere (net.redact: user info, query
+values and fragment as ***), and an explicit URL that a client would read differently from
+what is shown (an unencoded `/ ? # @` in its password) is refused before anything connects.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from prism_accept.harness import containers, servers
-from prism_accept.harness.net import Redacted, docker_available, reachable, redact
+from prism_accept.harness.net import Redacted, docker_available, reachable, redact, refusal
 from prism_accept.paths import CELL_STATE_FILE
 from prism_accept.registry import BackendDeclaration
 
@@ -37,6 +39,11 @@ class InstanceUnavailable(Exception):
 class ExplicitInstanceDown(Exception):
     """The instance the caller named explicitly ($PRISM_<BACKEND>_URL) does not answer: an
     error of the run, never a SKIP (falling back to another instance would mislead)."""
+
+
+class InstanceURLRefused(Exception):
+    """The explicit URL ($PRISM_<BACKEND>_URL) is ambiguous (net.refusal): an error of the run,
+    never a SKIP; the message shows it redacted and says how to write it."""
 
 
 class InstanceSetupError(Exception):
@@ -101,6 +108,9 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
     spec = decl.instance
     if spec.url_env and env.get(spec.url_env):
         url = env[spec.url_env]
+        why = refusal(url)
+        if why is not None:
+            raise InstanceURLRefused(f"{decl.backend}: ${spec.url_env}={why}")
         if reachable(url):
             return Instance(url, f"${spec.url_env}")
         raise ExplicitInstanceDown(

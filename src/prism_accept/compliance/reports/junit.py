@@ -11,17 +11,16 @@ from prism_accept.compliance.results import report_path, suites_of
 
 
 def _redact_suite(suite: TestSuite, name: str) -> None:
+    """Every attribute and every text of the suite redacted (messages, tracebacks, properties,
+    system-out/err, case names and class names alike), then named after its cell."""
+    for elem in suite._elem.iter():
+        for key, value in elem.attrib.items():
+            elem.attrib[key] = redact(value)
+        if elem.text:
+            elem.text = redact(elem.text)
+        if elem.tail:
+            elem.tail = redact(elem.tail)
     suite.name = name
-    for prop in suite.properties():
-        prop.value = redact(prop.value or "")
-    for case in suite:
-        for outcome in case.result:
-            if outcome.message:
-                outcome.message = redact(outcome.message)
-            if outcome.text:
-                outcome.text = redact(outcome.text)
-        case.system_out = redact(case.system_out) if case.system_out else case.system_out
-        case.system_err = redact(case.system_err) if case.system_err else case.system_err
 
 
 def merge_reports(matrix, reports: Path, out: Path) -> None:
