@@ -5,6 +5,10 @@ A compliance cell's result depends on its instance, which Pants cannot see. For 
 again in every Pants run, pantsd or not, `./pants` or plain `pants`) and puts its answer into the
 cell's sandbox as `.prism-instance.json`; a change of state changes the cell's inputs, so a PASS
 cached while Redis was up is not reused once Redis is down, and comes back when it is up again.
+Where the protocol tells it before a login (Redis INFO server, the NATS INFO line, AMQP's
+Connection.Start, PostgreSQL's parameter statuses: net.server_identity), what the server says it
+is (product, version) is in the state too, so upgrading the server behind the same port reruns
+its cells.
 
 Secrets: the probe gets only host and port, and none of an ambiguous URL (net.refusal: its
 parser's host may be part of a password; the cell refuses it). The state file holds the explicit
@@ -23,6 +27,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pants.backend.python.goals.pytest_runner import PytestPluginSetup, PytestPluginSetupRequest
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
@@ -53,6 +58,8 @@ if request.get("tcp"):
     out["tcp"] = "up" if reachable("tcp://" + request["tcp"], request["timeout_s"]) else "down"
 if request.get("docker"):
     out["docker"] = "up" if docker_available(request["timeout_s"]) else "down"
+if request.get("identity") and out.get("tcp") == "up":
+    out["server"] = server_identity(request["identity"], request["timeout_s"])
 print(json.dumps(out, sort_keys=True))
 """
 )
@@ -72,6 +79,7 @@ class Probe:
     description: str
     tcp: str | None  # "host:port"
     docker_host: str | None
+    identity: str | None = None  # scheme://[user@]host:port/path: what net.server_identity asks, no secret
 
 
 def secret_file(backend: str) -> Path:
@@ -94,17 +102,30 @@ def hand_over(backend: str, url: str | None) -> str | None:
     return str(path)
 
 
+def identity_url(url: str) -> str | None:
+    """The URL the identity probe may be given: scheme, host, port and path, and the user only
+    when the URL holds no secret (a registry file's local URL); None for a URL it cannot use."""
+    address = net.host_port(url)
+    scheme = url.split("://", 1)[0].lower()
+    if address is None or scheme not in net.IDENTITY_SCHEMES:
+        return None
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username and not net.has_secret(url) else ""
+    host = f"[{address[0]}]" if ":" in address[0] else address[0]
+    return f"{scheme}://{user}{host}:{address[1]}{parts.path}"
+
+
 def plan_probe(spec: InstanceSpec, url: str | None, docker_host: str | None) -> Probe:
     """Which instance the cell will use, as resolve() orders them (pure; tested without Pants)."""
     if url is not None:
         address = net.host_port(url)
         tcp = f"{address[0]}:{address[1]}" if address else None
-        return Probe(f"${spec.url_env} {net.redact(url)}", tcp, None)
+        return Probe(f"${spec.url_env} {net.redact(url)}", tcp, None, identity_url(url))
     if spec.local or spec.container:
         address = net.host_port(spec.local) if spec.local else None
         tcp = f"{address[0]}:{address[1]}" if address else None
         docker = (docker_host or net.DEFAULT_DOCKER_HOST) if spec.container else None
-        return Probe(f"local {spec.local}" if spec.local else "container", tcp, docker)
+        return Probe(f"local {spec.local}" if spec.local else "container", tcp, docker, identity_url(spec.local) if spec.local else None)
     if spec.server:  # started by the cell itself, on a free port: nothing to probe
         return Probe(f"embedded server {spec.server.distribution}", None, None)
     return Probe("embedded" if spec.embedded else "none", None, None)
@@ -129,7 +150,9 @@ async def instance_state(request: InstanceStateRequest) -> PytestPluginSetup:
                     sys.executable,
                     "-c",
                     PROBE_SCRIPT,
-                    json.dumps({"tcp": probe.tcp, "docker": bool(probe.docker_host), "timeout_s": PROBE_TIMEOUT_S}),
+                    json.dumps(
+                        {"tcp": probe.tcp, "docker": bool(probe.docker_host), "identity": probe.identity, "timeout_s": PROBE_TIMEOUT_S}
+                    ),
                 ),
                 env={"DOCKER_HOST": probe.docker_host} if probe.docker_host else {},
                 description=f"Probe the {backend} instance ({probe.description})",

@@ -26,7 +26,7 @@ SECRET_URL = "redis://:s3cret-pw@127.0.0.1:6390/0"
 
 def test_plan_probe_follows_the_resolution_order() -> None:
     assert plan_probe(REDIS, SECRET_URL, None) == instance_probe.Probe(
-        "$PRISM_REDIS_URL redis://***@127.0.0.1:6390/0", "127.0.0.1:6390", None
+        "$PRISM_REDIS_URL redis://***@127.0.0.1:6390/0", "127.0.0.1:6390", None, "redis://127.0.0.1:6390/0"
     )
     assert plan_probe(REDIS, None, None).tcp == "127.0.0.1:6379"
     # an unencoded `/` in the password: a parser reads host "u", port 1234 (part of the password)
@@ -34,6 +34,16 @@ def test_plan_probe_follows_the_resolution_order() -> None:
         "$PRISM_REDIS_URL redis://***@127.0.0.1:6390/0", None, None
     )
     assert plan_probe(InstanceSpec(start_hint="x", embedded=True), None, None).tcp is None
+
+
+def test_the_identity_probe_gets_no_secret() -> None:
+    """The server's identity is asked with scheme, host, port and path; a user only from a URL
+    that holds no secret (a registry file's own)."""
+    assert instance_probe.identity_url("postgresql://u:pw@db:5432/test?password=x") == "postgresql://db:5432/test"
+    assert instance_probe.identity_url("nats://tok@127.0.0.1:4222") == "nats://127.0.0.1:4222"
+    assert instance_probe.identity_url("amqp://127.0.0.1:5672/") == "amqp://127.0.0.1:5672/"
+    assert instance_probe.identity_url("mqtt://127.0.0.1:1883") is None  # no cheap identity
+    assert plan_probe(REDIS, None, None).identity == "redis://127.0.0.1:6379/0"
 
 
 def test_an_embedded_server_is_started_by_the_cell_so_nothing_is_probed() -> None:

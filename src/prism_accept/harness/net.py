@@ -4,9 +4,12 @@ source of this module is its probe script)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import socket
+import struct
 from urllib.parse import urlsplit
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -139,6 +142,113 @@ def docker_available(timeout_s: float = 0.5) -> bool:
     if host.startswith("tcp://"):
         return reachable(host, timeout_s)
     return False
+
+
+# --- What a server says it is, read from the start of its protocol, without logging in. The
+# probe puts it into every cell's cache key, so upgrading (or swapping) the server behind the same
+# port reruns the cells instead of reusing their results.
+
+IDENTITY_SCHEMES = {"redis": "redis", "rediss": "redis", "nats": "nats", "amqp": "amqp", "postgresql": "postgresql", "postgres": "postgresql"}
+_VERSION_FIELD = re.compile(r"^(server_name|[a-z]+_version|redis_build_id):(.*)$")
+
+
+def _read_until(sock: socket.socket, done, limit: int = 65536) -> bytes:
+    data = b""
+    while not done(data) and len(data) < limit:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _redis_identity(sock: socket.socket) -> str:
+    sock.sendall(b"INFO server\r\n")
+
+    def whole(data: bytes) -> bool:
+        head, sep, rest = data.partition(b"\r\n")
+        return bool(sep) and (not head.startswith(b"$") or len(rest) >= int(head[1:] or 0) + 2)
+
+    head, _, body = _read_until(sock, whole).partition(b"\r\n")
+    if not head.startswith(b"$"):
+        return "redis protocol: " + head.decode(errors="replace")[:200]  # e.g. -NOAUTH: a fact too
+    fields = [m.group(1) + "=" + m.group(2).strip() for m in map(_VERSION_FIELD.match, body.decode(errors="replace").splitlines()) if m]
+    return ", ".join(f for f in fields if not f.startswith("gcc_version"))
+
+
+def _nats_identity(sock: socket.socket) -> str:
+    line = _read_until(sock, lambda d: b"\r\n" in d).partition(b"\r\n")[0]
+    if not line.startswith(b"INFO "):
+        return "nats protocol: " + line.decode(errors="replace")[:200]
+    info = json.loads(line[5:])
+    return json.dumps({k: info.get(k) for k in ("version", "go", "proto", "jetstream", "headers")}, sort_keys=True)
+
+
+def _amqp_identity(sock: socket.socket) -> str:
+    """A digest of Connection.Start: the server's properties (product, version, platform,
+    capabilities...), mechanisms and locales; nothing in it changes between connections."""
+    sock.sendall(b"AMQP\x00\x00\x09\x01")
+    header = _read_until(sock, lambda d: len(d) >= 7)
+    if len(header) < 7 or header[0] != 1:
+        return "amqp protocol: " + header[:40].hex()
+    size = struct.unpack(">I", header[3:7])[0]
+    frame = header[7:] + _read_until(sock, lambda d: len(header) - 7 + len(d) >= size + 1, limit=size + 8)
+    return "Connection.Start sha256:" + hashlib.sha256(frame[:size]).hexdigest()[:16]
+
+
+def _postgresql_identity(sock: socket.socket, user: str, database: str) -> str:
+    """The parameter statuses a server sends once it has let a user in (server_version among
+    them); a server that wants a password says so, which is all that is learnt of it."""
+    body = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in (("user", user), ("database", database))) + b"\0"
+    sock.sendall(struct.pack(">II", 8 + len(body), 196608) + body)
+    data, statuses = b"", []
+
+    def whole(d: bytes) -> bool:
+        return len(d) >= 5 and len(d) >= 1 + struct.unpack(">I", d[1:5])[0]
+
+    while True:
+        if not whole(data):
+            data += _read_until(sock, lambda fresh: whole(data + fresh))
+        if len(data) < 5:
+            return "postgresql protocol: no answer"
+        kind, size = data[:1], struct.unpack(">I", data[1:5])[0]
+        if len(data) < 1 + size:
+            return "postgresql protocol: cut short"
+        payload, data = data[5 : 1 + size], data[1 + size :]
+        if kind == b"R" and payload[:4] != b"\0\0\0\0":
+            return "postgresql: wants authentication"
+        if kind == b"E":
+            return "postgresql error: " + ", ".join(p[1:].decode(errors="replace") for p in payload.split(b"\0") if p[:1] in (b"C", b"V"))
+        if kind == b"S":
+            name, _, value = payload[:-1].partition(b"\0")
+            if name in (b"server_version", b"server_encoding", b"integer_datetimes"):
+                statuses.append(f"{name.decode()}={value.decode(errors='replace')}")
+        if kind == b"Z":
+            return ", ".join(sorted(statuses))
+
+
+def server_identity(url: str, timeout_s: float = 0.5) -> str | None:
+    """What the server at `url` says it is (Redis INFO server, the NATS INFO line, AMQP's
+    Connection.Start, PostgreSQL's parameter statuses), or None: another scheme, or no answer.
+    Sends no password: it learns only what a server tells before or without one."""
+    protocol = IDENTITY_SCHEMES.get(url.split("://", 1)[0].lower())
+    address = host_port(url)
+    if protocol is None or address is None:
+        return None
+    try:
+        with socket.create_connection(address, timeout=timeout_s) as sock:
+            sock.settimeout(timeout_s)
+            if protocol == "redis":
+                return _redis_identity(sock)
+            if protocol == "nats":
+                return _nats_identity(sock)
+            if protocol == "amqp":
+                return _amqp_identity(sock)
+            parts = urlsplit(url)
+            user = parts.username if parts.username and not has_secret(url) else "postgres"
+            return _postgresql_identity(sock, user, parts.path.lstrip("/") or user)
+    except (OSError, ValueError, struct.error):
+        return None
 
 
 class Redacted(dict):
