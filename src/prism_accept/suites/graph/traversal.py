@@ -188,3 +188,17 @@ class GraphTraversalTests(InterfaceSuite):
         graph.reference.remove_edge("s", "C", key="rail:s>C")
         self.compare(traversal, graph, "s")
         self.compare(traversal, graph, "a", "BOTH")
+
+    def test_whole_traversal_over_thousands(self, graph, traversal):
+        """5,000 nodes reached, so a traversal answered from one page or capped at 1,000 or
+        4,096 nodes fails: a ternary tree (ids 'n<i>', so 'n10' < 'n9' in code point order)
+        with 'skip' edges across it, walked whole with and without a label filter."""
+        size = 5_000
+        ids = [f"n{i}" for i in range(size)]
+        graph.bulk(ids, [(ids[(i - 1) // 3], ids[i]) for i in range(1, size)])
+        graph.bulk([], [(ids[i], ids[i + 7]) for i in range(0, size - 7, 50)], label="skip")
+        for method in REFERENCE:
+            got = self.traverse(traversal, graph, method, "n0")
+            check(f"{method}(n0) over {size} nodes: how many visited", len(got), size)
+            check(f"{method}(n0) over {size} nodes", got, REFERENCE[method](graph.reference, "n0"))
+        self.compare(traversal, graph, ids[-1], "BOTH", labels=("link",))
