@@ -60,6 +60,39 @@ class DirectionIgnored(MemGraph):
         return super()._followed(ns, "outgoing", labels)
 
 
+class TraversalCappedAtOneThousand(MemGraph):
+    """A silent cap on the answer (as a LIMIT 1000 or one page of a server-side walk)."""
+
+    async def breadth_first(self, ns, start, direction, max_depth, labels):
+        found = await super().breadth_first(ns, start, direction, max_depth, labels)
+        return None if found is None else found[:1000]
+
+    async def depth_first(self, ns, start, direction, max_depth, labels):
+        found = await super().depth_first(ns, start, direction, max_depth, labels)
+        return None if found is None else found[:1000]
+
+
+class LabelFilterOnOutgoingEdgesOnly(MemGraph):
+    """The filter applied where the walk follows edges forward, forgotten on the reversed ones."""
+
+    def _followed(self, ns, direction, labels):
+        return super()._followed(ns, direction, labels if direction == "outgoing" else frozenset())
+
+
+class TraversalOfACachedView(MemGraph):
+    """The walked graph cached per (namespace, direction, labels) and never invalidated by a write."""
+
+    def __init__(self):
+        super().__init__()
+        self._walked = {}
+
+    def _followed(self, ns, direction, labels):
+        key = (ns, direction, labels)
+        if key not in self._walked:
+            self._walked[key] = nx.DiGraph(super()._followed(ns, direction, labels))
+        return self._walked[key]
+
+
 class QueryCollapsesParallelEdges(MemGraph):
     def _cypher_view(self, ns):
         return nx.MultiDiGraph(nx.DiGraph(super()._cypher_view(ns)))
@@ -68,6 +101,27 @@ class QueryCollapsesParallelEdges(MemGraph):
 class QuerySeesEveryNamespace(MemGraph):
     def _cypher_view(self, ns):
         return nx.compose_all([super(QuerySeesEveryNamespace, self)._cypher_view(n) for n in self._spaces] or [nx.MultiDiGraph()])
+
+
+class QueryCappedAtOneHundredRows(MemGraph):
+    """A silent cap on the rows of an answer (a LIMIT 100 appended, one fetchmany page)."""
+
+    async def query(self, ns, language, text, parameters):
+        columns, rows = await super().query(ns, language, text, parameters)
+        return columns, rows[:100]
+
+
+class QueryOfACachedView(MemGraph):
+    """The engine's view of a namespace built on its first query and never rebuilt after a write."""
+
+    def __init__(self):
+        super().__init__()
+        self._views = {}
+
+    def _cypher_view(self, ns):
+        if ns not in self._views:
+            self._views[ns] = super()._cypher_view(ns)
+        return self._views[ns]
 
 
 class WeightedPathIsUnweighted(MemGraph):
@@ -104,8 +158,13 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "graph-depth-off-by-one": ("graph_traversal", graph_store(DepthOffByOne)),
     "graph-edge-label-filter-ignored": ("graph_traversal", graph_store(EdgeLabelFilterIgnored)),
     "graph-direction-ignored": ("graph_traversal", graph_store(DirectionIgnored)),
+    "graph-traversal-capped-at-1000": ("graph_traversal", graph_store(TraversalCappedAtOneThousand)),
+    "graph-label-filter-on-outgoing-edges-only": ("graph_traversal", graph_store(LabelFilterOnOutgoingEdgesOnly)),
+    "graph-traversal-of-a-cached-view": ("graph_traversal", graph_store(TraversalOfACachedView)),
     "graph-query-collapses-parallel-edges": ("graph_query", graph_store(QueryCollapsesParallelEdges)),
     "graph-query-sees-every-namespace": ("graph_query", graph_store(QuerySeesEveryNamespace)),
+    "graph-query-capped-at-100-rows": ("graph_query", graph_store(QueryCappedAtOneHundredRows)),
+    "graph-query-of-a-cached-view": ("graph_query", graph_store(QueryOfACachedView)),
     "graph-weighted-path-is-unweighted": ("graph_analytics", graph_store(WeightedPathIsUnweighted)),
     "graph-pagerank-ignores-damping": ("graph_analytics", graph_store(PageRankIgnoresDamping)),
     "graph-components-strongly-connected": ("graph_analytics", graph_store(ComponentsStronglyConnected)),
