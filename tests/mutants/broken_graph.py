@@ -9,7 +9,7 @@ import networkx as nx  # type: ignore[import]
 
 import prism_memstore
 from prism_memstore.graph import MemGraph, Space
-from prism_plugin.contracts.graph.networkx_analytics import page_rank
+from prism_plugin.contracts.graph.networkx_analytics import components, page_rank, shortest_path
 
 
 class DeleteNodeCountsOutgoingEdgesOnly(MemGraph):
@@ -18,6 +18,17 @@ class DeleteNodeCountsOutgoingEdgesOnly(MemGraph):
         outgoing = graph.out_degree(node_id) if node_id in graph else 0
         removed = await super().delete_node(ns, node_id)
         return None if removed is None else outgoing
+
+
+class DeleteEdgeInEveryNamespace(MemGraph):
+    """DeleteEdge by edge id alone, as a table keyed by id without its namespace would."""
+
+    async def delete_edge(self, ns, edge_id):
+        found = await super().delete_edge(ns, edge_id)
+        for other in list(self._spaces):
+            if other != ns:
+                await super().delete_edge(other, edge_id)
+        return found
 
 
 class EdgeToMissingNodeCreatesIt(MemGraph):
@@ -139,6 +150,45 @@ class PageRankIgnoresDamping(MemGraph):
         return page_rank(nx.DiGraph(self._space(ns).graph), 0.85, iterations)
 
 
+class PageRankRunsToConvergence(MemGraph):
+    """The iterations parameter read as a bound nobody reaches: ranks always converged."""
+
+    async def page_rank(self, ns, damping, iterations):
+        return page_rank(nx.DiGraph(self._space(ns).graph), damping, 1000)
+
+
+class ZeroWeightCountsAsOne(MemGraph):
+    """A weight of 0 taken for "no weight" (`weight or 1`), so free edges cost 1."""
+
+    async def shortest_path(self, ns, from_node, to_node, weighted):
+        graph = nx.MultiDiGraph(self._space(ns).graph)
+        for _, _, attrs in graph.edges(data=True):
+            attrs["weight"] = attrs["weight"] or 1.0
+        return shortest_path(graph, from_node, to_node, weighted)
+
+
+class AnalyticsOfACachedGraph(MemGraph):
+    """Analytics over a copy of the graph taken at the namespace's first analytics call."""
+
+    def __init__(self):
+        super().__init__()
+        self._copies = {}
+
+    def _copy(self, ns):
+        if ns not in self._copies:
+            self._copies[ns] = Space(self._space(ns).graph.copy())
+        return self._copies[ns]
+
+    async def shortest_path(self, ns, from_node, to_node, weighted):
+        return shortest_path(self._copy(ns).graph, from_node, to_node, weighted)
+
+    async def page_rank(self, ns, damping, iterations):
+        return page_rank(nx.DiGraph(self._copy(ns).graph), damping, iterations)
+
+    async def components(self, ns):
+        return components(self._copy(ns).graph)
+
+
 class ComponentsStronglyConnected(MemGraph):
     async def components(self, ns):
         return [list(c) for c in nx.strongly_connected_components(self._space(ns).graph)]
@@ -153,6 +203,7 @@ def graph_store(store_class: type[MemGraph]) -> Callable[[], None]:
 
 MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "graph-delete-node-counts-outgoing-edges-only": ("graph_basic", graph_store(DeleteNodeCountsOutgoingEdgesOnly)),
+    "graph-delete-edge-in-every-namespace": ("graph_basic", graph_store(DeleteEdgeInEveryNamespace)),
     "graph-edge-to-missing-node-creates-it": ("graph_basic", graph_store(EdgeToMissingNodeCreatesIt)),
     "graph-ties-in-insertion-order": ("graph_traversal", graph_store(TiesInInsertionOrder)),
     "graph-depth-off-by-one": ("graph_traversal", graph_store(DepthOffByOne)),
@@ -167,5 +218,8 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "graph-query-of-a-cached-view": ("graph_query", graph_store(QueryOfACachedView)),
     "graph-weighted-path-is-unweighted": ("graph_analytics", graph_store(WeightedPathIsUnweighted)),
     "graph-pagerank-ignores-damping": ("graph_analytics", graph_store(PageRankIgnoresDamping)),
+    "graph-pagerank-runs-to-convergence": ("graph_analytics", graph_store(PageRankRunsToConvergence)),
+    "graph-zero-weight-counts-as-one": ("graph_analytics", graph_store(ZeroWeightCountsAsOne)),
+    "graph-analytics-of-a-cached-graph": ("graph_analytics", graph_store(AnalyticsOfACachedGraph)),
     "graph-components-strongly-connected": ("graph_analytics", graph_store(ComponentsStronglyConnected)),
 }
