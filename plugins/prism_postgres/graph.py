@@ -30,6 +30,8 @@ from psycopg.types.json import Jsonb
 
 from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.contracts.graph.query import json_cell
+from prism_plugin.conventions import Limits
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, resource_exhausted, shown
 from prism_postgres.connection import SCHEMA_LOCK, PostgresConnection, Schema
 
@@ -151,7 +153,7 @@ async def _one(conn: Conn, sql: Any, params: dict[str, Any]) -> tuple[Any, ...] 
 READER = "prism_graph_reader"
 QUERY_TIMEOUT_MS = 3000  # below the plugin's own call bound (connection.CALL_TIMEOUT_S)
 CONNECT_TIMEOUT_S = 2
-MAX_ROWS = 10_000
+FETCH_ROWS = 1000  # rows read from the server at a time
 SECRET = "SELECT secret FROM prism.graph_query_secret"
 SET_SCOPE = """
 SELECT set_config('prism.graph_ns', %(ns)s, true), set_config('prism.graph_tag', %(tag)s, true),
@@ -295,16 +297,29 @@ class PostgresGraph:
                     if cursor.description is None:
                         raise invalid("sql: the statement returns no rows (only queries are served)")
                     columns = [column.name for column in cursor.description]
-                    rows = await cursor.fetchmany(MAX_ROWS + 1)
+                    rows = await self._fetch_within_limit(cursor)
         except psycopg.errors.QueryCanceled:
             raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, f"sql: the query ran longer than {QUERY_TIMEOUT_MS} ms") from None
         except psycopg.Error as e:
             if e.sqlstate is None or e.sqlstate[:2] in NOT_THE_QUERY:
                 raise
             raise invalid(f"sql: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else e.sqlstate}") from None
-        if len(rows) > MAX_ROWS:
-            raise resource_exhausted(f"sql: more than {MAX_ROWS} rows")
         return columns, rows
+
+    @staticmethod
+    async def _fetch_within_limit(cursor: Any) -> list[Any]:
+        """Every row, read a page at a time and measured as the answer measures them (JSON
+        cells), so the only bound is the declared one: RESOURCE_EXHAUSTED past
+        max_response_bytes, never a silent or undeclared row cap."""
+        limit = Limits().max_response_bytes
+        rows: list[Any] = []
+        size = 0
+        while chunk := await cursor.fetchmany(FETCH_ROWS):
+            size += sum(len(json_cell(value)) for row in chunk for value in row)
+            if size > limit:
+                raise resource_exhausted(f"the answer exceeds max_response_bytes={limit}")
+            rows.extend(chunk)
+        return rows
 
     async def _reader_setup(self, conn: Conn) -> tuple[bytes, str]:
         """The tag secret, and how to connect as the reader role (created and granted its

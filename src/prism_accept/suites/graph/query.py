@@ -299,6 +299,17 @@ class GraphQueryTests(InterfaceSuite):
         check(f"{language}: how many two-edge paths", (len(got), len(paths)), (5_456, 5_456))
         self.check_multiset(f"{language}: every two-edge path", got, paths)
 
+    @requires.behaviour("graph_query", "languages", "sql")
+    def test_sql_answer_of_35937_rows(self, stub, graph):
+        """A cross join of 33 nodes with itself twice: 35,937 rows (half a megabyte, far below
+        the default max_response_bytes), so a cap of 10,000 rows or any page size fails."""
+        ids = [f"v{i:02d}" for i in range(33)]
+        graph.bulk(ids, [])
+        text = {"sql": "SELECT a.id AS a, b.id AS b, c.id AS c FROM nodes a, nodes b, nodes c"}
+        got = self.query(stub, graph, "sql", text)
+        check("sql: how many rows of nodes x nodes x nodes", len(got), 33**3)
+        check("sql: every row of nodes x nodes x nodes", sorted((r["a"], r["b"], r["c"]) for r in got), [(a, b, c) for a in ids for b in ids for c in ids])
+
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
     def test_empty_graph_has_no_rows(self, stub, graph, language):
         check(f"{language}: Person nodes over 30 of an empty namespace", self.query(stub, graph, language, PERSONS_OVER_30), [])

@@ -215,7 +215,7 @@ class GraphTraversalTests(InterfaceSuite):
         self.two_colours(graph)
         for direction in ("INCOMING", "BOTH"):
             for labels in (("red",), ("blue",), ("blue", "red")):
-                for max_depth in (0, 1, 2):
+                for max_depth in (0, 1, 2, 3, 1000):
                     for start in ("m", "z"):
                         self.compare(traversal, graph, start, direction, max_depth, labels)
         check(
