@@ -250,7 +250,8 @@ class GraphQueryTests(InterfaceSuite):
                 [{"n": ops.reference.number_of_edges()}],
             )
             want = [{"name": p["name"], "age": p["age"]} for p in self.people(ops) if p["age"] > 30]
-            self.check_multiset(f"{language}: Person nodes over 30 in {whose} namespace", self.query(stub, ops, language, PERSONS_OVER_30), want)
+            got = self.query(stub, ops, language, PERSONS_OVER_30)
+            self.check_multiset(f"{language}: Person nodes over 30 in {whose} namespace", got, want)
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
     def test_reads_after_writes(self, stub, graph, language):
@@ -265,7 +266,9 @@ class GraphQueryTests(InterfaceSuite):
                 [{"n": len(self.people(graph))}],
             )
             check(
-                f"{language}: count of edges after {after}", self.query(stub, graph, language, EDGE_COUNT), [{"n": graph.reference.number_of_edges()}]
+                f"{language}: count of edges after {after}",
+                self.query(stub, graph, language, EDGE_COUNT),
+                [{"n": graph.reference.number_of_edges()}],
             )
             want = [{"name": p["name"], "age": p["age"]} for p in self.people(graph) if p["age"] > 30]
             self.check_multiset(f"{language}: Person nodes over 30 after {after}", self.query(stub, graph, language, PERSONS_OVER_30), want)
@@ -308,7 +311,8 @@ class GraphQueryTests(InterfaceSuite):
         text = {"sql": "SELECT a.id AS a, b.id AS b, c.id AS c FROM nodes a, nodes b, nodes c"}
         got = self.query(stub, graph, "sql", text)
         check("sql: how many rows of nodes x nodes x nodes", len(got), 33**3)
-        check("sql: every row of nodes x nodes x nodes", sorted((r["a"], r["b"], r["c"]) for r in got), [(a, b, c) for a in ids for b in ids for c in ids])
+        want = [(a, b, c) for a in ids for b in ids for c in ids]
+        check("sql: every row of nodes x nodes x nodes", sorted((r["a"], r["b"], r["c"]) for r in got), want)
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
     def test_empty_graph_has_no_rows(self, stub, graph, language):
