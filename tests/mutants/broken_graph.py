@@ -157,6 +157,16 @@ class PageRankRunsToConvergence(MemGraph):
         return page_rank(nx.DiGraph(self._space(ns).graph), damping, 1000)
 
 
+class PageRankLosesDanglingRank(MemGraph):
+    """A node without outgoing edges keeps its rank to itself instead of spreading it over every
+    node (a self-loop added to each sink): ranks still sum to 1, but sinks rank too high."""
+
+    async def page_rank(self, ns, damping, iterations):
+        graph = nx.DiGraph(self._space(ns).graph)
+        graph.add_edges_from((n, n) for n in list(graph) if graph.out_degree(n) == 0)
+        return page_rank(graph, damping, iterations)
+
+
 class ZeroWeightCountsAsOne(MemGraph):
     """A weight of 0 taken for "no weight" (`weight or 1`), so free edges cost 1."""
 
@@ -219,6 +229,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "graph-weighted-path-is-unweighted": ("graph_analytics", graph_store(WeightedPathIsUnweighted)),
     "graph-pagerank-ignores-damping": ("graph_analytics", graph_store(PageRankIgnoresDamping)),
     "graph-pagerank-runs-to-convergence": ("graph_analytics", graph_store(PageRankRunsToConvergence)),
+    "graph-pagerank-loses-dangling-rank": ("graph_analytics", graph_store(PageRankLosesDanglingRank)),
     "graph-zero-weight-counts-as-one": ("graph_analytics", graph_store(ZeroWeightCountsAsOne)),
     "graph-analytics-of-a-cached-graph": ("graph_analytics", graph_store(AnalyticsOfACachedGraph)),
     "graph-components-strongly-connected": ("graph_analytics", graph_store(ComponentsStronglyConnected)),
