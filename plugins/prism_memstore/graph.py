@@ -92,27 +92,18 @@ class MemGraph:
     def _followed(self, ns: str, direction: str, labels: frozenset[str]) -> nx.Graph:
         """The graph a traversal walks: the edges with those labels, oriented as it follows them."""
         graph = self._space(ns).graph
-        walked = nx.DiGraph()
-        walked.add_nodes_from(graph)
-        walked.add_edges_from((u, v) for u, v, label in graph.edges(data="label") if not labels or label in labels)
-        if direction == "incoming":
-            return walked.reverse(copy=False)
-        if direction == "both":
-            return walked.to_undirected(as_view=True)
-        return walked
+        edges = ((u, v) for u, v, label in graph.edges(data="label") if not labels or label in labels)
+        return analytics.followed(graph, edges, direction)
 
     async def breadth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
         if start not in self._space(ns).graph:
             return None
-        walked = self._followed(ns, direction, labels)
-        edges = nx.bfs_edges(walked, start, depth_limit=max_depth or None, sort_neighbors=sorted)
-        return [start, *(v for _, v in edges)]
+        return analytics.breadth_first(self._followed(ns, direction, labels), start, max_depth)
 
     async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
         if start not in self._space(ns).graph:
             return None
-        walked = self._followed(ns, direction, labels)
-        return list(nx.dfs_preorder_nodes(walked, start, depth_limit=max_depth or None, sort_neighbors=sorted))
+        return analytics.depth_first(self._followed(ns, direction, labels), start, max_depth)
 
     # graph_query
     async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:

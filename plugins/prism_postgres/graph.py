@@ -10,10 +10,10 @@ tables, write, or become another role.
 
 graph_analytics reads the namespace's graph in one read-only snapshot (at most
 MAX_ANALYTICS_ROWS nodes and edges, else RESOURCE_EXHAUSTED) and runs networkx's algorithms
-on it in the plugin. Traversals are recursive CTEs:
-breadth-first one level per step (the next level ordered by the position of the node that
-found it, then id), depth-first one move per step (push the lowest-id unvisited neighbour of the
-top of the stack, or pop), so both orders are exact. Edges die with their nodes (ON DELETE
+on it in the plugin. A traversal reads the edges reachable from its start (a recursive CTE over
+node ids, so linear in what it reaches; at most MAX_ANALYTICS_ROWS of them) and orders the visit
+with the same networkx code as MemStore (an order walked in SQL one move per step copied arrays
+of the whole path and timed out on 5,000 nodes). Edges die with their nodes (ON DELETE
 CASCADE, and DeleteNode deletes them itself to count them)."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from psycopg.types.json import Jsonb
 
 from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.contracts.graph.query import json_cell
+from prism_plugin.conventions import Limits
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, resource_exhausted, shown
 from prism_postgres.connection import SCHEMA_LOCK, PostgresConnection, Schema
 
@@ -98,51 +100,33 @@ SELECT (SELECT count(*) FROM node), (SELECT count(*) FROM edges)
 DELETE_EDGE = "DELETE FROM prism.graph_edges WHERE namespace = %(ns)s AND id = %(id)s RETURNING 1"
 HAS_NODE = "SELECT 1 FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s"
 
-# The neighbours of node {node} a traversal follows (%(labels)s empty: every label).
-_OUT = "SELECT e.to_node AS n FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.from_node = {node} AND {labels}"
-_IN = "SELECT e.from_node AS n FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.to_node = {node} AND {labels}"
+# The edges a traversal may follow: those (of the labels asked for, all when none) between the
+# nodes reachable from %(start)s in its direction. The recursive part keeps node ids only
+# (UNION drops those seen), so the walk is linear in the edges it reaches.
 _LABELS = "(cardinality(%(labels)s::text[]) = 0 OR e.label = ANY(%(labels)s::text[]))"
-NEIGHBOURS = {"outgoing": _OUT, "incoming": _IN, "both": f"{_OUT} UNION {_IN}"}
-
-BREADTH_FIRST = """
-WITH RECURSIVE level AS (
-  SELECT 0 AS depth, ARRAY[%(start)s::text COLLATE "C"] AS frontier, ARRAY[%(start)s::text COLLATE "C"] AS seen
-  UNION ALL
-  SELECT l.depth + 1, found.frontier, l.seen || found.frontier
-  FROM level l, LATERAL (
-    SELECT array_agg(c.n ORDER BY c.first, c.n COLLATE "C") AS frontier
-    FROM (
-      SELECT nb.n, min(f.pos) AS first
-      FROM unnest(l.frontier) WITH ORDINALITY AS f(node, pos), LATERAL ({neighbours}) nb
-      WHERE NOT nb.n = ANY(l.seen)
-      GROUP BY nb.n
-    ) c
-  ) found
-  WHERE found.frontier IS NOT NULL AND (%(max)s = 0 OR l.depth < %(max)s)
+_STEP = {
+    "outgoing": "SELECT e.to_node FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.from_node = r.n AND {labels}",
+    "incoming": "SELECT e.from_node FROM prism.graph_edges e WHERE e.namespace = %(ns)s AND e.to_node = r.n AND {labels}",
+}
+_STEP["both"] = f"{_STEP['outgoing']} UNION ALL {_STEP['incoming']}"
+_FROM_REACHED = {
+    "outgoing": "e.from_node IN (SELECT n FROM reach)",
+    "incoming": "e.to_node IN (SELECT n FROM reach)",
+    "both": "(e.from_node IN (SELECT n FROM reach) OR e.to_node IN (SELECT n FROM reach))",
+}
+REACHABLE_EDGES = {
+    direction: f"""
+WITH RECURSIVE reach(n) AS (
+  SELECT %(start)s::text COLLATE "C"
+  UNION
+  SELECT nb.n FROM reach r, LATERAL ({step.format(labels=_LABELS)}) nb(n)
 )
-SELECT frontier FROM level ORDER BY depth
+SELECT e.from_node, e.to_node FROM prism.graph_edges e
+WHERE e.namespace = %(ns)s AND {_FROM_REACHED[direction]} AND {_LABELS}
+LIMIT %(cap)s
 """
-
-DEPTH_FIRST = """
-WITH RECURSIVE walk AS (
-  SELECT 0 AS step, ARRAY[%(start)s::text COLLATE "C"] AS stack, ARRAY[0] AS depths,
-         ARRAY[%(start)s::text COLLATE "C"] AS seen, %(start)s::text COLLATE "C" AS visited
-  UNION ALL
-  SELECT w.step + 1,
-         CASE WHEN nxt.n IS NULL THEN w.stack[1:cardinality(w.stack) - 1] ELSE w.stack || nxt.n END,
-         CASE WHEN nxt.n IS NULL THEN w.depths[1:cardinality(w.depths) - 1] ELSE w.depths || (w.depths[cardinality(w.depths)] + 1) END,
-         CASE WHEN nxt.n IS NULL THEN w.seen ELSE w.seen || nxt.n END,
-         nxt.n
-  FROM walk w
-  LEFT JOIN LATERAL (
-    SELECT nb.n FROM ({neighbours}) nb
-    WHERE NOT nb.n = ANY(w.seen) AND (%(max)s = 0 OR w.depths[cardinality(w.depths)] < %(max)s)
-    ORDER BY nb.n COLLATE "C" LIMIT 1
-  ) nxt ON true
-  WHERE cardinality(w.stack) > 0
-)
-SELECT visited FROM walk WHERE visited IS NOT NULL ORDER BY step
-"""
+    for direction, step in _STEP.items()
+}
 
 
 def _utf8(text: str) -> bytes:
@@ -169,7 +153,7 @@ async def _one(conn: Conn, sql: Any, params: dict[str, Any]) -> tuple[Any, ...] 
 READER = "prism_graph_reader"
 QUERY_TIMEOUT_MS = 3000  # below the plugin's own call bound (connection.CALL_TIMEOUT_S)
 CONNECT_TIMEOUT_S = 2
-MAX_ROWS = 10_000
+FETCH_ROWS = 1000  # rows read from the server at a time
 SECRET = "SELECT secret FROM prism.graph_query_secret"
 SET_SCOPE = """
 SELECT set_config('prism.graph_ns', %(ns)s, true), set_config('prism.graph_tag', %(tag)s, true),
@@ -262,31 +246,34 @@ class PostgresGraph:
         return await self.conn.run(_one, DELETE_EDGE, {"ns": _utf8(ns), "id": edge_id}) is not None
 
     # graph_traversal
-    async def _traverse(
-        self, template: str, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]
-    ) -> list[Any] | None:
+    async def _walked(self, ns: str, start: str, direction: str, labels: frozenset[str]) -> nx.DiGraph | None:
+        """The edges a traversal from start follows, oriented as it follows them (None: no start)."""
         if "\x00" in start:
             return None
-        sql = template.format(neighbours=NEIGHBOURS[direction].format(node="{node}", labels=_LABELS))
-        sql = sql.replace("{node}", "f.node" if template is BREADTH_FIRST else "w.stack[cardinality(w.stack)]")
-        params = {"ns": _utf8(ns), "start": start, "max": max_depth, "labels": sorted(_text(label) for label in labels)}
+        params = {"ns": _utf8(ns), "start": start, "labels": sorted(_text(label) for label in labels), "cap": MAX_ANALYTICS_ROWS + 1}
 
         async def work(conn: Conn) -> list[Any] | None:
             if await _one(conn, HAS_NODE, {"ns": params["ns"], "id": start}) is None:
                 return None
-            return [row[0] for row in await (await conn.execute(sql, params)).fetchall()]
+            return await (await conn.execute(REACHABLE_EDGES[direction], params)).fetchall()
 
         try:
-            return await self.conn.run(work)
+            edges = await self.conn.run(work)
         except psycopg.errors.QueryCanceled:  # the server's statement timeout: too big a walk, not an outage
             raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "the traversal ran longer than the statement timeout") from None
+        if edges is None:
+            return None
+        if len(edges) > MAX_ANALYTICS_ROWS:
+            raise resource_exhausted(f"graph_traversal: more than {MAX_ANALYTICS_ROWS} edges reachable from {shown(start)}")
+        return analytics.followed([start], edges, direction)
 
     async def breadth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
-        levels = await self._traverse(BREADTH_FIRST, ns, start, direction, max_depth, labels)
-        return None if levels is None else [node for level in levels for node in level]
+        walked = await self._walked(ns, start, direction, labels)
+        return None if walked is None else analytics.breadth_first(walked, start, max_depth)
 
     async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
-        return await self._traverse(DEPTH_FIRST, ns, start, direction, max_depth, labels)
+        walked = await self._walked(ns, start, direction, labels)
+        return None if walked is None else analytics.depth_first(walked, start, max_depth)
 
     # graph_query
     async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
@@ -310,16 +297,29 @@ class PostgresGraph:
                     if cursor.description is None:
                         raise invalid("sql: the statement returns no rows (only queries are served)")
                     columns = [column.name for column in cursor.description]
-                    rows = await cursor.fetchmany(MAX_ROWS + 1)
+                    rows = await self._fetch_within_limit(cursor)
         except psycopg.errors.QueryCanceled:
             raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, f"sql: the query ran longer than {QUERY_TIMEOUT_MS} ms") from None
         except psycopg.Error as e:
             if e.sqlstate is None or e.sqlstate[:2] in NOT_THE_QUERY:
                 raise
             raise invalid(f"sql: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else e.sqlstate}") from None
-        if len(rows) > MAX_ROWS:
-            raise resource_exhausted(f"sql: more than {MAX_ROWS} rows")
         return columns, rows
+
+    @staticmethod
+    async def _fetch_within_limit(cursor: Any) -> list[Any]:
+        """Every row, read a page at a time and measured as the answer measures them (JSON
+        cells), so the only bound is the declared one: RESOURCE_EXHAUSTED past
+        max_response_bytes, never a silent or undeclared row cap."""
+        limit = Limits().max_response_bytes
+        rows: list[Any] = []
+        size = 0
+        while chunk := await cursor.fetchmany(FETCH_ROWS):
+            size += sum(len(json_cell(value)) for row in chunk for value in row)
+            if size > limit:
+                raise resource_exhausted(f"the answer exceeds max_response_bytes={limit}")
+            rows.extend(chunk)
+        return rows
 
     async def _reader_setup(self, conn: Conn) -> tuple[bytes, str]:
         """The tag secret, and how to connect as the reader role (created and granted its

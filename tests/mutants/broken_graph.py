@@ -9,7 +9,7 @@ import networkx as nx  # type: ignore[import]
 
 import prism_memstore
 from prism_memstore.graph import MemGraph, Space
-from prism_plugin.contracts.graph.networkx_analytics import page_rank
+from prism_plugin.contracts.graph.networkx_analytics import components, page_rank, shortest_path
 
 
 class DeleteNodeCountsOutgoingEdgesOnly(MemGraph):
@@ -18,6 +18,17 @@ class DeleteNodeCountsOutgoingEdgesOnly(MemGraph):
         outgoing = graph.out_degree(node_id) if node_id in graph else 0
         removed = await super().delete_node(ns, node_id)
         return None if removed is None else outgoing
+
+
+class DeleteEdgeInEveryNamespace(MemGraph):
+    """DeleteEdge by edge id alone, as a table keyed by id without its namespace would."""
+
+    async def delete_edge(self, ns, edge_id):
+        found = await super().delete_edge(ns, edge_id)
+        for other in list(self._spaces):
+            if other != ns:
+                await super().delete_edge(other, edge_id)
+        return found
 
 
 class EdgeToMissingNodeCreatesIt(MemGraph):
@@ -60,6 +71,39 @@ class DirectionIgnored(MemGraph):
         return super()._followed(ns, "outgoing", labels)
 
 
+class TraversalCappedAtOneThousand(MemGraph):
+    """A silent cap on the answer (as a LIMIT 1000 or one page of a server-side walk)."""
+
+    async def breadth_first(self, ns, start, direction, max_depth, labels):
+        found = await super().breadth_first(ns, start, direction, max_depth, labels)
+        return None if found is None else found[:1000]
+
+    async def depth_first(self, ns, start, direction, max_depth, labels):
+        found = await super().depth_first(ns, start, direction, max_depth, labels)
+        return None if found is None else found[:1000]
+
+
+class LabelFilterOnOutgoingEdgesOnly(MemGraph):
+    """The filter applied where the walk follows edges forward, forgotten on the reversed ones."""
+
+    def _followed(self, ns, direction, labels):
+        return super()._followed(ns, direction, labels if direction == "outgoing" else frozenset())
+
+
+class TraversalOfACachedView(MemGraph):
+    """The walked graph cached per (namespace, direction, labels) and never invalidated by a write."""
+
+    def __init__(self):
+        super().__init__()
+        self._walked = {}
+
+    def _followed(self, ns, direction, labels):
+        key = (ns, direction, labels)
+        if key not in self._walked:
+            self._walked[key] = nx.DiGraph(super()._followed(ns, direction, labels))
+        return self._walked[key]
+
+
 class QueryCollapsesParallelEdges(MemGraph):
     def _cypher_view(self, ns):
         return nx.MultiDiGraph(nx.DiGraph(super()._cypher_view(ns)))
@@ -68,6 +112,27 @@ class QueryCollapsesParallelEdges(MemGraph):
 class QuerySeesEveryNamespace(MemGraph):
     def _cypher_view(self, ns):
         return nx.compose_all([super(QuerySeesEveryNamespace, self)._cypher_view(n) for n in self._spaces] or [nx.MultiDiGraph()])
+
+
+class QueryCappedAtOneHundredRows(MemGraph):
+    """A silent cap on the rows of an answer (a LIMIT 100 appended, one fetchmany page)."""
+
+    async def query(self, ns, language, text, parameters):
+        columns, rows = await super().query(ns, language, text, parameters)
+        return columns, rows[:100]
+
+
+class QueryOfACachedView(MemGraph):
+    """The engine's view of a namespace built on its first query and never rebuilt after a write."""
+
+    def __init__(self):
+        super().__init__()
+        self._views = {}
+
+    def _cypher_view(self, ns):
+        if ns not in self._views:
+            self._views[ns] = super()._cypher_view(ns)
+        return self._views[ns]
 
 
 class WeightedPathIsUnweighted(MemGraph):
@@ -85,6 +150,55 @@ class PageRankIgnoresDamping(MemGraph):
         return page_rank(nx.DiGraph(self._space(ns).graph), 0.85, iterations)
 
 
+class PageRankRunsToConvergence(MemGraph):
+    """The iterations parameter read as a bound nobody reaches: ranks always converged."""
+
+    async def page_rank(self, ns, damping, iterations):
+        return page_rank(nx.DiGraph(self._space(ns).graph), damping, 1000)
+
+
+class PageRankLosesDanglingRank(MemGraph):
+    """A node without outgoing edges keeps its rank to itself instead of spreading it over every
+    node (a self-loop added to each sink): ranks still sum to 1, but sinks rank too high."""
+
+    async def page_rank(self, ns, damping, iterations):
+        graph = nx.DiGraph(self._space(ns).graph)
+        graph.add_edges_from((n, n) for n in list(graph) if graph.out_degree(n) == 0)
+        return page_rank(graph, damping, iterations)
+
+
+class ZeroWeightCountsAsOne(MemGraph):
+    """A weight of 0 taken for "no weight" (`weight or 1`), so free edges cost 1."""
+
+    async def shortest_path(self, ns, from_node, to_node, weighted):
+        graph = nx.MultiDiGraph(self._space(ns).graph)
+        for _, _, attrs in graph.edges(data=True):
+            attrs["weight"] = attrs["weight"] or 1.0
+        return shortest_path(graph, from_node, to_node, weighted)
+
+
+class AnalyticsOfACachedGraph(MemGraph):
+    """Analytics over a copy of the graph taken at the namespace's first analytics call."""
+
+    def __init__(self):
+        super().__init__()
+        self._copies = {}
+
+    def _copy(self, ns):
+        if ns not in self._copies:
+            self._copies[ns] = Space(self._space(ns).graph.copy())
+        return self._copies[ns]
+
+    async def shortest_path(self, ns, from_node, to_node, weighted):
+        return shortest_path(self._copy(ns).graph, from_node, to_node, weighted)
+
+    async def page_rank(self, ns, damping, iterations):
+        return page_rank(nx.DiGraph(self._copy(ns).graph), damping, iterations)
+
+    async def components(self, ns):
+        return components(self._copy(ns).graph)
+
+
 class ComponentsStronglyConnected(MemGraph):
     async def components(self, ns):
         return [list(c) for c in nx.strongly_connected_components(self._space(ns).graph)]
@@ -99,14 +213,24 @@ def graph_store(store_class: type[MemGraph]) -> Callable[[], None]:
 
 MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "graph-delete-node-counts-outgoing-edges-only": ("graph_basic", graph_store(DeleteNodeCountsOutgoingEdgesOnly)),
+    "graph-delete-edge-in-every-namespace": ("graph_basic", graph_store(DeleteEdgeInEveryNamespace)),
     "graph-edge-to-missing-node-creates-it": ("graph_basic", graph_store(EdgeToMissingNodeCreatesIt)),
     "graph-ties-in-insertion-order": ("graph_traversal", graph_store(TiesInInsertionOrder)),
     "graph-depth-off-by-one": ("graph_traversal", graph_store(DepthOffByOne)),
     "graph-edge-label-filter-ignored": ("graph_traversal", graph_store(EdgeLabelFilterIgnored)),
     "graph-direction-ignored": ("graph_traversal", graph_store(DirectionIgnored)),
+    "graph-traversal-capped-at-1000": ("graph_traversal", graph_store(TraversalCappedAtOneThousand)),
+    "graph-label-filter-on-outgoing-edges-only": ("graph_traversal", graph_store(LabelFilterOnOutgoingEdgesOnly)),
+    "graph-traversal-of-a-cached-view": ("graph_traversal", graph_store(TraversalOfACachedView)),
     "graph-query-collapses-parallel-edges": ("graph_query", graph_store(QueryCollapsesParallelEdges)),
     "graph-query-sees-every-namespace": ("graph_query", graph_store(QuerySeesEveryNamespace)),
+    "graph-query-capped-at-100-rows": ("graph_query", graph_store(QueryCappedAtOneHundredRows)),
+    "graph-query-of-a-cached-view": ("graph_query", graph_store(QueryOfACachedView)),
     "graph-weighted-path-is-unweighted": ("graph_analytics", graph_store(WeightedPathIsUnweighted)),
     "graph-pagerank-ignores-damping": ("graph_analytics", graph_store(PageRankIgnoresDamping)),
+    "graph-pagerank-runs-to-convergence": ("graph_analytics", graph_store(PageRankRunsToConvergence)),
+    "graph-pagerank-loses-dangling-rank": ("graph_analytics", graph_store(PageRankLosesDanglingRank)),
+    "graph-zero-weight-counts-as-one": ("graph_analytics", graph_store(ZeroWeightCountsAsOne)),
+    "graph-analytics-of-a-cached-graph": ("graph_analytics", graph_store(AnalyticsOfACachedGraph)),
     "graph-components-strongly-connected": ("graph_analytics", graph_store(ComponentsStronglyConnected)),
 }

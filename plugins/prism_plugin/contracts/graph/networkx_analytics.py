@@ -1,13 +1,39 @@
-"""graph_analytics as the contract defines it, over a networkx graph of one namespace (edges
-carry `weight`), for backends that compute analytics in the plugin (MemStore, PostgreSQL)."""
+"""graph_analytics and graph_traversal's visit orders as the contract defines them, over a
+networkx graph of one namespace (edges carry `weight`), for backends that compute them in the
+plugin (MemStore, PostgreSQL)."""
 
 from __future__ import annotations
+
+from typing import Iterable
 
 import networkx as nx
 import numpy as np
 import scipy as sp
 
 from prism_plugin.contracts.graph.analytics import CONVERGED
+
+
+def followed(nodes: Iterable[str], edges: Iterable[tuple[str, str]], direction: str) -> nx.DiGraph:
+    """The graph a traversal walks: edges (from_node, to_node) oriented as it follows them
+    (direction outgoing, incoming or both), several edges between two nodes once."""
+    walked = nx.DiGraph()
+    walked.add_nodes_from(nodes)
+    walked.add_edges_from(edges)
+    if direction == "incoming":
+        return walked.reverse(copy=False)
+    if direction == "both":
+        return walked.to_undirected(as_view=True)
+    return walked
+
+
+def breadth_first(walked: nx.Graph, start: str, max_depth: int) -> list[str]:
+    """By distance, then discovery order, neighbours in ascending id; max_depth 0: no limit."""
+    return [start, *(v for _, v in nx.bfs_edges(walked, start, depth_limit=max_depth or None, sort_neighbors=sorted))]
+
+
+def depth_first(walked: nx.Graph, start: str, max_depth: int) -> list[str]:
+    """Preorder, lowest-id unvisited neighbour first, depth along the search path."""
+    return list(nx.dfs_preorder_nodes(walked, start, depth_limit=max_depth or None, sort_neighbors=sorted))
 
 
 def shortest_path(graph: nx.MultiDiGraph, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:

@@ -24,6 +24,23 @@ def reference_ranks(reference: nx.MultiDiGraph, damping: float) -> dict[str, flo
     return nx.pagerank(nx.DiGraph(reference), alpha=damping, weight=None, tol=1e-13, max_iter=10_000)
 
 
+def power_iterations(reference: nx.MultiDiGraph, damping: float, steps: int) -> dict[str, float]:
+    """Exactly `steps` power iterations from the uniform vector, in plain Python: each edge
+    once, weights ignored, a node without outgoing edges spreading its rank over every node."""
+    nodes = list(reference)
+    n = len(nodes)
+    successors = {u: set(reference.successors(u)) for u in nodes}
+    ranks = dict.fromkeys(nodes, 1.0 / n)
+    for _ in range(steps):
+        dangling = sum(ranks[u] for u in nodes if not successors[u])
+        spread = dict.fromkeys(nodes, dangling / n)
+        for u in nodes:
+            for v in successors[u]:
+                spread[v] += ranks[u] / len(successors[u])
+        ranks = {v: damping * spread[v] + (1 - damping) / n for v in nodes}
+    return ranks
+
+
 @requires.interface("graph_basic")  # graphs are built with AddNode/AddEdge
 class GraphAnalyticsTests(InterfaceSuite):
     interface = "graph_analytics"
@@ -156,6 +173,162 @@ class GraphAnalyticsTests(InterfaceSuite):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 lambda: self.page_rank(analytics, graph, damping, iterations),
             )
+
+    @staticmethod
+    def web(graph: GraphOps) -> None:
+        """Dangling nodes (sink, lone), a parallel edge, a self-loop, a node nothing links to."""
+        graph.nodes("a", "b", "c", "d", "e", "sink", "lone")
+        graph.edges("link", "a>b", "b>c", "c>a", "a>c", "d>c", "e>d", "e>a", "c>sink", "b>b")
+        graph.edge("a>b again", "a", "b", "link", weight=50.0)
+
+    def check_steps(self, analytics, graph, damping, iterations, tolerance=1e-9) -> None:
+        got = self.page_rank(analytics, graph, damping, iterations)
+        want = power_iterations(graph.reference, damping, iterations)
+        operation = f"PageRank(damping={damping}, iterations={iterations}) against {iterations} power iterations"
+        check(f"{operation}: nodes ranked", sorted(got), sorted(want))
+        off = {n: (round(got[n], 12), round(want[n], 12)) for n in want if abs(got[n] - want[n]) > tolerance}
+        check(f"{operation}: ranks off by more than {tolerance} (got, want)", off, {})
+
+    def test_page_rank_runs_the_iterations_asked_for(self, graph, analytics):
+        """1, 2 and 3 iterations are far from converged (the case checks they differ from the
+        converged ranks), so running to convergence, or one step more or less, fails."""
+        self.web(graph)
+        converged = reference_ranks(graph.reference, 0.85)
+        for iterations in (1, 2, 3):
+            early = power_iterations(graph.reference, 0.85, iterations)
+            far = max(abs(early[n] - converged[n]) for n in early)
+            check(f"{iterations} power iterations differ from the converged ranks by more than 1e-3", far > 1e-3, True)
+            self.check_steps(analytics, graph, 0.85, iterations)
+        self.check_steps(analytics, graph, 0.5, 2)
+
+    def test_page_rank_damping_at_its_bounds(self, graph, analytics):
+        """damping just inside (0, 1) is served (near 0 the ranks are near uniform, near 1
+        they follow the links alone); 0, 1 and just outside are INVALID_ARGUMENT."""
+        self.web(graph)
+        for damping in (1e-9, 1e-3, 0.999, 1 - 1e-9):
+            self.check_steps(analytics, graph, damping, 2)
+        for damping in (0.0, -1e-12, 1.0, 1 + 1e-12, math.inf):
+            expect_status(
+                f"PageRank(damping={damping}, iterations=2)",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                lambda: self.page_rank(analytics, graph, damping, 2),
+            )
+
+    def test_weighted_paths_with_weight_zero_edges_and_ties(self, graph, analytics):
+        """A path of weight-0 edges costs 0 (an absent or zero weight read as 1 picks the
+        direct edge); a zero-weight cycle ends; ties may answer either path, of least cost."""
+        graph.nodes("s", "a", "b", "t", "c", "d", "u", "x", "y")
+        graph.edge("s>a", "s", "a", weight=0.0)
+        graph.edge("a>b", "a", "b", weight=0.0)
+        graph.edge("b>t", "b", "t", weight=0.0)
+        graph.edge("s>t", "s", "t", weight=0.5)
+        graph.edge("a>s", "a", "s", weight=0.0)  # a zero-weight cycle s->a->s
+        graph.edge("s>c", "s", "c", weight=1.0)
+        graph.edge("s>d", "s", "d", weight=1.0)
+        graph.edge("c>u", "c", "u", weight=2.0)
+        graph.edge("d>u", "d", "u", weight=2.0)
+        graph.edge("x>y", "x", "y", weight=0.0)
+        check(
+            "ShortestPath(s->t, weighted) along three weight-0 edges",
+            self.check_path(analytics, graph, "s", "t", True),
+            ["s", "a", "b", "t"],
+        )
+        check("ShortestPath(s->t, unweighted): one hop", self.check_path(analytics, graph, "s", "t", False), ["s", "t"])
+        check("ShortestPath(s->b, weighted): cost 0", self.shortest(analytics, graph, "s", "b", True).cost, 0.0)
+        check("ShortestPath(x->y, weighted): cost 0", self.shortest(analytics, graph, "x", "y", True).cost, 0.0)
+        for weighted in (True, False):
+            self.check_path(analytics, graph, "s", "u", weighted)  # two ties: via c or via d
+            self.check_path(analytics, graph, "a", "u", weighted)
+            expect_status(
+                f"ShortestPath(s->x, weighted={weighted}): unreachable",
+                grpc.StatusCode.NOT_FOUND,
+                lambda: self.shortest(analytics, graph, "s", "x", weighted),
+            )
+            expect_status(
+                f"ShortestPath(y->x, weighted={weighted}): only x->y exists",
+                grpc.StatusCode.NOT_FOUND,
+                lambda: self.shortest(analytics, graph, "y", "x", weighted),
+            )
+
+    def every_read(self, analytics, graph, after: str) -> None:
+        for source, target in (("a", "sink"), ("e", "c")):
+            for weighted in (True, False):
+                if nx.has_path(graph.reference, source, target):
+                    self.check_path(analytics, graph, source, target, weighted)
+                else:
+                    expect_status(
+                        f"ShortestPath({source}->{target}, weighted={weighted}) after {after}: no path",
+                        grpc.StatusCode.NOT_FOUND,
+                        lambda: self.shortest(analytics, graph, source, target, weighted),
+                    )
+        self.check_steps(analytics, graph, 0.85, 2)
+        want = sorted(sorted(c) for c in nx.weakly_connected_components(graph.reference))
+        check(f"ConnectedComponents after {after}", self.components(analytics, graph), want)
+
+    def test_reads_after_writes(self, graph, analytics):
+        """Every analytics read again after each kind of write, so a graph or answer cached
+        from the first read fails."""
+        self.web(graph)
+        self.every_read(analytics, graph, "the first writes")
+        graph.node("f")
+        self.every_read(analytics, graph, "AddNode(f)")
+        graph.edge("e>sink", "e", "sink", weight=0.0)
+        graph.edge("sink>f", "sink", "f")
+        self.every_read(analytics, graph, "AddEdge(e>sink, sink>f)")
+        graph.delete_edge("link:c>sink")
+        graph.reference.remove_edge("c", "sink", key="link:c>sink")
+        self.every_read(analytics, graph, "DeleteEdge(c>sink)")
+        graph.delete_node("d")
+        graph.reference.remove_node("d")
+        self.every_read(analytics, graph, "DeleteNode(d)")
+
+    def test_connected_components_after_deletes(self, graph, analytics):
+        graph.nodes("a", "b", "c", "d", "e")
+        graph.edges("link", "a>b", "c>b", "c>d", "e>d")
+        graph.edge("c>d again", "c", "d")
+        check("ConnectedComponents of one chain", self.components(analytics, graph), [["a", "b", "c", "d", "e"]])
+        graph.delete_edge("link:c>d")
+        check(
+            "ConnectedComponents after deleting one of two parallel edges", self.components(analytics, graph), [["a", "b", "c", "d", "e"]]
+        )
+        graph.delete_edge("c>d again")
+        check("ConnectedComponents after deleting both c>d edges", self.components(analytics, graph), [["a", "b", "c"], ["d", "e"]])
+        graph.delete_node("b")
+        check("ConnectedComponents after DeleteNode(b)", self.components(analytics, graph), [["a"], ["c"], ["d", "e"]])
+        graph.node("b")
+        check(
+            "ConnectedComponents after b is added again without its edges",
+            self.components(analytics, graph),
+            [["a"], ["b"], ["c"], ["d", "e"]],
+        )
+
+    def test_namespace_isolation(self, graph, analytics, plugin, related):
+        """The same node ids in two namespaces, joined differently; DeleteNode's cascade in
+        one leaves the other's edges."""
+        other = GraphOps.on(plugin.channel, related("-other"))
+        for ops in (graph, other):
+            ops.nodes("a", "b", "c")
+        graph.edges("link", "a>b", "b>c")
+        other.edges("link", "c>a")
+        other.edge("a>c", "a", "c", weight=0.0)
+        graph.delete_node("c")
+        graph.reference.remove_node("c")
+        for ops, whose in ((graph, "own"), (other, "the other")):
+            want = sorted(sorted(c) for c in nx.weakly_connected_components(ops.reference))
+            check(f"ConnectedComponents in {whose} namespace", self.components(analytics, ops), want)
+            self.check_steps(analytics, ops, 0.85, 2)
+        self.check_path(analytics, graph, "a", "b", True)
+        check("ShortestPath(c->a, weighted) in the other namespace", self.check_path(analytics, other, "c", "a", True), ["c", "a"])
+        check(
+            "ShortestPath(a->c, weighted) in the other namespace: its weight-0 edge",
+            self.shortest(analytics, other, "a", "c", True).cost,
+            0.0,
+        )
+        expect_status(
+            "ShortestPath(a->b) in the other namespace: only own namespace has a>b",
+            grpc.StatusCode.NOT_FOUND,
+            lambda: self.shortest(analytics, other, "a", "b", False),
+        )
 
     def components(self, analytics, graph) -> list[list[str]]:
         return [list(c.node_ids) for c in analytics.ConnectedComponents(pb.ConnectedComponentsRequest(namespace=graph.ns)).components]

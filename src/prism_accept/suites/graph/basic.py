@@ -160,6 +160,32 @@ class GraphBasicTests(InterfaceSuite):
         check("DeleteNode(a) in own namespace", graph.delete_node("a"), (True, 0))
         check("GetEdge(e) in the other namespace after own DeleteNode(a)", other.get_edge("e").id, "e")
 
+    def test_every_write_stays_in_its_namespace(self, graph, plugin, related):
+        """The same node and edge ids in two namespaces: each write (AddNode, AddEdge,
+        DeleteEdge, DeleteNode's cascade, an add after a delete) changes its own namespace only."""
+        other = GraphOps.on(plugin.channel, related("-other"))
+        for ops, v in ((graph, "mine"), (other, "theirs")):
+            ops.node("a", v=v)
+            ops.nodes("b", "c")
+            ops.edge("ab", "a", "b", v=v)
+            ops.edge("ca", "c", "a", v=v)
+            ops.edge("bc", "b", "c", v=v)
+        check("DeleteEdge(ab) in own namespace", graph.delete_edge("ab"), (True, 1))
+        check("GetEdge(ab) in the other namespace after own DeleteEdge(ab)", other.get_edge("ab").properties, struct({"v": "theirs"}))
+        check("DeleteNode(a) in own namespace: its one edge left (ca)", graph.delete_node("a"), (True, 1))
+        check("GetNode(a) in the other namespace after own DeleteNode(a)", other.get_node("a").properties, struct({"v": "theirs"}))
+        check("GetEdge(ca) in the other namespace after own DeleteNode(a)", other.get_edge("ca").properties, struct({"v": "theirs"}))
+        graph.node("a", v="again")
+        graph.edge("ab", "b", "a", v="again")
+        mine, theirs = graph.get_edge("ab"), other.get_edge("ab")
+        check("GetEdge(ab) added again in own namespace", (mine.from_node, mine.properties), ("b", struct({"v": "again"})))
+        check("GetEdge(ab) in the other namespace", (theirs.from_node, theirs.properties), ("a", struct({"v": "theirs"})))
+        check("DeleteNode(a) in the other namespace: its two edges", other.delete_node("a"), (True, 2))
+        check("GetNode(a) in own namespace after the other's DeleteNode(a)", graph.get_node("a").properties, struct({"v": "again"}))
+        check("GetEdge(ab) in own namespace after the other's DeleteNode(a)", graph.get_edge("ab").to_node, "a")
+        check("DeleteEdge(bc) in the other namespace", other.delete_edge("bc"), (True, 1))
+        check("GetEdge(bc) in own namespace after the other's DeleteEdge(bc)", graph.get_edge("bc").properties, struct({"v": "mine"}))
+
     def test_invalid_arguments(self, graph):
         graph.nodes("a", "b")
         stub, ns = graph.stub, graph.ns

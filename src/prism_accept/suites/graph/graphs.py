@@ -3,8 +3,9 @@ networkx MultiDiGraph, the independent reference expected results are computed f
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import networkx as nx
 from google.protobuf import struct_pb2
@@ -62,6 +63,27 @@ class GraphOps:
     def nodes(self, *ids: str) -> None:
         for node_id in ids:
             self.node(node_id)
+
+    def bulk(self, node_ids: Iterable[str], pairs: Iterable[tuple[str, str]], label: str = "link", window: int = 64) -> None:
+        """Many bare nodes, then edges u->v of one label (ids '<label>:u>v'), for cases over
+        thousands of items: the proto has no batch form, so up to `window` calls are in flight
+        at once (futures, no threads); every call must answer OK."""
+
+        def run(calls: Iterable[tuple[Any, Any]]) -> None:
+            pending: deque = deque()
+            for method, request in calls:
+                pending.append(method.future(request))
+                if len(pending) >= window:
+                    pending.popleft().result()
+            while pending:
+                pending.popleft().result()
+
+        node_ids, pairs = list(node_ids), list(pairs)
+        run((self.stub.AddNode, pb.AddNodeRequest(namespace=self.ns, node=pb.Node(id=n))) for n in node_ids)
+        self.reference.add_nodes_from(node_ids, labels=[], properties={})
+        edges = [pb.Edge(id=f"{label}:{u}>{v}", from_node=u, to_node=v, label=label) for u, v in pairs]
+        run((self.stub.AddEdge, pb.AddEdgeRequest(namespace=self.ns, edge=e)) for e in edges)
+        self.reference.add_edges_from((e.from_node, e.to_node, e.id, {"label": label, "weight": 1.0, "properties": {}}) for e in edges)
 
     def get_node(self, node_id: str) -> pb.Node:
         return unset_if_empty(self.stub.GetNode(pb.GetNodeRequest(namespace=self.ns, id=node_id)))

@@ -62,6 +62,15 @@ AGE_BY_NAME = {
     "cypher": "MATCH (p:Person) WHERE p.name = $name RETURN p.age AS age",
     "sql": "SELECT n.properties->'age' AS age FROM nodes n, parameters p WHERE n.properties->>'name' = p.value->>'name'",
 }
+TWO_HOPS = {
+    "cypher": "MATCH (a)-[r:link]->(b)-[s:link]->(c) RETURN id(a) AS a, id(b) AS b, id(c) AS c",
+    "sql": "SELECT e1.from_node AS a, e1.to_node AS b, e2.to_node AS c FROM edges e1 JOIN edges e2 ON e2.from_node = e1.to_node "
+    "WHERE e1.label = 'link' AND e2.label = 'link'",
+}
+LINKS = {
+    "cypher": "MATCH (a)-[r:link]->(b) RETURN id(a) AS a, id(b) AS b",
+    "sql": "SELECT from_node AS a, to_node AS b FROM edges WHERE label = 'link'",
+}
 WRITE = {
     "cypher": 'CREATE (n:Person {name: "Eve", age: 99}) RETURN n.name AS name',
     "sql": "CREATE TABLE graph_query_probe (x integer)",
@@ -220,6 +229,90 @@ class GraphQueryTests(InterfaceSuite):
             [{"name": "Mine", "age": 77}],
         )
         check(f"{language}: ids of City nodes in own namespace (the other has two)", self.query(stub, graph, language, CITY_IDS), [])
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_same_ids_in_two_namespaces(self, stub, graph, language, plugin, related):
+        """Each write in one namespace (AddNode, AddEdge, DeleteEdge, DeleteNode's cascade) is
+        seen by its queries only, with the same node and edge ids in both."""
+        other = GraphOps.on(plugin.channel, related("-other"))
+        self.social(graph)
+        self.social(other)
+        other.node("p6", "Person", name="Eve", age=60)
+        other.edge("k5", "p6", "p1", "KNOWS", since=2005)
+        graph.delete_edge("k1")
+        graph.reference.remove_edge("p1", "p2", key="k1")
+        other.delete_node("p3")
+        other.reference.remove_node("p3")
+        for ops, whose in ((graph, "own"), (other, "the other")):
+            check(
+                f"{language}: count of edges in {whose} namespace",
+                self.query(stub, ops, language, EDGE_COUNT),
+                [{"n": ops.reference.number_of_edges()}],
+            )
+            want = [{"name": p["name"], "age": p["age"]} for p in self.people(ops) if p["age"] > 30]
+            got = self.query(stub, ops, language, PERSONS_OVER_30)
+            self.check_multiset(f"{language}: Person nodes over 30 in {whose} namespace", got, want)
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_reads_after_writes(self, stub, graph, language):
+        """The same queries after each kind of write, so an answer or a view of the graph
+        cached from the first query fails."""
+        self.social(graph)
+
+        def every_read(after: str) -> None:
+            check(
+                f"{language}: count of Person nodes after {after}",
+                self.query(stub, graph, language, PERSON_COUNT),
+                [{"n": len(self.people(graph))}],
+            )
+            check(
+                f"{language}: count of edges after {after}",
+                self.query(stub, graph, language, EDGE_COUNT),
+                [{"n": graph.reference.number_of_edges()}],
+            )
+            want = [{"name": p["name"], "age": p["age"]} for p in self.people(graph) if p["age"] > 30]
+            self.check_multiset(f"{language}: Person nodes over 30 after {after}", self.query(stub, graph, language, PERSONS_OVER_30), want)
+
+        every_read("the first writes")
+        graph.node("p6", "Person", name="Eve", age=60)
+        every_read("AddNode(p6)")
+        graph.edge("k5", "p6", "p1", "KNOWS", since=2005)
+        every_read("AddEdge(k5)")
+        graph.delete_edge("k3")
+        graph.reference.remove_edge("p2", "p3", key="k3")
+        every_read("DeleteEdge(k3)")
+        graph.delete_node("p1")
+        graph.reference.remove_node("p1")
+        every_read("DeleteNode(p1)")
+
+    @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
+    def test_results_larger_than_any_cap(self, stub, graph, language):
+        """5,456 rows (every two-edge path of a complete DAG on 33 nodes, written with 561
+        calls) and 528, so an answer capped at 100, 500, 1,000 or 4,096 rows, or one page of
+        a cursor, fails."""
+        ids = [f"v{i:02d}" for i in range(33)]
+        graph.bulk(ids, [(u, v) for i, u in enumerate(ids) for v in ids[i + 1 :]])
+        ref = graph.reference
+        links = [{"a": u, "b": v} for u, v in ref.edges()]
+        got = self.query(stub, graph, language, LINKS)
+        check(f"{language}: how many link edges", len(got), len(links))
+        self.check_multiset(f"{language}: every link edge", got, links)
+        paths = [{"a": a, "b": b, "c": c} for a, b in ref.edges() for c in ref.successors(b)]
+        got = self.query(stub, graph, language, TWO_HOPS)
+        check(f"{language}: how many two-edge paths", (len(got), len(paths)), (5_456, 5_456))
+        self.check_multiset(f"{language}: every two-edge path", got, paths)
+
+    @requires.behaviour("graph_query", "languages", "sql")
+    def test_sql_answer_of_35937_rows(self, stub, graph):
+        """A cross join of 33 nodes with itself twice: 35,937 rows (half a megabyte, far below
+        the default max_response_bytes), so a cap of 10,000 rows or any page size fails."""
+        ids = [f"v{i:02d}" for i in range(33)]
+        graph.bulk(ids, [])
+        text = {"sql": "SELECT a.id AS a, b.id AS b, c.id AS c FROM nodes a, nodes b, nodes c"}
+        got = self.query(stub, graph, "sql", text)
+        check("sql: how many rows of nodes x nodes x nodes", len(got), 33**3)
+        want = [(a, b, c) for a in ids for b in ids for c in ids]
+        check("sql: every row of nodes x nodes x nodes", sorted((r["a"], r["b"], r["c"]) for r in got), want)
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
     def test_empty_graph_has_no_rows(self, stub, graph, language):
