@@ -24,6 +24,7 @@ from prism_plugin import handshake
 from prism_plugin.contract import InterfaceServicer
 from prism_plugin.conventions import Limits, check_request
 from prism_plugin.status import StatusError, shown
+from prism_plugin.urls import redact_text
 
 log = logging.getLogger("prism.plugin")
 
@@ -124,9 +125,9 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         if isinstance(e, StatusError):
             await context.abort(e.code, e.message)
         if isinstance(e, self.unavailable):
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"backend unavailable: {type(e).__name__}: {shown(str(e))}")
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"backend unavailable: {type(e).__name__}: {shown(redact_text(str(e)))}")
         log.exception("unexpected error")
-        await context.abort(grpc.StatusCode.INTERNAL, f"{type(e).__name__}: {shown(str(e))}")
+        await context.abort(grpc.StatusCode.INTERNAL, f"{type(e).__name__}: {shown(redact_text(str(e)))}")
 
     def _check(self, request: Any) -> None:
         if isinstance(request, _Undecodable):

@@ -91,7 +91,7 @@ class PostgresConnection:
             self._pool = None
             await pool.close()
             raise unavailable(f"cannot use PostgreSQL at {shown}: {type(e).__name__}") from e
-        return f"postgresql {version}"
+        return version
 
     async def drop_namespace(self, namespace: str) -> None:
         await self.run(_drop, self.schemas, namespace.encode("utf-8", "surrogatepass"))
@@ -121,8 +121,19 @@ async def _create_schema(conn: psycopg.AsyncConnection[Any], schemas: tuple[Sche
         for schema in schemas:
             for statement in filter(str.strip, schema.ddl.split(";")):
                 await conn.execute(statement)
-    row = await (await conn.execute("SHOW server_version")).fetchone()
-    return row[0] if row else "?"
+    row = await (await conn.execute("SELECT version()")).fetchone()
+    return server_identity(row[0] if row else "")
+
+
+def server_identity(version: str) -> str:
+    """The product and version `version()` states ("PostgreSQL 15.19 (Debian ...) on x86_64...",
+    "CockroachDB CCL v23.1.11 ..."): an emulation names itself there, never reported as PostgreSQL."""
+    words = version.split()
+    if not words:
+        return "unknown server (version() answered nothing)"
+    at = next((i for i, w in enumerate(words) if w[:1].isdigit() or (w[:1] in "vV" and w[1:2].isdigit())), len(words))
+    product = " ".join(words[:at]) or "unknown"
+    return f"{product.lower()} {words[at] if at < len(words) else '?'}"
 
 
 async def _drop(conn: psycopg.AsyncConnection[Any], schemas: tuple[Schema, ...], ns: bytes) -> None:

@@ -42,6 +42,17 @@ _KIND_QUEUE = "q"
 _KIND_EXCHANGE = "x"
 
 
+def server_identity(properties: dict[str, Any]) -> str:
+    """The product and version of Connection.Start's server properties ("RabbitMQ" 3.10.8;
+    LavinMQ names itself "LavinMQ")."""
+
+    def text(key: str) -> str:
+        value = properties.get(key, b"")
+        return (value.decode(errors="replace") if isinstance(value, bytes) else str(value)).strip()
+
+    return f"{(text('product') or 'unknown AMQP broker').lower()} {text('version') or '?'}"
+
+
 async def bounded(call: Awaitable[T]) -> T:
     return await asyncio.wait_for(call, CALL_TIMEOUT_S)
 
@@ -87,8 +98,7 @@ class RabbitConnection:
             raise invalid(f"bad RabbitMQ URL {shown}: {type(e).__name__}") from None
         self._connection, self._url = connection, url
         properties = connection.transport.connection.server_properties if connection.transport else {}
-        version = properties.get("version", b"?")
-        return f"rabbitmq {version.decode() if isinstance(version, bytes) else version}"
+        return server_identity(properties)
 
     async def channel(self, confirms: bool = True) -> AbstractChannel:
         """A new channel (the caller closes it). With confirms, a mandatory publish the broker

@@ -59,7 +59,7 @@ class RedisConnection:
             await _close(client, blocking)
             raise unavailable(f"{shown} does not answer as a Redis server: {type(e).__name__}") from e
         self._client, self._blocking = client, blocking
-        return f"redis {info.get('redis_version', '?')}"
+        return server_identity(info)
 
     async def indexed(self, ns: str, prefix: bytes) -> AsyncIterator[list[bytes]]:
         """Pages of the keys of a namespace's index that start with `prefix` (full Redis keys),
@@ -109,6 +109,18 @@ class RedisConnection:
     async def close(self) -> None:
         client, blocking, self._client, self._blocking = self._client, self._blocking, None, None
         await _close(client, blocking)
+
+
+def server_identity(info: dict[str, Any]) -> str:
+    """The product and version the server states in INFO server: a fork names itself in
+    `server_name` (Valkey: "valkey") with its own version field (`valkey_version`), and keeps
+    `redis_version` for compatibility only, so it is never reported as Redis."""
+    name = str(info.get("server_name") or "").strip().lower()
+    if not name:
+        name = next((k[: -len("_version")] for k in ("dragonfly_version", "keydb_version") if k in info), "redis")
+    version = info.get(f"{name}_version") or info.get("redis_version", "?")
+    compatible = f" (compatible with redis {info['redis_version']})" if name != "redis" and "redis_version" in info else ""
+    return f"{name} {version}{compatible}"
 
 
 async def _close(*clients: aioredis.Redis | None) -> None:

@@ -1,0 +1,49 @@
+"""Each plugin reports the product and version the server states, from recorded answers of the
+reference server and of forks or emulations of it: a fork is never reported as the reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from prism_postgres.connection import server_identity as postgres_identity
+from prism_rabbitmq.connection import server_identity as rabbitmq_identity
+from prism_redis.connection import server_identity as redis_identity
+
+
+@pytest.mark.parametrize(
+    "info, want",
+    [
+        ({"redis_version": "7.0.15", "redis_mode": "standalone"}, "redis 7.0.15"),
+        ({"redis_version": "6.2.14"}, "redis 6.2.14"),
+        # Valkey 8.1 keeps redis_version for compatibility and names itself
+        ({"redis_version": "7.2.4", "server_name": "valkey", "valkey_version": "8.1.8"}, "valkey 8.1.8 (compatible with redis 7.2.4)"),
+        ({"redis_version": "6.2.11", "dragonfly_version": "df-v1.14.0"}, "dragonfly df-v1.14.0 (compatible with redis 6.2.11)"),
+    ],
+)
+def test_redis_forks_name_themselves(info, want):
+    assert redis_identity(info) == want
+
+
+@pytest.mark.parametrize(
+    "version, want",
+    [
+        ("PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit", "postgresql 15.19"),
+        ("PostgreSQL 18.6 on x86_64-pc-linux-gnu, compiled by gcc, 64-bit", "postgresql 18.6"),
+        ("CockroachDB CCL v23.1.11 (x86_64-pc-linux-gnu, built 2023/09/27 01:53:43, go1.19.10)", "cockroachdb ccl v23.1.11"),
+        ("", "unknown server (version() answered nothing)"),
+    ],
+)
+def test_postgres_emulations_name_themselves(version, want):
+    assert postgres_identity(version) == want
+
+
+@pytest.mark.parametrize(
+    "properties, want",
+    [
+        ({"product": b"RabbitMQ", "version": b"3.10.8", "platform": b"Erlang/OTP 25.2.3"}, "rabbitmq 3.10.8"),
+        ({"product": "LavinMQ", "version": "1.2.0"}, "lavinmq 1.2.0"),
+        ({}, "unknown amqp broker ?"),
+    ],
+)
+def test_amqp_brokers_name_themselves(properties, want):
+    assert rabbitmq_identity(properties) == want
