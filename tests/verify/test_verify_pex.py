@@ -3,7 +3,9 @@
 a temporary directory against the Node.js plugin of node_plugin/ (keyvalue_basic and
 keyvalue_scan over a Map): both interfaces, #model-keyvalue, #conventions and #undeclared PASS; each deliberately
 wrong variant FAILs with a non-zero exit; `--endpoint` verifies a plugin it did not start and
-leaves it running; a bad registry file or endpoint is a clear error naming the field.
+leaves it running; a bad registry file or endpoint is a clear error naming the field. A Python
+plugin in its own venv, with a protobuf major version other than the PEX's (python_plugin/), passes
+too: a `plugin.command` runs in its author's environment, not on the PEX's Python.
 
 Needs node and npm (the plugin's packages are installed with `npm ci` once per package-lock.json
 into ~/.cache/prism-accept/verify-node-plugin/). Slow: about 15 s per verify run, 50 s in all.
@@ -17,6 +19,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -32,6 +35,8 @@ CACHE = Path.home() / ".cache" / "prism-accept" / "verify-node-plugin"
 RUN_TIMEOUT_S = 300
 NPM_TIMEOUT_S = 300
 CELLS = ["keyvalue_basic", "keyvalue_scan", "model-keyvalue", "conventions", "undeclared"]
+PYTHON_PLUGIN = HERE / "python_plugin"
+PYTHON_PLUGIN_VENVS = Path.home() / ".cache" / "prism-accept" / "verify-python-plugin"
 
 
 def missing(what: str) -> None:
@@ -197,7 +202,53 @@ def test_a_bad_endpoint_is_a_clear_error(pex, tmp_path):
             )
             assert result.returncode == 2, result.stdout + result.stderr
             assert message in result.stderr, result.stderr
-            assert endpoint == "nonsense" or len(result.stderr.strip().splitlines()) == 1, result.stderr  # argparse adds its usage
+            said = [line for line in result.stderr.splitlines() if line.startswith("prism-verify")]  # not the PEX's own notes
+            assert endpoint == "nonsense" or len(said) == 1, result.stderr  # argparse adds its usage
             took[endpoint] = time.monotonic() - started
         # "nonsense" fails at argument parsing: its time is the PEX's own start-up
         assert max(took.values()) < took["nonsense"] + 5, f"seconds to the error, by endpoint: {took}"
+
+
+@pytest.fixture(scope="module")
+def python_plugin_venv() -> Path:
+    """The Python plugin's own venv (grpcio 1.85 with protobuf 7: not the PEX's 1.70 and 5.29),
+    made once per requirements file with pip from the package index."""
+    requirements = (PYTHON_PLUGIN / "requirements.txt").read_bytes()
+    venv = PYTHON_PLUGIN_VENVS / hashlib.sha256(requirements + sys.version.encode()).hexdigest()[:16]
+    if not (venv / ".installed").is_file():
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+        result = subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "-r", str(PYTHON_PLUGIN / "requirements.txt")],
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT_S,
+        )
+        if result.returncode != 0:
+            missing(f"cannot install the Python plugin's venv: {result.stderr[-1500:]}")
+        (venv / ".installed").write_text("ok\n")
+    return venv
+
+
+@pytest.mark.timeout(RUN_TIMEOUT_S)
+def test_a_python_plugin_in_its_own_venv_with_another_protobuf_passes(pex, python_plugin_venv, tmp_path):
+    plugin = tmp_path / "pykv"
+    shutil.copytree(PYTHON_PLUGIN, plugin)
+    python = python_plugin_venv / "bin" / "python"
+    protos = [str(p.relative_to("proto")) for p in Path("proto").rglob("*.proto")]
+    (plugin / "gen").mkdir()
+    subprocess.run(
+        [str(python), "-m", "grpc_tools.protoc", "-Iproto", f"--python_out={plugin / 'gen'}", f"--grpc_python_out={plugin / 'gen'}", *protos],
+        check=True,
+        timeout=120,
+    )
+    yaml_text = (plugin / "pykv.yaml").read_text().replace("VENV_PYTHON", str(python))
+    (plugin / "pykv.yaml").write_text(yaml_text)
+    result = subprocess.run(
+        [str(pex), "pykv/pykv.yaml", "--out", "pykv/reports"], cwd=tmp_path, env=plugin_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+    )
+    matrix = json.loads((plugin / "reports" / "matrix.json").read_text())
+    cells = {cell: r["status"] for cell, r in matrix["backends"]["pykv"]["cells"].items()}
+    assert cells == dict.fromkeys(["keyvalue_basic", "model-keyvalue", "conventions", "undeclared"], "pass"), result.stdout[-4000:]
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "protobuf 7." in matrix["backends"]["pykv"]["certifies"]["backend_version"][0], "the plugin ran on its own protobuf"
