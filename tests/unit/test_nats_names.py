@@ -123,4 +123,6 @@ def test_names_are_injective_over_look_alikes():
         assert_injective(lambda ns, name: names.resource(kind, ns, name), longest=names.MAX_NAME_BYTES)
         assert_injective(lambda ns, name: names.subject(kind, ns, name), longest=names.MAX_NAME_BYTES)
     assert_injective(lambda ns, key: (names.kv_bucket(ns), names.encode(key)), longest=names.MAX_NAME_BYTES)
-    assert_injective(lambda ns, topic, durable: (NatsPubSub.stream_name(ns, topic), NatsPubSub.bookmark(durable)), arity=3, longest=names.MAX_NAME_BYTES)
+    assert_injective(
+        lambda ns, topic, durable: (NatsPubSub.stream_name(ns, topic), NatsPubSub.bookmark(durable)), arity=3, longest=names.MAX_NAME_BYTES
+    )

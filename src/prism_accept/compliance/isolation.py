@@ -44,7 +44,12 @@ class Cell:
     aux: str = AUX
 
     def __str__(self) -> str:
-        return f"(namespace {self.ns!r}, name {self.name!r}" + (f", {self.aux!r})" if self.aux != AUX else ")")
+        return f"(namespace {_short(self.ns)}, name {_short(self.name)}" + (f", {_short(self.aux)})" if self.aux != AUX else ")")
+
+
+def _short(part: str) -> str:
+    """A part for a failure message (escaped: NFC and NFD differ), a long one by its ends."""
+    return ascii(part) if len(part) <= 48 else f"{part[:24]!a}...{part[-8:]!a} ({len(part.encode())} bytes)"
 
 
 def _long(prefix: str, total_bytes: int) -> tuple[str, str] | None:
@@ -73,7 +78,12 @@ def colliding_tuples(arity: int = 2, longest: int = LONG_BYTES) -> list[tuple[tu
     separator join, a case fold, a Unicode normalization or a cut of a long part merges."""
     one, two = _long("", longest) or ("1", "2")
     pairs = [(("ns", f"b{s}c"), (f"ns{s}b", "c")) for s in SEPARATORS] + [(("ns", f"b{s}c"), ("ns", "bc")) for s in SEPARATORS]
-    pairs += [(("ns", "b/c"), ("ns", "b%2Fc")), (("ns", "b.c"), ("ns", "b/c")), (("ns", "b-c"), ("ns", "b_c")), (("ns", "b.c"), ("ns", "b:c"))]
+    pairs += [
+        (("ns", "b/c"), ("ns", "b%2Fc")),
+        (("ns", "b.c"), ("ns", "b/c")),
+        (("ns", "b-c"), ("ns", "b_c")),
+        (("ns", "b.c"), ("ns", "b:c")),
+    ]
     pairs += [(("ns", "A"), ("ns", "a")), (("nsA", "c"), ("nsa", "c")), (("ns", NFC), ("ns", NFD)), (("ns" + NFC, "c"), ("ns" + NFD, "c"))]
     pairs += [(("ns", one), ("ns", two)), ((one, "c"), (two, "c"))]
     if arity == 2:
@@ -141,7 +151,13 @@ RECIPES: dict[str, tuple[Step, ...]] = {
     "sortedset": (
         Step("sortedset_basic.Add", lambda c, i: {"members": [{"member": b"m", "score": i}]}),
         Step("sortedset_basic.GetScore", lambda c, i: {"member": b"m"}, lambda r: r.score, float),
-        Step("sortedset_range.GetRange", lambda c, i: {"stop": -1}, lambda r: [(m.member, m.score) for m in r.members], lambda i: [(b"m", i)], []),
+        Step(
+            "sortedset_range.GetRange",
+            lambda c, i: {"stop": -1},
+            lambda r: [(m.member, m.score) for m in r.members],
+            lambda i: [(b"m", i)],
+            [],
+        ),
     ),
     "queue": (
         Step("queue_basic.Enqueue", lambda c, i: {"payload": value(i)}),
@@ -241,7 +257,9 @@ def check_model(
         try:
             call(channel, write.rpc, request_for(write.rpc, c, write.fields(c, i)))
         except grpc.RpcError as e:
-            raise AssertionError(f"{write.rpc} to {c}: got {e.code().name} ({e.details()}), want OK (a look-alike's data in the way?)") from None
+            raise AssertionError(
+                f"{write.rpc} to {c}: got {e.code().name} ({e.details()}), want OK (a look-alike's data in the way?)"
+            ) from None
     reads = [r for r in reads if r.interface in declared]
     spaces, sent = list(dict.fromkeys(c.ns for c in cells)), 0
     for when, gone in (("after every look-alike was written", set()), (f"after DropNamespace of {len(dropped)} of them", dropped)):
@@ -296,12 +314,16 @@ def check_pubsub(channel: grpc.Channel, declared: set[str], cells: list[Cell], d
     ops = {ns: PubSubOps(channel, ns) for ns in dict.fromkeys(c.ns for c in cells)}
     opens: list[tuple[str, Callable[[PubSubOps, Cell], Any]]] = []
     if "pubsub_basic" in declared:
-        opens.append(("Subscribe", lambda o, c: o.open(o.basic.Subscribe, pb.SubscribeRequest(namespace=c.ns, topic=c.name), f"Subscribe of {c}")))
+        opens.append(
+            ("Subscribe", lambda o, c: o.open(o.basic.Subscribe, pb.SubscribeRequest(namespace=c.ns, topic=c.name), f"Subscribe of {c}"))
+        )
     if "pubsub_wildcards" in declared:
         opens.append(
             (
                 "SubscribePattern",
-                lambda o, c: o.open(o.wildcards.SubscribePattern, pb.SubscribePatternRequest(namespace=c.ns, pattern=c.name), f"SubscribePattern of {c}"),
+                lambda o, c: o.open(
+                    o.wildcards.SubscribePattern, pb.SubscribePatternRequest(namespace=c.ns, pattern=c.name), f"SubscribePattern of {c}"
+                ),
             )
         )
     durable = "pubsub_persistent" in declared
