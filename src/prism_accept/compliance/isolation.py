@@ -16,6 +16,7 @@ plugin's name building."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -198,6 +199,7 @@ LISTINGS: dict[str, tuple[tuple[Step, Callable[[list[str]], Any]], ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _method(rpc: str) -> MethodDescriptor:
     interface, _, method = rpc.partition(".")
     found = get_interface(interface)
@@ -217,14 +219,26 @@ def request_for(rpc: str, cell: Cell, fields: dict) -> Message:
 
 def call(channel: grpc.Channel, rpc: str, request: Message, timeout_s: float = 10.0) -> Any:
     """The answer (every message, for a server stream)."""
-    method = _method(rpc)
-    path = f"/{method.containing_service.full_name}/{method.name}"
-    out = message_factory.GetMessageClass(method.output_type)
-    if method.server_streaming:
-        stub = channel.unary_stream(path, request_serializer=type(request).SerializeToString, response_deserializer=out.FromString)
-        return list(stub(request, timeout=timeout_s))
-    stub = channel.unary_unary(path, request_serializer=type(request).SerializeToString, response_deserializer=out.FromString)
-    return stub(request, timeout=timeout_s)
+    return _callable(channel, rpc)(request, timeout_s)
+
+
+_CALLABLES: dict[tuple[grpc.Channel, str], Callable[[Message, float], Any]] = {}  # by channel (held: ids never reused)
+
+
+def _callable(channel: grpc.Channel, rpc: str) -> Callable[[Message, float], Any]:
+    key = (channel, rpc)
+    if key not in _CALLABLES:
+        method = _method(rpc)
+        path = f"/{method.containing_service.full_name}/{method.name}"
+        serialize = message_factory.GetMessageClass(method.input_type).SerializeToString
+        deserialize = message_factory.GetMessageClass(method.output_type).FromString
+        if method.server_streaming:
+            stream = channel.unary_stream(path, request_serializer=serialize, response_deserializer=deserialize)
+            _CALLABLES[key] = lambda request, timeout_s: list(stream(request, timeout=timeout_s))
+        else:
+            unary = channel.unary_unary(path, request_serializer=serialize, response_deserializer=deserialize)
+            _CALLABLES[key] = lambda request, timeout_s: unary(request, timeout=timeout_s)
+    return _CALLABLES[key]
 
 
 def _shown(channel: grpc.Channel, step: Step, cell: Cell, i: int) -> Any:
@@ -265,15 +279,16 @@ def check_model(
     for when, gone in (("after every look-alike was written", set()), (f"after DropNamespace of {len(dropped)} of them", dropped)):
         for ns in gone:
             drop(ns)
-        for step in reads:
+        for step in reads[:1] if gone else reads:  # after the drop, one read path shows what is left
             for i, c in enumerate(cells):
                 check(f"{step.rpc} of {c} {when}", _shown(channel, step, c, i), step.empty if c.ns in gone else step.want(i))
-        for step, listed in [(s, w) for s, w in LISTINGS.get(model, ()) if s.interface in declared]:
+        listings = [(s, w) for s, w in LISTINGS.get(model, ()) if s.interface in declared]
+        for step, listed in listings[:1] if gone else listings:
             for ns in spaces:
                 names = [] if ns in gone else [c.name for c in cells if c.ns == ns]
                 check(f"{step.rpc} of namespace {ns!r} {when}", _shown(channel, step, Cell(ns, ""), 0), listed(names))
                 sent += 1
-    return sent + len(cells) * (1 + 2 * len(reads)) + len(dropped)
+    return sent + len(cells) * (2 + len(reads)) + len(dropped)
 
 
 def _code(call_: Callable[[], Any]) -> str:
