@@ -318,88 +318,76 @@ def _marker(round_: str, i: int) -> bytes:
 
 
 def check_pubsub(channel: grpc.Channel, declared: set[str], cells: list[Cell], drop: Callable[[str], None], dropped: set[str]) -> int:
-    """Live subscriptions (Subscribe, and SubscribePattern with the name as a literal pattern)
-    and durable ones (a first session, then its resumption) of every cell at once; a message to
-    each cell; every subscriber's messages up to its own are just its own (one publisher's
-    messages arrive in order, so a look-alike's, published before, would have come first).
-    Then GetLastMessageID of every cell, before and after DropNamespace."""
+    """Subscriptions of every cell at once: live ones (Subscribe, and SubscribePattern with the
+    name as a literal pattern), then durable ones (sessions made, left, a message published to
+    each while away, the sessions resumed together). A message to each cell, then a closing one
+    to each: every subscriber's messages up to its own are just its own, and up to its closing
+    one just that (one publisher's messages arrive in order, so a look-alike's, published
+    before either, would have come first). Then GetLastMessageID of every cell, before and after
+    DropNamespace."""
     from prism.pubsub.v1 import pubsub_pb2 as pb
-    from prism_accept.suites.pubsub.basic import PubSubOps, payloads
+    from prism_accept.suites.pubsub.basic import PubSubOps, Subscription, payloads
 
     ops = {ns: PubSubOps(channel, ns) for ns in dict.fromkeys(c.ns for c in cells)}
-    opens: list[tuple[str, Callable[[PubSubOps, Cell], Any]]] = []
+    live: list[tuple[str, Callable[[PubSubOps, Cell], Subscription]]] = []
     if "pubsub_basic" in declared:
-        opens.append(
+        live.append(
             ("Subscribe", lambda o, c: o.open(o.basic.Subscribe, pb.SubscribeRequest(namespace=c.ns, topic=c.name), f"Subscribe of {c}"))
         )
     if "pubsub_wildcards" in declared:
-        opens.append(
-            (
-                "SubscribePattern",
-                lambda o, c: o.open(
-                    o.wildcards.SubscribePattern, pb.SubscribePatternRequest(namespace=c.ns, pattern=c.name), f"SubscribePattern of {c}"
-                ),
-            )
-        )
-    durable = "pubsub_persistent" in declared
-    if durable:
-        opens.append(
-            (
-                "SubscribeDurable",
-                lambda o, c: o.open(
-                    o.persistent.SubscribeDurable,
-                    pb.SubscribeDurableRequest(namespace=c.ns, topic=c.name, durable_name=c.aux),
-                    f"SubscribeDurable of {c}",
-                ),
-            )
-        )
+        request = lambda c: pb.SubscribePatternRequest(namespace=c.ns, pattern=c.name)  # noqa: E731
+        live.append(("SubscribePattern", lambda o, c: o.open(o.wildcards.SubscribePattern, request(c), f"SubscribePattern of {c}")))
+
+    def durable(o: PubSubOps, c: Cell) -> Subscription:
+        request = pb.SubscribeDurableRequest(namespace=c.ns, topic=c.name, durable_name=c.aux)
+        return o.open(o.persistent.SubscribeDurable, request, f"SubscribeDurable of {c}")
+
     sent = 0
 
-    def round_(round_name: str, kinds: list, publish: Callable[[PubSubOps, str, bytes], str]) -> list[str]:
+    def opened(kinds: list) -> list[tuple[int, Cell, Subscription]]:
         nonlocal sent
-        subscriptions = [(i, c, kind, open_(ops[c.ns], c)) for kind, open_ in kinds for i, c in enumerate(cells)]
-        try:
-            for *_, s in subscriptions:
-                s.ready()
-            ids = [publish(ops[c.ns], c.name, _marker(round_name, i)) for i, c in enumerate(cells)]
-            for i, c, kind, s in subscriptions:
-                got = payloads(s.until(_marker(round_name, i)))
-                check(f"{kind} of {c} ({round_name}): its messages up to its own", got, [_marker(round_name, i)])
-            sent += len(subscriptions) + len(cells)
-            return ids
-        finally:
-            for *_, s in subscriptions:
-                s.cancel()
+        subscriptions = [(i, c, open_(ops[c.ns], c)) for _, open_ in kinds for i, c in enumerate(cells)]
+        for *_, s in subscriptions:
+            s.ready()
+        sent += len(subscriptions)
+        return subscriptions
+
+    def delivered(subscriptions, publish: Callable[[PubSubOps, str, bytes], str], label: str, before: bytes = b"") -> list[str]:
+        """Publish a message to every cell, then a closing one; returns the closing ones' ids."""
+        nonlocal sent
+        for round_ in (label, label + " closing"):
+            ids = [publish(ops[c.ns], c.name, _marker(round_, i)) for i, c in enumerate(cells)]
+            for i, c, s in subscriptions:
+                want = [_marker(before.decode(), i)] if before and round_ == label else []
+                check(
+                    f"{s.what} ({round_}): its messages up to its own", payloads(s.until(_marker(round_, i))), [*want, _marker(round_, i)]
+                )
+            sent += len(cells)
+        return ids
 
     try:
-        live = [k for k in opens if k[0] != "SubscribeDurable"]
         if live:
-            round_("live", live, lambda o, topic, payload: o.publish(topic, payload))
-        if durable:
-            persistent = [k for k in opens if k[0] == "SubscribeDurable"]
-            ids = round_("first session", persistent, lambda o, topic, payload: o.publish_persistent(topic, payload))
+            subscriptions = opened(live)
+            delivered(subscriptions, lambda o, topic, payload: o.publish(topic, payload), "live")
+            for *_, s in subscriptions:
+                s.cancel()
+        if "pubsub_persistent" in declared:
+            for *_, s in opened([("SubscribeDurable", durable)]):  # the sessions, left at once
+                s.cancel()
+            persist = lambda o, topic, payload: o.publish_persistent(topic, payload)  # noqa: E731
             for i, c in enumerate(cells):
-                ops[c.ns].ack(c.name, c.aux, ids[i])
-                check(f"GetLastMessageID of {c}", ops[c.ns].last_message_id(c.name), ids[i])
-            # published while no session is connected: each resumed session gets its own only
-            ids = [o.publish_persistent(c.name, _marker("resumed session", i)) for i, c in enumerate(cells) for o in [ops[c.ns]]]
-            pending = [(i, c, "SubscribeDurable", open_(ops[c.ns], c)) for _, open_ in persistent for i, c in enumerate(cells)]
-            try:
-                for *_, s in pending:
-                    s.ready()
-                for i, c, kind, s in pending:
-                    got = payloads(s.until(_marker("resumed session", i)))
-                    check(f"{kind} of {c} resumed: its messages up to its own", got, [_marker("resumed session", i)])
-            finally:
-                for *_, s in pending:
-                    s.cancel()
-            for ns in dropped:
-                drop(ns)
-            for i, c in enumerate(cells):
-                want = "" if c.ns in dropped else ids[i]
-                got = _not_found_is(lambda: ops[c.ns].last_message_id(c.name), "")
-                check(f"GetLastMessageID of {c} after DropNamespace of {len(dropped)} look-alikes", got, want)
-            sent += 5 * len(cells) + len(dropped)
+                persist(ops[c.ns], c.name, _marker("while away", i))
+            subscriptions = opened([("SubscribeDurable", durable)])
+            ids = delivered(subscriptions, persist, "resumed", before=b"while away")
+            for *_, s in subscriptions:
+                s.cancel()
+            for when, gone in (("", set()), (f" after DropNamespace of {len(dropped)} look-alikes", dropped)):
+                for ns in gone:
+                    drop(ns)
+                for i, c in enumerate(cells):
+                    got = _not_found_is(lambda: ops[c.ns].last_message_id(c.name), "")
+                    check(f"GetLastMessageID of {c}{when}", got, "" if c.ns in gone else ids[i])
+            sent += 3 * len(cells) + len(dropped)
     finally:
         for o in ops.values():
             o.close()
