@@ -79,9 +79,16 @@ def session(ns: str, client_id: str) -> str:
 
 def durable_client_id(ns: str, name: str, durable_name: str) -> str:
     """The fixed MQTT client id of a durable subscription: every SubscribeDurable of the same
-    (namespace, topic, durable name) resumes the same broker session."""
-    digest = hashlib.sha256("\0".join((ns, name, durable_name)).encode()).hexdigest()
+    (namespace, topic, durable name) resumes the same broker session, and no other does. The
+    digest is of the parts length-prefixed (a join with a separator is not injective: names may
+    hold any character, U+0000 included)."""
+    digest = hashlib.sha256(length_prefixed(ns, name, durable_name)).hexdigest()
     return f"prism-{digest[:40]}"
+
+
+def length_prefixed(*parts: str) -> bytes:
+    """An injective encoding of a tuple of strings: each part's UTF-8 bytes after their length."""
+    return b"".join(len(raw).to_bytes(8, "big") + raw for raw in (p.encode("utf-8", "surrogatepass") for p in parts))
 
 
 def backlog(ns: str, client_id: str, message_id: str) -> str:

@@ -136,7 +136,7 @@ class RabbitDurable:
     async def _ack_offline(self, ns: str, topic: str, durable_name: str, message_id: str) -> None:
         """Take messages from the head of the durable queue up to message_id and ack them all;
         if it is not there, closing the channel puts every taken message back in its place."""
-        durable = names.broker_name(names.DURABLE, ns, f"{len(topic)}.{topic}.{durable_name}")
+        durable = names.broker_name(names.DURABLE, ns, names.durable_queue(topic, durable_name))
         channel = await self.conn.channel(confirms=False)
         try:
             try:
@@ -161,7 +161,7 @@ class RabbitDurable:
         return self._session(ns, topic, durable_name)
 
     async def _session(self, ns: str, topic: str, durable_name: str) -> AsyncIterator[Event]:
-        durable = await self._bound_queue(ns, names.DURABLE, f"{len(topic)}.{topic}.{durable_name}", topic, DURABLE_ARGUMENTS)
+        durable = await self._bound_queue(ns, names.DURABLE, names.durable_queue(topic, durable_name), topic, DURABLE_ARGUMENTS)
         live = Live()
         subscription_id = uuid.uuid4().hex
         inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()

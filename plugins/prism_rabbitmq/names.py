@@ -45,6 +45,12 @@ def broker_name(kind: str, ns: str, name: str = "") -> str:
     return f"{PREFIX}#{kind}#{digest}"
 
 
+def durable_queue(topic: str, durable_name: str) -> str:
+    """The name part of a durable name's queue (kind DURABLE): the topic's length makes it
+    injective in (topic, durable name)."""
+    return f"{len(topic)}.{topic}.{durable_name}"
+
+
 # Characters a topic exchange gives a meaning to in binding keys ('*', '#'), and the escape.
 _ESCAPES = {"%": "%25", "*": "%2A", "#": "%23"}
 

@@ -683,3 +683,6 @@ MUTANTS.update(broken_sorted_sets.MUTANTS)
 from mutants import broken_runtime  # noqa: E402
 
 MUTANTS.update(broken_runtime.MUTANTS)
+from mutants import broken_names  # noqa: E402
+
+MUTANTS.update(broken_names.MUTANTS)

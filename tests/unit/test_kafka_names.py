@@ -34,3 +34,15 @@ def test_api_versions_request_and_answer():
     versions = protocol.parse(body)
     assert versions == {0: (0, 11), 1: (4, 16)}
     assert protocol.describe(versions) == "2 APIs, Produce up to v11, Fetch up to v16"
+
+
+def test_names_are_injective_over_look_alikes():
+    """The look-alike tuples of the #conventions case (separators, case, NFC/NFD, long names),
+    also with parts long enough to be hashed."""
+    from prism_accept.compliance.isolation import assert_injective
+
+    for longest in (300, 1000):
+        for kind in (names.STREAM, names.TOPIC, names.POLICIES):
+            assert_injective(lambda ns, name: names.topic(ns, kind, name), longest=longest)
+        assert_injective(names.group, arity=3, longest=longest)
+        assert_injective(names.stream_group, arity=3, longest=longest)

@@ -19,6 +19,7 @@ from prism.stream.v1 import stream_pb2 as st_pb
 from prism.stream.v1 import stream_pb2_grpc as st_grpc
 from prism_accept.harness.inprocess import InProcessPlugin
 from prism_nats import names
+from prism_nats.pubsub import NatsPubSub
 
 URL = "nats://127.0.0.1:4222"
 BUCKET = re.compile(r"[A-Za-z0-9_-]+")  # NATS KV bucket names; stream and consumer names allow more
@@ -112,3 +113,16 @@ def test_drop_namespace_deletes_its_streams_and_nothing_else():
     finally:
         plugin.stop()
         asyncio.run(_foreign_stream(foreign, False))
+
+
+def test_names_are_injective_over_look_alikes():
+    """The look-alike tuples of the #conventions case (separators, case, NFC/NFD, long names)."""
+    from prism_accept.compliance.isolation import assert_injective
+
+    for kind in ("kv", "q", "st", "ps", "pp"):
+        assert_injective(lambda ns, name: names.resource(kind, ns, name), longest=names.MAX_NAME_BYTES)
+        assert_injective(lambda ns, name: names.subject(kind, ns, name), longest=names.MAX_NAME_BYTES)
+    assert_injective(lambda ns, key: (names.kv_bucket(ns), names.encode(key)), longest=names.MAX_NAME_BYTES)
+    assert_injective(
+        lambda ns, topic, durable: (NatsPubSub.stream_name(ns, topic), NatsPubSub.bookmark(durable)), arity=3, longest=names.MAX_NAME_BYTES
+    )

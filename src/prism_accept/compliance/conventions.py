@@ -7,6 +7,8 @@ checked from the proto descriptors (so an RPC added to a proto is covered withou
 - requests generated from the descriptors (Hypothesis) never answer UNKNOWN, INTERNAL or
   UNIMPLEMENTED, never crash or hang the plugin, never overrun the client's deadline;
 - an amplifying request (a few KB asking for a GB answer) is refused up front;
+- look-alike namespaces and names (joined with a separator, case or Unicode variants, long
+  names differing at their end) never see each other's data (compliance/isolation.py);
 - the plugin still answers its health check afterwards.
 """
 
@@ -27,6 +29,7 @@ from hypothesis import strategies as st
 
 from prism.options.v1 import options_pb2
 from prism_accept.catalog import get_interface
+from prism_accept.compliance import isolation
 from prism_accept.compliance.requests import message_strategy
 from prism_accept.models.profiles import profile_name
 from prism_accept.registry import BackendDeclaration
@@ -92,9 +95,7 @@ class Rpc:
                     call.cancel()
                     break
             else:
-                channel.unary_unary(self.path, request_serializer=serialize, response_deserializer=bytes)(
-                    request, timeout=timeout_s
-                )
+                channel.unary_unary(self.path, request_serializer=serialize, response_deserializer=bytes)(request, timeout=timeout_s)
             return "OK"
         except grpc.RpcError as e:
             return "OK" if e.code() == grpc.StatusCode.CANCELLED else e.code().name
@@ -183,7 +184,8 @@ class ConventionsTests(InterfaceSuite):
     @staticmethod
     def params(decl: BackendDeclaration) -> dict[str, list]:
         rpcs = declared_rpcs(decl)
-        return {"rpc": rpcs, "valued_rpc": [r for r in rpcs if value_fields(r)]}
+        models = list(dict.fromkeys(get_interface(name).model for name in decl.implements))
+        return {"rpc": rpcs, "valued_rpc": [r for r in rpcs if value_fields(r)], "model": models}
 
     def test_empty_namespace_is_invalid(self, plugin, rpc):
         check(f"{rpc} with an empty namespace", rpc.call(plugin.channel, filled(rpc, "")), "INVALID_ARGUMENT")
@@ -283,6 +285,30 @@ class ConventionsTests(InterfaceSuite):
             answers()
         finally:
             plugin.drop_namespace(f"{namespace}:x")
+
+    def test_look_alike_names_stay_apart(self, plugin, declaration, namespace, model):
+        """Pairs that a separator join, a case fold, a Unicode normalization or a cut/hash of a
+        long name would merge (isolation.look_alikes): a write to each, then every declared read
+        path, subscription and durable resumption of each, before and after DropNamespace of
+        one of each pair of namespaces, shows only its own data."""
+        cells, dropped = isolation.look_alikes(namespace, declaration.limits.get("max_name_bytes"))
+        spaces = list(dict.fromkeys(c.ns for c in cells))
+        for ns in spaces:
+            plugin.track(ns)
+        declared = set(declaration.implements)
+        try:
+            if model == "pubsub":
+                SENT[0] += isolation.check_pubsub(plugin.channel, declared, cells, plugin.drop_namespace, dropped)
+            else:
+                refuses_nul = declaration.behaviours.get(isolation.writer(model), {}).get("nul_in_names") == "invalid_argument"
+                SENT[0] += isolation.check_model(plugin.channel, model, declared, cells, plugin.drop_namespace, dropped, refuses_nul)
+        finally:
+            for ns in spaces:
+                if ns != namespace:
+                    try:
+                        plugin.drop_namespace(ns)
+                    except grpc.RpcError:
+                        pass  # clean-up only
 
     @requires.interface("keyvalue_basic")
     @requires.interface("keyvalue_batch")
