@@ -130,6 +130,22 @@ class SortedSetLexTests(InterfaceSuite):
         got = self.get(lex, ns, "big", b"[m00000", b"+", offset=1, reverse=True)
         check_members(f"GetRangeByLex([m00000, +, offset=1, reverse) of {WHOLE}", got, by_lex(b"[m00000", b"+", 1, 0, True, want))
 
+    def test_reads_follow_adds_and_removals(self, lex, zsets):
+        """Read, add members, read, remove members, read: a cached view answers the old members."""
+        held = set(MEMBERS)
+        for add, remove in (([b"ac", b"\x00\x00"], []), ([], [b"a", b"\xff"]), ([b"a"], [b"ac", b""])):
+            if add:
+                zsets.add("z", *((m, SCORE) for m in add))
+            if remove:
+                zsets.remove("z", *remove)
+            held = (held | set(add)) - set(remove)
+            reference = [(m, SCORE) for m in sorted(held)]
+            for low, high in ((b"-", b"+"), (b"[a", b"(b")):
+                for reverse in (False, True):
+                    got = self.get(lex, zsets.ns, "z", low, high, reverse=reverse)
+                    want = by_lex(low, high, 0, 0, reverse, reference)
+                    check(f"GetRangeByLex({low!r}, {high!r}, reverse={reverse}) after +{add} -{remove}", got, want)
+
     def test_a_missing_key_is_empty(self, lex, zsets):
         check("GetRangeByLex(-, +) of a missing key", self.get(lex, zsets.ns, "missing", b"-", b"+"), [])
 
