@@ -24,7 +24,7 @@ def pairs(reply: pb.ScoredMembers) -> Scored:
     return [(m.member, m.score) for m in reply.members]
 
 
-WHOLE = 6000  # members of a whole-collection case: past a 1,000 cap or one scan page
+WHOLE = 5000  # members of a whole-collection case: past a 1,000 cap or one scan page
 NAMES = ["z", "z_", "z%", "z*", "z\\", "z?", "z[z]", "_", "%", "*", "\\", "zz"]  # LIKE and glob look-alikes of each other
 
 

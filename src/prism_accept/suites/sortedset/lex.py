@@ -102,31 +102,29 @@ class SortedSetLexTests(InterfaceSuite):
         check("GetRangeByLex((a, [c, offset=1, limit=2)", got, by_lex(b"(a", b"[c", 1, 2))
 
     def test_offset_and_limit_around_the_size(self, lex, zsets):
-        """Offsets and limits at 0, 1, size - 1, size, size + 1 and int64's maximum, open and
-        bounded, forward and reverse: an offset past the end is empty, never the last member."""
+        """Offsets at 0, 1, size - 1, size, size + 1 and int64's maximum (and around the count
+        inside the bounds), with limits 0, 1, size and int64's maximum: "-".."+" forward and
+        reverse, and between bounds. An offset past the end is empty, never the last member."""
         n = len(MEMBERS)
-        windows = [0, 1, n - 1, n, n + 1, 2**63 - 1]
-        for low, high in ((b"-", b"+"), (b"(a", b"[c")):
+        for low, high, reverse in ((b"-", b"+", False), (b"-", b"+", True), (b"(a", b"[c", False)):
             inside = len(by_lex(low, high))
-            for reverse in (False, True):
-                for offset in sorted(set(windows) | {inside - 1, inside, inside + 1}):
-                    for limit in windows:
-                        got = self.get(lex, zsets.ns, "z", low, high, offset=offset, limit=limit, reverse=reverse)
-                        want = by_lex(low, high, offset, limit, reverse)
-                        check(f"GetRangeByLex({low!r}, {high!r}, offset={offset}, limit={limit}, reverse={reverse})", got, want)
+            for offset in sorted({0, 1, n - 1, n, n + 1, 2**63 - 1, inside - 1, inside, inside + 1}):
+                for limit in (0, 1, n, 2**63 - 1):
+                    got = self.get(lex, zsets.ns, "z", low, high, offset=offset, limit=limit, reverse=reverse)
+                    want = by_lex(low, high, offset, limit, reverse)
+                    check(f"GetRangeByLex({low!r}, {high!r}, offset={offset}, limit={limit}, reverse={reverse})", got, want)
 
     @requires.limit("max_batch_size")
-    def test_whole_ranges_of_over_5000_members(self, lex, zsets, capabilities):
-        """"-".."+" and wide bounds without a limit answer every member, not a capped count or a
+    def test_whole_ranges_of_5000_members(self, lex, zsets, capabilities):
+        """The range "-".."+" and wide bounds without a limit answer every member, not a capped count or a
         first page."""
         members = [b"m%05d" % ((i * 7919) % WHOLE) for i in range(WHOLE)]
         zsets.add_batched("big", [(m, SCORE) for m in members], min(1000, capabilities.limit("max_batch_size")))
         want = [(m, SCORE) for m in sorted(members)]
         ns = zsets.ns
         check_members(f"GetRangeByLex(-, +) of {WHOLE} members", self.get(lex, ns, "big", b"-", b"+"), want)
-        check_members(f"GetRangeByLex(-, +, reverse) of {WHOLE} members", self.get(lex, ns, "big", b"-", b"+", reverse=True), want[::-1])
-        got = self.get(lex, ns, "big", b"(m00100", b"[m05900", offset=200)
-        check_members(f"GetRangeByLex((m00100, [m05900, offset=200) of {WHOLE}", got, by_lex(b"(m00100", b"[m05900", 200, 0, False, want))
+        got = self.get(lex, ns, "big", b"(m00100", b"[m04900", offset=200)
+        check_members(f"GetRangeByLex((m00100, [m04900, offset=200) of {WHOLE}", got, by_lex(b"(m00100", b"[m04900", 200, 0, False, want))
         got = self.get(lex, ns, "big", b"[m00000", b"+", offset=1, reverse=True)
         check_members(f"GetRangeByLex([m00000, +, offset=1, reverse) of {WHOLE}", got, by_lex(b"[m00000", b"+", 1, 0, True, want))
 

@@ -83,12 +83,12 @@ class SortedSetRankTests(InterfaceSuite):
                 check(f"GetReverseRank({member!r}) after {updates}", got, (True, len(order) - 1 - i))
 
     @requires.limit("max_batch_size")
-    def test_ranks_in_over_5000_members(self, ranks, zsets, capabilities):
+    def test_ranks_in_5000_members(self, ranks, zsets, capabilities):
         """Ranks near both ends and past any first page (1,000) of a large sorted set with ties."""
         items = many()
         zsets.add_batched("big", items, min(1000, capabilities.limit("max_batch_size")))
         order = [m for m, _ in ordered(items)]
-        for i in sorted({0, 1, 999, 1000, 1001, 2500, 4095, 4096, 5000, WHOLE - 2, WHOLE - 1} | set(range(0, WHOLE, 613))):
+        for i in sorted({0, 1, 999, 1000, 1001, 2500, 4095, 4096, WHOLE - 2, WHOLE - 1} | set(range(0, WHOLE, 613))):
             check(f"GetRank({order[i]!r}) of {WHOLE}", self.rank(ranks, zsets.ns, "big", order[i]), (True, i))
             check(f"GetReverseRank({order[i]!r}) of {WHOLE}", self.rank(ranks, zsets.ns, "big", order[i], True), (True, WHOLE - 1 - i))
 
