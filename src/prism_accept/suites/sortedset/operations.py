@@ -35,8 +35,8 @@ MERGE: dict[str, Callable[[float, float], float]] = {"SUM": lambda a, b: a + b, 
 
 
 def reference(keys: list[str], weights: list[float] | None, aggregate: str, intersect: bool, data=KEYS) -> Scored:
-    """Each member weight * score per key holding it, merged; Redis turns NaN (0 * inf,
-    inf + -inf) into 0."""
+    """Each member weight * score per key holding it, merged in key order; the contract counts a
+    NaN (0 * inf, inf + -inf) as 0."""
     weights = weights or [1.0] * len(keys)
     present = [set(data.get(k, {})) for k in keys]
     members = set.intersection(*present) if intersect else set.union(*present)

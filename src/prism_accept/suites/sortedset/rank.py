@@ -93,6 +93,7 @@ class SortedSetRankTests(InterfaceSuite):
             check(f"GetReverseRank({order[i]!r}) of {WHOLE}", self.rank(ranks, zsets.ns, "big", order[i], True), (True, WHOLE - 1 - i))
 
     def test_keys_with_like_and_glob_characters_are_distinct(self, ranks, zsets):
+        """Keys that match each other as LIKE or glob patterns hold different counts of members."""
         names = ["n" + name for name in NAMES]
         for i, key in enumerate(names):
             zsets.add(key, *((bytes([65 + j]), 0.0) for j in range(i + 1)))  # key i holds i + 1 members A, B, ...
