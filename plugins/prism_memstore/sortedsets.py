@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import math
-from typing import Callable
+from prism_plugin.contracts.sortedset.operations import combine_scores
 
 Scored = list[tuple[bytes, float]]
-AGGREGATE: dict[str, Callable[[float, float], float]] = {"SUM": lambda a, b: a + b, "MIN": min, "MAX": max}
 
 
 def _rank_slice(n: int, start: int, stop: int) -> slice:
@@ -35,11 +33,6 @@ def _below_high(member: bytes, bound: bytes) -> bool:
     if bound == b"-":
         return False
     return member <= bound[1:] if bound[:1] == b"[" else member < bound[1:]
-
-
-def _finite(score: float) -> float:
-    """Redis turns a NaN from 0 * inf or inf + -inf into 0."""
-    return 0.0 if math.isnan(score) else score
 
 
 class MemSortedSets:
@@ -101,19 +94,7 @@ class MemSortedSets:
 
     # sortedset_operations
     async def combine(self, ns: str, keys: list[str], weights: list[float], aggregate: str, intersect: bool) -> Scored:
-        merge = AGGREGATE[aggregate]
-        result: dict[bytes, float] = {}
-        for i, (key, weight) in enumerate(zip(keys, weights)):
-            scores = self._scores(ns, key)
-            if intersect and i > 0:
-                result = {m: s for m, s in result.items() if m in scores}
-            for member, score in scores.items():
-                weighted = _finite(weight * score)
-                if member in result:
-                    result[member] = _finite(merge(result[member], weighted))
-                elif not intersect or i == 0:
-                    result[member] = weighted
-        return sorted(result.items(), key=lambda ms: (ms[1], ms[0]))
+        return combine_scores([self._scores(ns, key) for key in keys], weights, aggregate, intersect)
 
     # sortedset_lex
     async def range_by_lex(self, ns: str, key: str, low: bytes, high: bytes, offset: int, limit: int, reverse: bool) -> Scored:

@@ -3,8 +3,10 @@ LIMIT), ZRANK/ZREVRANK, ZUNION/ZINTER (Redis >= 6.2) with WEIGHTS and AGGREGATE.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from prism_plugin.contracts.sortedset.operations import combine_scores
 from prism_redis import keys as rk
 from prism_redis.connection import RedisConnection
 
@@ -22,6 +24,23 @@ for i = 1, #members do
 end
 return out
 """
+
+# Every key's members and scores in one script, so the keys are read as one state.
+# KEYS: the sorted sets. Returns one [member, score, ...] list per key.
+SNAPSHOT_LUA = """
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+end
+return out
+"""
+
+
+def _nan_prone(weights: list[float]) -> bool:
+    """A weight 0 or +-inf can make weight * score NaN (0 * inf), which ZINTER turns into 0 only
+    for the key it visits first (Redis 7.0): for any other key it merges the NaN, so MIN/MAX
+    drop that term and SUM zeroes the total."""
+    return any(w == 0 or math.isinf(w) for w in weights)
 
 
 def _number(value: float) -> str:
@@ -89,6 +108,9 @@ class RedisSortedSets:
     # sortedset_operations
     async def combine(self, ns: str, keys: list[str], weights: list[float], aggregate: str, intersect: bool) -> Scored:
         names = [self._key(ns, k) for k in keys]
+        if intersect and _nan_prone(weights):
+            held = await self.conn.client.register_script(SNAPSHOT_LUA)(keys=names)
+            return combine_scores([dict(_pairs(scores)) for scores in held], weights, aggregate, intersect)
         reply = await self.conn.client.execute_command(
             "ZINTER" if intersect else "ZUNION",
             len(names),

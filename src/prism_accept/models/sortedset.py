@@ -29,8 +29,34 @@ PATHS = {
 }
 
 
+RANK_ENDS = [(-100, 100), (-7, 1), (1, -2), (2, 100), (-1, -100)]  # ends beyond +-size (the machine's sets hold <= 6)
+INF = math.inf
+
+
 def ordered(scores: dict[bytes, float]) -> list[tuple[bytes, float]]:
     return sorted(scores.items(), key=lambda ms: (ms[1], ms[0]))
+
+
+def rank_slice(n: int, start: int, stop: int) -> slice:
+    """Inclusive ranks, negative from the end, clamped (Redis ZRANGE)."""
+    start = max(0, start + n) if start < 0 else start
+    stop = stop + n if stop < 0 else min(stop, n - 1)
+    return slice(start, stop + 1) if start <= stop else slice(0, 0)
+
+
+def no_nan(score: float) -> float:
+    return 0.0 if math.isnan(score) else score
+
+
+def combine(held: list[dict[bytes, float]], weights: list[float], merge, intersect: bool) -> list[tuple[bytes, float]]:
+    """Two keys: weight * score (0 * inf is 0), merged (+inf + -inf is 0)."""
+    (a, b), (wa, wb) = held, weights
+    members = set(a) & set(b) if intersect else set(a) | set(b)
+    result = {}
+    for m in members:
+        terms = [no_nan(w * s[m]) for s, w in ((a, wa), (b, wb)) if m in s]
+        result[m] = no_nan(merge(*terms)) if len(terms) == 2 else terms[0]
+    return ordered(result)
 
 
 class SortedSetMachine(ModelMachine):
@@ -103,6 +129,12 @@ class SortedSetMachine(ModelMachine):
         for key in KEYS:
             got = self.call(self.range_stub.GetRange, pb.GetRangeRequest(namespace=ns, key=key, start=0, stop=-1))
             check(f"GetRange {key!r} 0..-1", [(m.member, m.score) for m in got.members], ordered(self.scores(ns, key)))
+        held = ordered(self.scores(ns, "z"))
+        for start, stop in RANK_ENDS:
+            for reverse in (False, True):
+                got = self.call(self.range_stub.GetRange, pb.GetRangeRequest(namespace=ns, key="z", start=start, stop=stop, reverse=reverse))
+                want = (held[::-1] if reverse else held)[rank_slice(len(held), start, stop)]
+                check(f"GetRange 'z' {start}..{stop} reverse={reverse}", [(m.member, m.score) for m in got.members], want)
         want = [(m, s) for m, s in ordered(self.scores(ns, "z")) if 0.0 < s <= math.inf][::-1]
         request = pb.GetRangeByScoreRequest(namespace=ns, key="z", min=pb.ScoreBound(value=0.0, exclusive=True), reverse=True)
         got = self.call(self.range_stub.GetRangeByScore, request)
@@ -124,6 +156,16 @@ class SortedSetMachine(ModelMachine):
                 total[member] = max(total.get(member, -math.inf), score)
         got = self.call(self.ops.Union, pb.CombineRequest(namespace=ns, keys=KEYS, aggregate=pb.CombineRequest.MAX))
         check(f"Union MAX {KEYS}", [(m.member, m.score) for m in got.members], ordered(total))
+        held = [self.scores(ns, "z"), self.scores(ns, "Z")]
+        for call, intersect, weights, aggregate, merge in (
+            (self.ops.Union, False, [1.0, -1.0], pb.CombineRequest.SUM, lambda x, y: x + y),
+            (self.ops.Intersection, True, [-1.0, 1.0], pb.CombineRequest.SUM, lambda x, y: x + y),
+            (self.ops.Intersection, True, [0.0, INF], pb.CombineRequest.MIN, min),
+            (self.ops.Union, False, [INF, 0.0], pb.CombineRequest.MAX, max),
+        ):
+            name = f"{'Intersection' if intersect else 'Union'} ['z', 'Z'] weights={weights} {pb.CombineRequest.Aggregate.Name(aggregate)}"
+            got = self.call(call, pb.CombineRequest(namespace=ns, keys=["z", "Z"], weights=weights, aggregate=aggregate))
+            check(name, [(m.member, m.score) for m in got.members], combine(held, weights, merge, intersect))
 
     def read_lex(self, ns):
         for key in KEYS:

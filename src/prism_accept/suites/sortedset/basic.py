@@ -24,6 +24,22 @@ def pairs(reply: pb.ScoredMembers) -> Scored:
     return [(m.member, m.score) for m in reply.members]
 
 
+WHOLE = 5000  # members of a whole-collection case: past a 1,000 cap or one scan page
+NAMES = ["z", "z_", "z%", "z*", "z\\", "z?", "z[z]", "_", "%", "*", "\\", "zz"]  # LIKE and glob look-alikes of each other
+
+
+def many(n: int = WHOLE) -> Scored:
+    """n members in an order unlike their insertion order, with many ties (37 distinct scores)."""
+    return [(b"m%05d" % ((i * 7919) % n), float(i % 37) - 18.0) for i in range(n)]
+
+
+def check_members(operation: str, got: Scored, want: Scored) -> None:
+    """check() for long answers: the count, then the first member that differs."""
+    check(f"{operation}: how many members", len(got), len(want))
+    for i, (g, w) in enumerate(zip(got, want)):
+        check(f"{operation}: member at position {i}", g, w)
+
+
 class ZOps:
     """The sortedset_basic calls, for readable cases (other sorted-set suites use it too)."""
 
@@ -40,6 +56,11 @@ class ZOps:
 
     def score(self, key: str, member: bytes) -> float:
         return self.stub.GetScore(pb.GetScoreRequest(namespace=self.ns, key=key, member=member)).score
+
+    def add_batched(self, key: str, items: Scored, batch: int) -> None:
+        """Add in requests of at most `batch` members (the declared max_batch_size)."""
+        for i in range(0, len(items), batch):
+            self.add(key, *items[i : i + batch])
 
     def missing(self, key: str, member: bytes, why: str) -> None:
         expect_status(f"GetScore({key!r}, {member!r}) {why}", grpc.StatusCode.NOT_FOUND, lambda: self.score(key, member))
@@ -110,6 +131,38 @@ class SortedSetBasicTests(InterfaceSuite):
         check("GetScore('z', a)", zsets.score("z", b"a"), 1.0)
         check("GetScore('z*', a)", zsets.score("z*", b"a"), 2.0)
         check("GetScore('z', a) in the other namespace", other.score("z", b"a"), 3.0)
+
+    def test_names_with_like_and_glob_characters_are_distinct(self, zsets):
+        """A key used as a LIKE or glob pattern (`_ % * ? [ ] \\`) must not reach other keys."""
+        for i, key in enumerate(NAMES):
+            zsets.add(key, (b"a", float(i)), (b"k" + key.encode(), 0.0))
+        check("Add(a=100) to 'z_' (an update)", zsets.add("z_", (b"a", 100.0)), 0)
+        removed = ("z*", "%", "z[z]")
+        for key in removed:
+            check(f"Remove(a) from {key!r}", zsets.remove(key, b"a"), 1)
+        for i, key in enumerate(NAMES):
+            if key in removed:
+                zsets.missing(key, b"a", "after Remove(a) there")
+            else:
+                check(f"GetScore({key!r}, a) after writes to 'z_' {removed}", zsets.score(key, b"a"), 100.0 if key == "z_" else float(i))
+            check(f"GetScore({key!r}, its own member)", zsets.score(key, b"k" + key.encode()), 0.0)
+
+    def test_every_write_stays_in_its_namespace(self, zsets, related):
+        """Add (new and update) and Remove in one namespace, on the same key and members as in
+        another: counts and scores of each namespace are its own."""
+        other = ZOps(zsets.stub, related("-other"))
+        check("Add(a=1, b=2) in the other namespace", other.add("z", (b"a", 1), (b"b", 2)), 2)
+        check("Add(a=5) in own namespace: new here", zsets.add("z", (b"a", 5)), 1)
+        check("Add(a=6, b=7) in own namespace: b new here", zsets.add("z", (b"a", 6), (b"b", 7)), 1)
+        check("GetScore(a) in the other namespace after own updates", other.score("z", b"a"), 1.0)
+        check("Add(a=-1) in the other namespace: an update there", other.add("z", (b"a", -1)), 0)
+        check("GetScore(a) in own namespace after the other's update", zsets.score("z", b"a"), 6.0)
+        check("Remove(b) in the other namespace", other.remove("z", b"b"), 1)
+        check("GetScore(b) in own namespace after the other's Remove", zsets.score("z", b"b"), 7.0)
+        check("Remove(a, b) in own namespace", zsets.remove("z", b"a", b"b"), 2)
+        check("GetScore(a) in the other namespace after own Remove", other.score("z", b"a"), -1.0)
+        other.missing("z", b"b", "in the other namespace, removed there")
+        check("Add(b=3) in own namespace after the removals: new again", zsets.add("z", (b"b", 3)), 1)
 
     def test_invalid_arguments(self, zsets):
         expect_status("Add with no members", grpc.StatusCode.INVALID_ARGUMENT, lambda: zsets.add("z"))

@@ -10,7 +10,7 @@ from prism.sortedset.v1 import sortedset_pb2 as pb
 from prism.sortedset.v1 import sortedset_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
-from prism_accept.suites.sortedset.basic import Scored, ZOps, pairs
+from prism_accept.suites.sortedset.basic import WHOLE, Scored, ZOps, check_members, pairs
 
 MEMBERS = [b"b", b"\xff", b"aa", b"", b"a", b"ab", b"\x00", b"c", b"a\x00", b"B"]
 SCORE = 0.0
@@ -29,8 +29,8 @@ def below(member: bytes, bound: bytes) -> bool:
     return member <= bound[1:] if bound[:1] == b"[" else member < bound[1:]
 
 
-def by_lex(low: bytes, high: bytes, offset: int = 0, limit: int = 0, reverse: bool = False) -> Scored:
-    inside = [(m, s) for m, s in REFERENCE if above(m, low) and below(m, high)]
+def by_lex(low: bytes, high: bytes, offset: int = 0, limit: int = 0, reverse: bool = False, reference: Scored = REFERENCE) -> Scored:
+    inside = [(m, s) for m, s in reference if above(m, low) and below(m, high)]
     if reverse:
         inside.reverse()
     return inside[offset : offset + limit] if limit else inside[offset:]
@@ -100,6 +100,49 @@ class SortedSetLexTests(InterfaceSuite):
                 )
         got = self.get(lex, zsets.ns, "z", b"(a", b"[c", offset=1, limit=2)
         check("GetRangeByLex((a, [c, offset=1, limit=2)", got, by_lex(b"(a", b"[c", 1, 2))
+
+    def test_offset_and_limit_around_the_size(self, lex, zsets):
+        """Offsets at 0, 1, size - 1, size, size + 1 and int64's maximum (and around the count
+        inside the bounds), with limits 0, 1, size and int64's maximum: "-".."+" forward and
+        reverse, and between bounds. An offset past the end is empty, never the last member."""
+        n = len(MEMBERS)
+        for low, high, reverse in ((b"-", b"+", False), (b"-", b"+", True), (b"(a", b"[c", False)):
+            inside = len(by_lex(low, high))
+            for offset in sorted({0, 1, n - 1, n, n + 1, 2**63 - 1, inside - 1, inside, inside + 1}):
+                for limit in (0, 1, n, 2**63 - 1):
+                    got = self.get(lex, zsets.ns, "z", low, high, offset=offset, limit=limit, reverse=reverse)
+                    want = by_lex(low, high, offset, limit, reverse)
+                    check(f"GetRangeByLex({low!r}, {high!r}, offset={offset}, limit={limit}, reverse={reverse})", got, want)
+
+    @requires.limit("max_batch_size")
+    def test_whole_ranges_of_5000_members(self, lex, zsets, capabilities):
+        """The range "-".."+" and wide bounds without a limit answer every member, not a capped count or a
+        first page."""
+        members = [b"m%05d" % ((i * 7919) % WHOLE) for i in range(WHOLE)]
+        zsets.add_batched("big", [(m, SCORE) for m in members], min(1000, capabilities.limit("max_batch_size")))
+        want = [(m, SCORE) for m in sorted(members)]
+        ns = zsets.ns
+        check_members(f"GetRangeByLex(-, +) of {WHOLE} members", self.get(lex, ns, "big", b"-", b"+"), want)
+        got = self.get(lex, ns, "big", b"(m00100", b"[m04900", offset=200)
+        check_members(f"GetRangeByLex((m00100, [m04900, offset=200) of {WHOLE}", got, by_lex(b"(m00100", b"[m04900", 200, 0, False, want))
+        got = self.get(lex, ns, "big", b"[m00000", b"+", offset=1, reverse=True)
+        check_members(f"GetRangeByLex([m00000, +, offset=1, reverse) of {WHOLE}", got, by_lex(b"[m00000", b"+", 1, 0, True, want))
+
+    def test_reads_follow_adds_and_removals(self, lex, zsets):
+        """Read, add members, read, remove members, read: a cached view answers the old members."""
+        held = set(MEMBERS)
+        for add, remove in (([b"ac", b"\x00\x00"], []), ([], [b"a", b"\xff"]), ([b"a"], [b"ac", b""])):
+            if add:
+                zsets.add("z", *((m, SCORE) for m in add))
+            if remove:
+                zsets.remove("z", *remove)
+            held = (held | set(add)) - set(remove)
+            reference = [(m, SCORE) for m in sorted(held)]
+            for low, high in ((b"-", b"+"), (b"[a", b"(b")):
+                for reverse in (False, True):
+                    got = self.get(lex, zsets.ns, "z", low, high, reverse=reverse)
+                    want = by_lex(low, high, 0, 0, reverse, reference)
+                    check(f"GetRangeByLex({low!r}, {high!r}, reverse={reverse}) after +{add} -{remove}", got, want)
 
     def test_a_missing_key_is_empty(self, lex, zsets):
         check("GetRangeByLex(-, +) of a missing key", self.get(lex, zsets.ns, "missing", b"-", b"+"), [])
