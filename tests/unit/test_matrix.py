@@ -84,7 +84,9 @@ def sample_backends(tmp_path):
         for name in ("memstore", "redis"):
             decl = yaml.safe_load((registry_dir() / "backends" / f"{name}.yaml").read_text())
             decl["implements"] = [i for i in decl["implements"] if i.startswith(("keyvalue_", "list_"))]
-            decl["deviations"] = [d for d in decl.get("deviations", []) if d["cell"].startswith(("keyvalue", "list", "model-keyvalue", "model-list"))]
+            decl["deviations"] = [
+                d for d in decl.get("deviations", []) if d["cell"].startswith(("keyvalue", "list", "model-keyvalue", "model-list"))
+            ]
             (out / f"{name}.yaml").write_text(yaml.safe_dump(decl))
     return out
 
@@ -185,8 +187,13 @@ def test_markdown_renders_every_string_as_written(tmp_path):
     html = cmarkgfm.github_flavored_markdown_to_html(md)
     shown = rendered_text(md)
     assert "<em>" not in html, "a * or _ in a generated string became emphasis"
-    for text in ("17/20 interfaces PASS, 1 PASS*, 1 FAIL, 1 SKIP across 2 backends", "PASS* (1 known)", "keyvalue_scan", "test_scan_order",
-                 "redis://***@db.example:6379/0 (url_env)"):
+    for text in (
+        "17/20 interfaces PASS, 1 PASS*, 1 FAIL, 1 SKIP across 2 backends",
+        "PASS* (1 known)",
+        "keyvalue_scan",
+        "test_scan_order",
+        "redis://***@db.example:6379/0 (url_env)",
+    ):
         assert text in shown, f"{text!r} is not in matrix.md as GitHub renders it"
 
 
@@ -210,7 +217,9 @@ def test_grid_cells_say_failed_of_total_and_passes_with_skips_apart(tmp_path):
 
 
 def test_an_error_every_case_shares_is_shown_once(tmp_path):
-    same = suite("".join(f'<testcase name="test_{i}"><error message="failed on setup with PluginStartError: boom"/></testcase>' for i in range(5)))
+    same = suite(
+        "".join(f'<testcase name="test_{i}"><error message="failed on setup with PluginStartError: boom"/></testcase>' for i in range(5))
+    )
     reports = tmp_path / "reports"
     write(reports, "redis", "keyvalue_basic", same)
     m = matrix.load_matrix(reports, sample_backends(tmp_path), partial="one", commit="x")

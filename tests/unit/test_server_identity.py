@@ -27,7 +27,10 @@ def test_redis_forks_name_themselves(info, want):
 @pytest.mark.parametrize(
     "version, want",
     [
-        ("PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit", "postgresql 15.19"),
+        (
+            "PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit",
+            "postgresql 15.19",
+        ),
         ("PostgreSQL 18.6 on x86_64-pc-linux-gnu, compiled by gcc, 64-bit", "postgresql 18.6"),
         ("CockroachDB CCL v23.1.11 (x86_64-pc-linux-gnu, built 2023/09/27 01:53:43, go1.19.10)", "cockroachdb ccl v23.1.11"),
         ("", "unknown server (version() answered nothing)"),

@@ -38,8 +38,11 @@ def test_every_requirement_of_every_suite_names_something_a_registry_file_can_de
         if m.name == MARK
     ]
     assert marks, "no suite declares a requirement"
-    for bad in (lambda: requires.limit("max_value_byte"), lambda: requires.interface("keyvalue_basik"),
-                lambda: requires.behaviour("stream_retention", "trimmed_read", "latest")):
+    for bad in (
+        lambda: requires.limit("max_value_byte"),
+        lambda: requires.interface("keyvalue_basik"),
+        lambda: requires.behaviour("stream_retention", "trimmed_read", "latest"),
+    ):
         with pytest.raises(ValueError, match=r"@requires\."):
             bad()
 

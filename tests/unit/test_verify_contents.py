@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-
 def test_the_verify_pex_carries_every_suite_and_the_model_cells():
     build = Path("src/prism_accept/BUILD").read_text()
     verify = build[build.index('name="verify"') :]

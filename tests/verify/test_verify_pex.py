@@ -198,7 +198,12 @@ def test_a_bad_endpoint_is_a_clear_error(pex, tmp_path):
         ]:
             started = time.monotonic()
             result = subprocess.run(
-                [str(pex), "nodekv.yaml", "--endpoint", endpoint], cwd=tmp_path, env=plugin_env(), capture_output=True, text=True, timeout=120
+                [str(pex), "nodekv.yaml", "--endpoint", endpoint],
+                cwd=tmp_path,
+                env=plugin_env(),
+                capture_output=True,
+                text=True,
+                timeout=120,
             )
             assert result.returncode == 2, result.stdout + result.stderr
             assert message in result.stderr, result.stderr
@@ -238,14 +243,27 @@ def test_a_python_plugin_in_its_own_venv_with_another_protobuf_passes(pex, pytho
     protos = [str(p.relative_to("proto")) for p in Path("proto").rglob("*.proto")]
     (plugin / "gen").mkdir()
     subprocess.run(
-        [str(python), "-m", "grpc_tools.protoc", "-Iproto", f"--python_out={plugin / 'gen'}", f"--grpc_python_out={plugin / 'gen'}", *protos],
+        [
+            str(python),
+            "-m",
+            "grpc_tools.protoc",
+            "-Iproto",
+            f"--python_out={plugin / 'gen'}",
+            f"--grpc_python_out={plugin / 'gen'}",
+            *protos,
+        ],
         check=True,
         timeout=120,
     )
     yaml_text = (plugin / "pykv.yaml").read_text().replace("VENV_PYTHON", str(python))
     (plugin / "pykv.yaml").write_text(yaml_text)
     result = subprocess.run(
-        [str(pex), "pykv/pykv.yaml", "--out", "pykv/reports"], cwd=tmp_path, env=plugin_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+        [str(pex), "pykv/pykv.yaml", "--out", "pykv/reports"],
+        cwd=tmp_path,
+        env=plugin_env(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
     )
     matrix = json.loads((plugin / "reports" / "matrix.json").read_text())
     cells = {cell: r["status"] for cell, r in matrix["backends"]["pykv"]["cells"].items()}

@@ -151,7 +151,9 @@ def undecodable(rpc: Rpc, namespace: str) -> dict[str, bytes]:
 def value_fields(rpc: Rpc) -> list[FieldDescriptor]:
     """The fields that carry caller data, not names: bytes (single or repeated) and maps."""
     fields = rpc.method.input_type.fields
-    return [f for f in fields if f.type == FieldDescriptor.TYPE_BYTES or (f.message_type is not None and f.message_type.GetOptions().map_entry)]
+    return [
+        f for f in fields if f.type == FieldDescriptor.TYPE_BYTES or (f.message_type is not None and f.message_type.GetOptions().map_entry)
+    ]
 
 
 def with_value(rpc: Rpc, namespace: str, field: FieldDescriptor, size: int, limit_name: str) -> Message:
@@ -229,7 +231,9 @@ class ConventionsTests(InterfaceSuite):
                 raise AssertionError(f"{rpc} with a {limit}-byte {f.name} (limits.{limit_name}): got {code}, want a clear answer")
             code = rpc.call(plugin.channel, with_value(rpc, namespace, f, limit + 1, limit_name), timeout_s=10)
             if code not in REFUSED:
-                raise AssertionError(f"{rpc} with a {limit + 1}-byte {f.name} (limits.{limit_name} + 1): got {code}, want one of {sorted(REFUSED)}")
+                raise AssertionError(
+                    f"{rpc} with a {limit + 1}-byte {f.name} (limits.{limit_name} + 1): got {code}, want one of {sorted(REFUSED)}"
+                )
             code = rpc.call(plugin.channel, filled(rpc, related("-after")))
             if code in NEVER or code == "UNAVAILABLE":
                 raise AssertionError(f"{rpc} in another namespace after a {limit}-byte {f.name}: got {code}, want a clear answer")

@@ -148,7 +148,14 @@ def docker_available(timeout_s: float = 0.5) -> bool:
 # probe puts it into every cell's cache key, so upgrading (or swapping) the server behind the same
 # port reruns the cells instead of reusing their results.
 
-IDENTITY_SCHEMES = {"redis": "redis", "rediss": "redis", "nats": "nats", "amqp": "amqp", "postgresql": "postgresql", "postgres": "postgresql"}
+IDENTITY_SCHEMES = {
+    "redis": "redis",
+    "rediss": "redis",
+    "nats": "nats",
+    "amqp": "amqp",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+}
 _VERSION_FIELD = re.compile(r"^(server_name|[a-z]+_version|redis_build_id):(.*)$")
 
 

@@ -132,7 +132,9 @@ class SortedSetMachine(ModelMachine):
         held = ordered(self.scores(ns, "z"))
         for start, stop in RANK_ENDS:
             for reverse in (False, True):
-                got = self.call(self.range_stub.GetRange, pb.GetRangeRequest(namespace=ns, key="z", start=start, stop=stop, reverse=reverse))
+                got = self.call(
+                    self.range_stub.GetRange, pb.GetRangeRequest(namespace=ns, key="z", start=start, stop=stop, reverse=reverse)
+                )
                 want = (held[::-1] if reverse else held)[rank_slice(len(held), start, stop)]
                 check(f"GetRange 'z' {start}..{stop} reverse={reverse}", [(m.member, m.score) for m in got.members], want)
         want = [(m, s) for m, s in ordered(self.scores(ns, "z")) if 0.0 < s <= math.inf][::-1]

@@ -83,12 +83,12 @@ def _detail(backend: str, cell: str, r) -> str:
     errors = {c.message for c in r.cases if c.status == "error"}
     shared = errors.pop() if len(errors) == 1 and sum(c.status == "error" for c in r.cases) > 1 else ""
     rows = "".join(_case_row(c, shared) for c in r.cases) or f'<tr><td colspan="3">{escape(r.reason)}</td></tr>'
-    said = f'<p class="error-once">Every case in error: {escape(shared)}</p>' if shared else (f"<p>{escape(r.reason)}</p>" if r.reason else "")
+    said = (
+        f'<p class="error-once">Every case in error: {escape(shared)}</p>' if shared else (f"<p>{escape(r.reason)}</p>" if r.reason else "")
+    )
     return (
         f'<section class="detail" id="{_id(backend, cell)}" hidden><h2>{escape(backend)} / {escape(cell)}</h2>'
-        f'<p>{"; ".join(facts)}</p>'
-        + said
-        + f"<table><tr><th>case</th><th>result</th><th>details</th></tr>{rows}</table></section>"
+        f'<p>{"; ".join(facts)}</p>' + said + f"<table><tr><th>case</th><th>result</th><th>details</th></tr>{rows}</table></section>"
     )
 
 

@@ -50,12 +50,25 @@ def render_markdown(matrix) -> str:
         lines += ["", "### Known deviations", "", "| backend | cell | case | reason |", "|---|---|---|---|"]
         lines += [f"| {_escape(b)} | {_escape(cell)} | {_escape(case.name)} | {_escape(case.message)} |" for b, cell, case in deviations]
     problems = [(b, cell, r) for b, row in matrix.cells.items() for cell, r in row.items() if r.status in ("fail", "error", "skip")]
-    skips = [(b, cell, case) for b, row in matrix.cells.items() for cell, r in row.items() if r.status in ("pass", "deviation") for case in r.cases if case.status == "skip"]
+    skips = [
+        (b, cell, case)
+        for b, row in matrix.cells.items()
+        for cell, r in row.items()
+        if r.status in ("pass", "deviation")
+        for case in r.cases
+        if case.status == "skip"
+    ]
     if problems:
         lines += ["", "### Failures, errors and skips", "", "| backend | cell | status | reason |", "|---|---|---|---|"]
         lines += [f"| {_escape(b)} | {_escape(cell)} | {_escape(LABEL[r.status])} | {_escape(r.reason)} |" for b, cell, r in problems]
     if skips:
-        lines += ["", "<details><summary>Skipped cases of passing cells</summary>", "", "| backend | cell | case | reason |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "<details><summary>Skipped cases of passing cells</summary>",
+            "",
+            "| backend | cell | case | reason |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| {_escape(b)} | {_escape(cell)} | {_escape(case.name)} | {_escape(case.message)} |" for b, cell, case in skips]
         lines += ["", "</details>"]
     cases = matrix.case_counts()
