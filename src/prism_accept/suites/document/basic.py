@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 import grpc
 import pytest
@@ -60,6 +61,10 @@ class DocOps:
             pb.InsertRequest(namespace=self.ns, collection=self.collection if collection is None else collection, document=doc)
         ).id
 
+    def insert_ok(self, operation: str, body: dict, id: str, collection: str | None = None) -> None:
+        """An Insert the case needs to succeed, with its id."""
+        check(operation, succeeds(operation, lambda: self.insert(body, id=id, collection=collection)), id)
+
     def insert_concurrently(self, docs: list[tuple[str, dict]]) -> list[str]:
         """Status code names of Inserts of (id, body) sent at once, from one thread each."""
         start = threading.Barrier(len(docs))
@@ -92,6 +97,14 @@ def body_struct(body: dict) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(body)
     return struct
+
+
+def succeeds(operation: str, call: Callable[[], Any]) -> Any:
+    """call()'s answer; a status fails as operation, got, want (a write the case needs to succeed)."""
+    try:
+        return call()
+    except grpc.RpcError as e:
+        raise AssertionError(f"{operation}: got status {e.code().name} ({e.details()}), want OK") from None
 
 
 def check_json(operation: str, got, want) -> None:
