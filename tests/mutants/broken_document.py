@@ -231,6 +231,25 @@ class AggregateCappedAt100Groups(MemDocuments):
         return (await super().aggregate(ns, collection, filter, group_by, function, field))[:100]
 
 
+class AggregateOverEveryNamespace(MemDocuments):
+    """Aggregate groups the collection's documents of every namespace (a query without its namespace)."""
+
+    every = False
+
+    def _matching(self, ns, collection, filter_):
+        found = []
+        for space in [s for s in self._spaces if collection in self._spaces[s]] if self.every else [ns]:
+            found += super()._matching(space, collection, filter_)
+        return found
+
+    async def aggregate(self, ns, collection, filter, group_by, function, field):
+        self.every = True  # no await inside: no other call sees it
+        try:
+            return await super().aggregate(ns, collection, filter, group_by, function, field)
+        finally:
+            self.every = False
+
+
 class FindCacheKeptOnUpdate(MemDocuments):
     """Find answers from a cache of earlier answers that Insert clears, but Update and Delete do not."""
 
@@ -352,6 +371,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "document-find-capped-at-1000": ("document_query", document_store(FindCappedAt1000)),
     "document-aggregate-capped-at-100-groups": ("document_query", document_store(AggregateCappedAt100Groups)),
     "document-find-cache-kept-on-update": ("document_query", document_store(FindCacheKeptOnUpdate)),
+    "document-aggregate-over-every-namespace": ("document_query", document_store(AggregateOverEveryNamespace)),
     "document-unique-across-namespaces": ("document_indexing", document_store(UniqueAcrossNamespaces)),
     "document-unique-remembers-deleted": ("document_indexing", document_store(UniqueRemembersDeleted)),
     "document-drop-index-as-pattern": ("document_indexing", document_store(DropIndexAsPattern)),

@@ -246,8 +246,8 @@ class DocumentIndexingTests(InterfaceSuite):
 
     @requires.interface("document_query")
     def test_queries_with_indexes_see_every_write(self, db):
-        """Queries over indexed fields after each write: an index (or a view over it) that an
-        Insert, Update or Delete left stale answers wrong."""
+        """Find, FindOne and Aggregate over indexed fields after each write: an index (or a view
+        over it) that an Insert, Update or Delete left stale answers wrong."""
         db.create("k", "k")
         db.create("kn", "k", "n")
         db.create("u", "u", unique=True)
@@ -260,20 +260,7 @@ class DocumentIndexingTests(InterfaceSuite):
             ("Delete a", lambda: db.delete("a"), ("a", None)),
             ("Insert a again", lambda: db.insert({"k": 1, "n": 5, "u": "x"}, id="a"), ("a", {"k": 1, "n": 5, "u": "x"})),
         ]
-        queries = [({"k": 1}, []), ({"k": 2, "n": {"$gte": 2}}, []), ({"u": {"$in": ["a", "x"]}}, [("u", False)]), ({}, [("k", True)])]
-
-        def read_all() -> None:
-            for filter_, sort in queries:
-                db.check_find(filter_, sort=sort)
-
-        read_all()
-        for what, write, (id, body) in writes:
-            write()
-            if body is None:
-                db.inserted.pop(id)
-            else:
-                db.inserted[id] = body
-            read_all()
+        db.check_reads_after(writes)
 
     def test_unique_index_over_existing_duplicates_is_refused(self, db):
         db.insert({"k": 1}, id="d1")

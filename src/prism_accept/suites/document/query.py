@@ -3,6 +3,8 @@ expected answer comes from reference.py over the documents the case inserted."""
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import grpc
 import pytest
 
@@ -196,6 +198,34 @@ class QueryOps(DocOps):
         for id, body in got:
             check_json(f"Find({filter_}) document {id!r}", body, self.inserted.get(id))
 
+    def check_reads(self, after: str) -> None:
+        """Find, FindOne and Aggregate over fields k and n, against the reference."""
+        self.check_find({"k": 1})
+        self.check_find({}, sort=[("n", True)])
+        self.check_find({"n": {"$gte": 2}}, sort=[("k", False)], limit=2)
+        self.check_find({"k": 2, "n": {"$gte": 2}})
+        want = ref.find(self.inserted, {"k": 1}, [("n", True)])
+        request = self.request({"k": 1}, sort=[("n", True)])
+        if want:
+            check(f"FindOne(k=1, sort n desc) after {after}", self.query.FindOne(request).id, want[0])
+        else:
+            expect_status(f"FindOne(k=1) after {after}", grpc.StatusCode.NOT_FOUND, lambda: self.query.FindOne(request))
+        for function, name in [(pb.AggregateRequest.COUNT, "count"), (pb.AggregateRequest.SUM, "sum")]:
+            got = self.aggregate({}, "k", function, "n")
+            check(f"Aggregate {name}(n) by k after {after}", got, ref.aggregate(self.inserted, {}, "k", name, "n"))
+
+    def check_reads_after(self, writes: list[tuple[str, Callable[[], Any], tuple[str, dict | None]]]) -> None:
+        """check_reads before the first write and after each one: (what, write, (id, body after
+        it, None once deleted))."""
+        self.check_reads("the first Inserts")
+        for what, write, (id, body) in writes:
+            write()
+            if body is None:
+                self.inserted.pop(id)
+            else:
+                self.inserted[id] = body
+            self.check_reads(what)
+
     def aggregate(self, filter_: dict, group_by: str, function, field: str = "") -> dict[str, float]:
         request = pb.AggregateRequest(
             namespace=self.ns, collection=self.collection, filter=body_struct(filter_), group_by=group_by, function=function, field=field
@@ -341,28 +371,7 @@ class DocumentQueryTests(InterfaceSuite):
             ("Insert a again", lambda: db.insert({"k": 1, "n": 5}, id="a"), ("a", {"k": 1, "n": 5})),
         ]
 
-        def read_all(after: str) -> None:
-            db.check_find({"k": 1})
-            db.check_find({}, sort=[("n", True)])
-            db.check_find({"n": {"$gte": 2}}, sort=[("k", False)], limit=2)
-            want = ref.find(db.inserted, {"k": 1}, [("n", True)])
-            request = db.request({"k": 1}, sort=[("n", True)])
-            if want:
-                check(f"FindOne(k=1, sort n desc) after {after}", db.query.FindOne(request).id, want[0])
-            else:
-                expect_status(f"FindOne(k=1) after {after}", grpc.StatusCode.NOT_FOUND, lambda: db.query.FindOne(request))
-            for function, name in [(pb.AggregateRequest.COUNT, "count"), (pb.AggregateRequest.SUM, "sum")]:
-                got = db.aggregate({}, "k", function, "n")
-                check(f"Aggregate {name}(n) by k after {after}", got, ref.aggregate(db.inserted, {}, "k", name, "n"))
-
-        read_all("the first Inserts")
-        for what, write, (id, body) in writes:
-            write()
-            if body is None:
-                db.inserted.pop(id)
-            else:
-                db.inserted[id] = body
-            read_all(what)
+        db.check_reads_after(writes)
 
     def test_malformed_filters_are_invalid_argument(self, people):
         for filter_ in MALFORMED:
@@ -402,3 +411,18 @@ class DocumentQueryTests(InterfaceSuite):
         check("Find({name: ann}) in collection 'c2'", [d.id for d in people.query.Find(request).documents], ["other"])
         request.namespace = people.ns + "-other"
         check("Find({name: ann}) in another namespace", [d.id for d in people.query.Find(request).documents], [])
+
+    def test_every_read_path_stays_in_its_namespace(self, plugin, people, related):
+        """The same collection and ids in a second namespace, with other bodies: Find, FindOne and
+        Aggregate of each namespace answer from its own documents only."""
+        theirs = QueryOps(plugin, related("-other"))
+        theirs.load({id: {"name": "ann", "age": 1, "theirs": True} for id in ("d01", "d02", "zz")})
+        for side in (people, theirs):
+            side.check_find({"name": "ann"}, sort=[("age", True)])
+            side.check_find({}, skip=1, limit=2)
+            want = ref.find(side.inserted, {"name": "ann"}, [("age", False)])
+            first = side.query.FindOne(side.request({"name": "ann"}, sort=[("age", False)]))
+            check(f"FindOne(name=ann, sort age) in {side.ns!r}", first.id, want[0])
+            for function, name, field in [(pb.AggregateRequest.COUNT, "count", ""), (pb.AggregateRequest.SUM, "sum", "age")]:
+                got = side.aggregate({}, "name", function, field)
+                check(f"Aggregate {name}({field}) by name in {side.ns!r}", got, ref.aggregate(side.inserted, {}, "name", name, field))
