@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 import grpc
 import pytest
@@ -60,6 +61,10 @@ class DocOps:
             pb.InsertRequest(namespace=self.ns, collection=self.collection if collection is None else collection, document=doc)
         ).id
 
+    def insert_ok(self, operation: str, body: dict, id: str, collection: str | None = None) -> None:
+        """An Insert the case needs to succeed, with its id."""
+        check(operation, succeeds(operation, lambda: self.insert(body, id=id, collection=collection)), id)
+
     def insert_concurrently(self, docs: list[tuple[str, dict]]) -> list[str]:
         """Status code names of Inserts of (id, body) sent at once, from one thread each."""
         start = threading.Barrier(len(docs))
@@ -92,6 +97,14 @@ def body_struct(body: dict) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(body)
     return struct
+
+
+def succeeds(operation: str, call: Callable[[], Any]) -> Any:
+    """call()'s answer; a status fails as operation, got, want (a write the case needs to succeed)."""
+    try:
+        return call()
+    except grpc.RpcError as e:
+        raise AssertionError(f"{operation}: got status {e.code().name} ({e.details()}), want OK") from None
 
 
 def check_json(operation: str, got, want) -> None:
@@ -184,6 +197,90 @@ class DocumentBasicTests(InterfaceSuite):
             want = ref.merge_patch(want, patch)
             check_json(f"Update (merge) {patch}", docs.update("d", patch, merge=True), want)
         check_json("Get after the merges", docs.get("d"), want)
+
+    def test_merge_patch_corner_cases(self, docs):
+        """RFC 7396 where implementations go wrong: nulls under keys the target lacks, nulls deep
+        down, arrays (holding nulls and objects) replaced whole, objects and arrays swapping."""
+        target = {"keep": 1, "o": {"a": {"b": 1, "c": 2}, "d": [1, 2]}, "arr": [{"x": 1, "y": 2}, 3], "s": "x", "l": [1]}
+        patches = [
+            {"new": {"x": None, "y": {"z": None}}},  # an object the target lacks: its nulls are dropped, not stored
+            {"o": {"a": {"b": None}, "d": None}},  # nulls two levels down remove only those keys
+            {"o": {"a": {"c": None}}},  # the last key of an object: the object stays, empty
+            {"arr": [{"x": None}, None]},  # an array replaces whole, nulls inside it kept as values
+            {"s": {"n": None, "m": 1}},  # a scalar replaced by an object: the patch's nulls dropped
+            {"l": {"0": "zero"}},  # an array replaced by an object, never indexed
+            {"o": ["now", "an", "array"]},  # an object replaced by an array
+            {"keep": {}},  # a scalar replaced by an empty object
+            {"missing": None, "o": None, "new": {"y": None}},
+        ]
+        docs.insert(target, id="d")
+        want = target
+        for patch in patches:
+            want = ref.merge_patch(want, patch)
+            check_json(f"Update (merge) {patch}", docs.update("d", patch, merge=True), want)
+            check_json(f"Get after Update (merge) {patch}", docs.get("d"), want)
+        check_json(
+            "the suite's reference after the patches",
+            want,
+            {"keep": {}, "new": {}, "arr": [{"x": None}, None], "s": {"m": 1}, "l": {"0": "zero"}},
+        )
+
+    def test_reads_see_every_write(self, docs):
+        """Get before and after each write of one id: a read cache that a write leaves stale fails."""
+        docs.insert({"v": 1, "o": {"a": 1}}, id="d")
+        check_json("Get after Insert", docs.get("d"), {"v": 1, "o": {"a": 1}})
+        check_json("Get again", docs.get("d"), {"v": 1, "o": {"a": 1}})
+        docs.update("d", {"v": 2})
+        check_json("Get after Update (replace)", docs.get("d"), {"v": 2})
+        docs.update("d", {"o": {"b": 2}}, merge=True)
+        check_json("Get after Update (merge)", docs.get("d"), {"v": 2, "o": {"b": 2}})
+        docs.update("d", {"v": None}, merge=True)
+        check_json("Get after Update (merge) removing a field", docs.get("d"), {"o": {"b": 2}})
+        check("Delete", docs.delete("d"), True)
+        expect_status("Get after Delete", grpc.StatusCode.NOT_FOUND, lambda: docs.get("d"))
+        expect_status("Update (merge) after Delete", grpc.StatusCode.NOT_FOUND, lambda: docs.update("d", {"v": 3}, merge=True))
+        docs.insert({"v": 4}, id="d")
+        check_json("Get after re-Insert", docs.get("d"), {"v": 4})
+        check_json("Update (merge) after re-Insert", docs.update("d", {"w": 5}, merge=True), {"v": 4, "w": 5})
+
+    def test_every_write_stays_in_its_namespace(self, docs, related):
+        """The same collection and id in two namespaces, written in turn: each write (Insert,
+        Update replace and merge, Delete) and each merge's read of the current body touch only its
+        own namespace."""
+        mine, theirs = docs, DocOps(docs.stub, related("-other"))
+        want = {mine.ns: {"mine": 1, "o": {"m": 1}}, theirs.ns: {"theirs": 1, "o": {"t": 1}}}
+
+        def both(what: str) -> None:
+            for side in (mine, theirs):
+                if want[side.ns] is None:
+                    expect_status(f"Get in {side.ns!r} after {what}", grpc.StatusCode.NOT_FOUND, lambda: side.get("d"))
+                else:
+                    check_json(f"Get in {side.ns!r} after {what}", side.get("d"), want[side.ns])
+
+        mine.insert(want[mine.ns], id="d")
+        theirs.insert(want[theirs.ns], id="d")
+        both("Insert in both")
+        for side, other in ((mine, theirs), (theirs, mine)):
+            patch = {"o": {"x": side.ns}, "theirs": None, "mine": None}
+            want[side.ns] = ref.merge_patch(want[side.ns], patch)
+            check_json(f"Update (merge) in {side.ns!r}", side.update("d", patch, merge=True), want[side.ns])
+            both(f"Update (merge) in {side.ns!r}")
+            want[side.ns] = {"replaced": side.ns}
+            check_json(f"Update (replace) in {side.ns!r}", side.update("d", {"replaced": side.ns}), want[side.ns])
+            both(f"Update (replace) in {side.ns!r}")
+        check("Delete in the first namespace", mine.delete("d"), True)
+        want[mine.ns] = None
+        both("Delete in the first namespace")
+        expect_status("Update (merge) of the deleted id", grpc.StatusCode.NOT_FOUND, lambda: mine.update("d", {"a": 1}, merge=True))
+        expect_status("Update (replace) of the deleted id", grpc.StatusCode.NOT_FOUND, lambda: mine.update("d", {"a": 1}))
+        both("Updates of the id deleted in the first namespace")
+        check("Delete again in the first namespace", mine.delete("d"), False)
+        mine.insert({"again": 1}, id="d")
+        want[mine.ns] = {"again": 1}
+        both("Insert again in the first namespace")
+        check("Delete in the other namespace", theirs.delete("d"), True)
+        want[theirs.ns] = None
+        both("Delete in the other namespace")
 
     def test_delete(self, docs):
         docs.insert({"v": 1}, id="d")

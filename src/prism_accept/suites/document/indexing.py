@@ -3,6 +3,9 @@ refuses duplicates (concurrent ones too), and queries answer the same with and w
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import grpc
 import pytest
 
@@ -10,7 +13,7 @@ from prism.document.v1 import document_pb2 as pb
 from prism.document.v1 import document_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.document import reference as ref
-from prism_accept.suites.document.basic import check_json
+from prism_accept.suites.document.basic import check_json, succeeds
 from prism_accept.suites.document.query import FILTERS, INSERT_ORDER, PEOPLE, SORTS, QueryOps
 from prism_accept.suites.requirements import requires
 
@@ -26,8 +29,9 @@ class IndexOps(QueryOps):
             pb.CreateIndexRequest(namespace=self.ns, collection=self.collection if collection is None else collection, index=index)
         )
 
-    def drop(self, name: str) -> None:
-        self.indexing.DropIndex(pb.DropIndexRequest(namespace=self.ns, collection=self.collection, name=name))
+    def drop(self, name: str, collection: str | None = None) -> None:
+        collection = self.collection if collection is None else collection
+        self.indexing.DropIndex(pb.DropIndexRequest(namespace=self.ns, collection=collection, name=name))
 
     def list(self, collection: str | None = None) -> list[tuple[str, list[str], bool]]:
         request = pb.ListIndexesRequest(namespace=self.ns, collection=self.collection if collection is None else collection)
@@ -124,6 +128,139 @@ class DocumentIndexingTests(InterfaceSuite):
         codes = db.insert_concurrently([(f"w{i}", {"k": "same", "writer": i}) for i in range(12)])
         check("12 concurrent Inserts of k='same'", sorted(codes), sorted(["OK"] + ["ALREADY_EXISTS"] * 11))
         check("documents with k='same'", len(db.find_ids({"k": "same"})), 1)
+
+    def test_unique_index_over_time(self, db):
+        """A value is taken exactly while a document holds it: freed by Delete, by an Update
+        (replace or merge) away from it, or by the field's removal; taken again by an Update to it."""
+        db.create("k", "k", unique=True)
+        db.insert({"k": 1}, id="d1")
+        check("Delete of the holder of k=1", db.delete("d1"), True)
+        db.insert_ok("Insert of k=1 after its holder's Delete", {"k": 1}, "d2")
+        expect_status("Insert of k=1 again", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"k": 1}, id="d1"))
+        db.insert_ok("Insert of the deleted id with k=2", {"k": 2}, "d1")
+        db.update("d2", {"k": 3})  # replace: frees 1
+        db.insert_ok("Insert of k=1 after an Update (replace) away from it", {"k": 1, "v": 1}, "d3")
+        db.update("d3", {"k": 4}, merge=True)  # merge: frees 1
+        db.insert_ok("Insert of k=1 after an Update (merge) away from it", {"k": 1}, "d4")
+        expect_status("Update (merge) of d1 to k=3", grpc.StatusCode.ALREADY_EXISTS, lambda: db.update("d1", {"k": 3}, merge=True))
+        db.update("d2", {"k": None}, merge=True)  # removing the field frees 3
+        what = "Update (merge) of d1 to k=3 once d2 lost its k"
+        check_json(what, succeeds(what, lambda: db.update("d1", {"k": 3}, merge=True)), {"k": 3})
+        expect_status("Insert of k=3, now d1's", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"k": 3}, id="d5"))
+        db.insert_ok("Insert of k=2, freed by d1's Update", {"k": 2}, "d5")
+        db.update("d2", {"k": 5})  # d2 takes a value again, through a replace
+        expect_status("Insert of k=5 after an Update (replace) to it", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"k": 5}, id="d6"))
+        want = {"d1": 3, "d2": 5, "d3": 4, "d4": 1, "d5": 2}
+        for id, k in want.items():
+            check_json(f"Get({id!r})", db.get(id).get("k"), k)
+
+    def test_concurrent_updates_to_one_unique_value(self, db):
+        """8 documents updated at once to one value of a unique index: exactly one succeeds."""
+        db.create("k", "k", unique=True)
+        for i in range(8):
+            db.insert({"k": i, "w": i}, id=f"w{i}")
+        start = threading.Barrier(8)
+
+        def one(i: int) -> str:
+            start.wait(timeout=5)
+            try:
+                db.update(f"w{i}", {"k": "same"}, merge=i % 2 == 0)
+                return "OK"
+            except grpc.RpcError as e:
+                return e.code().name
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(one, range(8)))
+        check("8 concurrent Updates to k='same'", sorted(codes), sorted(["OK"] + ["ALREADY_EXISTS"] * 7))
+        for i, code in enumerate(codes):
+            want = {"k": i, "w": i} if code != "OK" else {"k": "same", "w": i} if i % 2 == 0 else {"k": "same"}
+            check_json(f"Get('w{i}') after its Update answered {code}", db.get(f"w{i}"), want)
+
+    def test_indexes_stay_in_their_namespace(self, plugin, db, related):
+        """One collection and index name in two namespaces: CreateIndex, its unique check,
+        DropIndex and ListIndexes of one namespace never see or touch the other's."""
+        theirs = IndexOps(plugin, related("-other"))
+        db.create("k", "k", unique=True)
+        for id in ("d1", "d2"):
+            theirs.insert({"k": 1}, id=id)  # no unique index in their namespace
+        db.insert_ok("Insert of k=1 next to another namespace's two", {"k": 1}, "d1")
+        expect_status("Insert of a duplicate k=1", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"k": 1}, id="d2"))
+        expect_status(
+            "CreateIndex unique over their duplicates", grpc.StatusCode.ALREADY_EXISTS, lambda: theirs.create("k", "k", unique=True)
+        )
+        check("ListIndexes after their refused CreateIndex", (db.list(), theirs.list()), ([("k", ["k"], True)], []))
+        theirs.create("k", "other")
+        check("ListIndexes after their CreateIndex 'k'", (db.list(), theirs.list()), ([("k", ["k"], True)], [("k", ["other"], False)]))
+        theirs.update("d1", {"k": 2})
+        theirs.delete("d2")
+        succeeds("their CreateIndex unique once their duplicate is gone", lambda: theirs.create("u", "k", unique=True))
+        theirs.insert({"k": 1}, id="d3")  # their k=1 is free: d1 now holds 2
+        expect_status("their Insert of k=2", grpc.StatusCode.ALREADY_EXISTS, lambda: theirs.insert({"k": 2}, id="d4"))
+        db.insert_ok("Insert of k=2 (only their namespace holds it)", {"k": 2}, "d4")
+        what = "their Update (replace) to their own k=1"
+        check_json(what, succeeds(what, lambda: theirs.update("d3", {"k": 1, "v": 1})), {"k": 1, "v": 1})
+        theirs.drop("k")
+        expect_status("Insert of a duplicate after their DropIndex", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"k": 1}, id="d5"))
+        expect_status("their DropIndex 'k' again", grpc.StatusCode.NOT_FOUND, lambda: theirs.drop("k"))
+        db.drop("k")
+        check("ListIndexes after both DropIndex 'k'", (db.list(), theirs.list()), ([], [("u", ["k"], True)]))
+        expect_status("their Insert of k=1 after our DropIndex", grpc.StatusCode.ALREADY_EXISTS, lambda: theirs.insert({"k": 1}, id="d5"))
+        db.insert_ok("Insert of k=1 after our DropIndex", {"k": 1}, "d5")
+
+    def test_index_and_collection_names_are_literal(self, plugin, db, related):
+        """Names holding `_ % * \\` next to the names those would match as a LIKE or glob
+        pattern: DropIndex, ListIndexes, unique checks and DropNamespace touch only the one named."""
+        names = ["i_1", "ix1", "i%", "i%%", "i*", "i\\", "i\\_1", "i.1", "I_1"]
+        for n, name in enumerate(names):
+            db.create(name, f"f{n}", unique=True)
+        for collection in ("c_1", "cx1", "c%"):
+            db.create("i_1", "k", unique=True, collection=collection)
+        listed = [(name, [f"f{n}"], True) for n, name in sorted(enumerate(names), key=lambda x: x[1])]
+        check("ListIndexes", db.list(), listed)
+        for name in ("i_1", "i%", "i*", "i\\"):
+            db.drop(name)
+            listed = [entry for entry in listed if entry[0] != name]
+            check(f"ListIndexes after DropIndex({name!r})", db.list(), listed)
+        db.insert({"f1": 1}, id="a")
+        duplicate = lambda: db.insert({"f1": 1}, id="b")  # noqa: E731
+        expect_status("Insert breaking 'ix1' (left after DropIndex 'i_1')", grpc.StatusCode.ALREADY_EXISTS, duplicate)
+        db.insert({"f0": 1}, id="b")
+        db.insert_ok("Insert of f0=1 twice after DropIndex('i_1')", {"f0": 1}, "c")
+        expect_status("DropIndex('i_1') again", grpc.StatusCode.NOT_FOUND, lambda: db.drop("i_1"))
+        expect_status("DropIndex('i_') (a prefix)", grpc.StatusCode.NOT_FOUND, lambda: db.drop("i_"))
+        for collection in ("c_1", "cx1", "c%"):
+            check(f"ListIndexes of {collection!r}", db.list(collection=collection), [("i_1", ["k"], True)])
+        db.drop("i_1", collection="c_1")
+        check("ListIndexes of 'cx1' after DropIndex in 'c_1'", db.list(collection="cx1"), [("i_1", ["k"], True)])
+        db.insert({"k": 1}, id="a", collection="cx1")
+        duplicate = lambda: db.insert({"k": 1}, id="b", collection="cx1")  # noqa: E731
+        expect_status("Insert breaking 'i_1' of 'cx1'", grpc.StatusCode.ALREADY_EXISTS, duplicate)
+        pattern, look_alike = IndexOps(plugin, related("-n_1")), IndexOps(plugin, related("-nx1"))
+        for side in (pattern, look_alike):
+            side.create("i_1", "k", unique=True)
+            side.insert({"k": 1}, id="a")
+        plugin.drop_namespace(pattern.ns)
+        check("ListIndexes of '-nx1' after DropNamespace('-n_1')", look_alike.list(), [("i_1", ["k"], True)])
+        expect_status("Insert breaking '-nx1''s index", grpc.StatusCode.ALREADY_EXISTS, lambda: look_alike.insert({"k": 1}, id="b"))
+        check("ListIndexes of '-n_1' after its DropNamespace", pattern.list(), [])
+
+    @requires.interface("document_query")
+    def test_queries_with_indexes_see_every_write(self, db):
+        """Find, FindOne and Aggregate over indexed fields after each write: an index (or a view
+        over it) that an Insert, Update or Delete left stale answers wrong."""
+        db.create("k", "k")
+        db.create("kn", "k", "n")
+        db.create("u", "u", unique=True)
+        db.load({"a": {"k": 1, "n": 1, "u": "a"}, "b": {"k": 2, "n": 2, "u": "b"}})
+        writes = [
+            ("Insert c", lambda: db.insert({"k": 1, "n": 3, "u": "c"}, id="c"), ("c", {"k": 1, "n": 3, "u": "c"})),
+            ("Update (replace) a", lambda: db.update("a", {"k": 2, "n": 4, "u": "x"}), ("a", {"k": 2, "n": 4, "u": "x"})),
+            ("Update (merge) b", lambda: db.update("b", {"k": 1, "u": "a"}, merge=True), ("b", {"k": 1, "n": 2, "u": "a"})),
+            ("Update (merge) c removing k", lambda: db.update("c", {"k": None}, merge=True), ("c", {"n": 3, "u": "c"})),
+            ("Delete a", lambda: db.delete("a"), ("a", None)),
+            ("Insert a again", lambda: db.insert({"k": 1, "n": 5, "u": "x"}, id="a"), ("a", {"k": 1, "n": 5, "u": "x"})),
+        ]
+        db.check_reads_after(writes)
 
     def test_unique_index_over_existing_duplicates_is_refused(self, db):
         db.insert({"k": 1}, id="d1")

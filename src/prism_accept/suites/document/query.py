@@ -3,6 +3,8 @@ expected answer comes from reference.py over the documents the case inserted."""
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import grpc
 import pytest
 
@@ -158,6 +160,19 @@ class QueryOps(DocOps):
             self.insert(docs[id], id=id)
             self.inserted[id] = docs[id]
 
+    def load_many(self, docs: dict[str, dict], in_flight: int = 16) -> None:
+        """Insert many documents with at most `in_flight` Inserts outstanding at once (document_basic
+        has no batch Insert): one RPC per document, but never one round trip after another."""
+        pending = []
+        for id, body in docs.items():
+            request = pb.InsertRequest(namespace=self.ns, collection=self.collection, document=pb.Document(id=id, body=body_struct(body)))
+            pending.append(self.stub.Insert.future(request))
+            if len(pending) >= in_flight:
+                pending.pop(0).result()
+            self.inserted[id] = body
+        for future in pending:
+            future.result()
+
     def request(self, filter_: dict, sort=(), skip=0, limit=0, projection=()) -> pb.FindRequest:
         return pb.FindRequest(
             namespace=self.ns,
@@ -182,6 +197,34 @@ class QueryOps(DocOps):
         check(f"Find({filter_}, {kwargs}) ids", [id for id, _ in got], want)
         for id, body in got:
             check_json(f"Find({filter_}) document {id!r}", body, self.inserted.get(id))
+
+    def check_reads(self, after: str) -> None:
+        """Find, FindOne and Aggregate over fields k and n, against the reference."""
+        self.check_find({"k": 1})
+        self.check_find({}, sort=[("n", True)])
+        self.check_find({"n": {"$gte": 2}}, sort=[("k", False)], limit=2)
+        self.check_find({"k": 2, "n": {"$gte": 2}})
+        want = ref.find(self.inserted, {"k": 1}, [("n", True)])
+        request = self.request({"k": 1}, sort=[("n", True)])
+        if want:
+            check(f"FindOne(k=1, sort n desc) after {after}", self.query.FindOne(request).id, want[0])
+        else:
+            expect_status(f"FindOne(k=1) after {after}", grpc.StatusCode.NOT_FOUND, lambda: self.query.FindOne(request))
+        for function, name in [(pb.AggregateRequest.COUNT, "count"), (pb.AggregateRequest.SUM, "sum")]:
+            got = self.aggregate({}, "k", function, "n")
+            check(f"Aggregate {name}(n) by k after {after}", got, ref.aggregate(self.inserted, {}, "k", name, "n"))
+
+    def check_reads_after(self, writes: list[tuple[str, Callable[[], Any], tuple[str, dict | None]]]) -> None:
+        """check_reads before the first write and after each one: (what, write, (id, body after
+        it, None once deleted))."""
+        self.check_reads("the first Inserts")
+        for what, write, (id, body) in writes:
+            write()
+            if body is None:
+                self.inserted.pop(id)
+            else:
+                self.inserted[id] = body
+            self.check_reads(what)
 
     def aggregate(self, filter_: dict, group_by: str, function, field: str = "") -> dict[str, float]:
         request = pb.AggregateRequest(
@@ -296,6 +339,40 @@ class DocumentQueryTests(InterfaceSuite):
                 got = db.aggregate(filter_, group_by, function, field)
                 check(f"Aggregate {name}({field}) of {filter_} by {group_by!r}", got, ref.aggregate(docs, filter_, group_by, name, field))
 
+    def test_whole_answers_over_thousands_of_documents(self, db):
+        """5,000 documents and 2,500 groups: more than any plausible page or cap (100, 1,000,
+        4,096), so a Find without a limit, or an Aggregate, answering one page as the whole fails."""
+        n = 5000
+        db.load_many({f"d{i:05}": {"n": i, "g": i % 2500, "odd": i % 2 == 1} for i in range(n)})
+        got = db.find_ids({})
+        check("Find({}) without a limit: how many", len(got), n)
+        check("Find({}) without a limit: ids in order", got, sorted(db.inserted))
+        odd, sort = {"odd": True}, [("n", True)]
+        check("Find(odd) sorted by n descending, no limit", db.find_ids(odd, sort=sort), ref.find(db.inserted, odd, sort))
+        big = {"n": {"$gte": 100}}
+        check("Find(n >= 100) skip 4000, no limit", db.find_ids(big, skip=4000), ref.find(db.inserted, big, skip=4000))
+        check("Find({}) limit 4500", db.find_ids({}, limit=4500), sorted(db.inserted)[:4500])
+        for function, name, field in [(pb.AggregateRequest.COUNT, "count", ""), (pb.AggregateRequest.SUM, "sum", "n")]:
+            got = db.aggregate({}, "g", function, field)
+            check(f"Aggregate {name} by g: how many groups", len(got), 2500)
+            check(f"Aggregate {name}({field}) by g", got, ref.aggregate(db.inserted, {}, "g", name, field))
+        check("Aggregate avg(n) of odd by odd", db.aggregate({"odd": True}, "odd", pb.AggregateRequest.AVG, "n"), {"true": 2500.0})
+
+    def test_queries_see_every_write(self, db):
+        """The same Find, FindOne and Aggregate after each write: an answer cached by the plugin
+        and left stale by an Insert, Update (replace or merge) or Delete fails."""
+        db.load({"a": {"k": 1, "n": 1}, "b": {"k": 2, "n": 2}})
+        writes = [
+            ("Insert c", lambda: db.insert({"k": 1, "n": 3}, id="c"), ("c", {"k": 1, "n": 3})),
+            ("Update (replace) a", lambda: db.update("a", {"k": 2, "n": 4}), ("a", {"k": 2, "n": 4})),
+            ("Update (merge) b", lambda: db.update("b", {"k": 1}, merge=True), ("b", {"k": 1, "n": 2})),
+            ("Update (merge) c removing k", lambda: db.update("c", {"k": None}, merge=True), ("c", {"n": 3})),
+            ("Delete a", lambda: db.delete("a"), ("a", None)),
+            ("Insert a again", lambda: db.insert({"k": 1, "n": 5}, id="a"), ("a", {"k": 1, "n": 5})),
+        ]
+
+        db.check_reads_after(writes)
+
     def test_malformed_filters_are_invalid_argument(self, people):
         for filter_ in MALFORMED:
             expect_status(f"Find({filter_})", grpc.StatusCode.INVALID_ARGUMENT, lambda: people.find(filter_))
@@ -334,3 +411,18 @@ class DocumentQueryTests(InterfaceSuite):
         check("Find({name: ann}) in collection 'c2'", [d.id for d in people.query.Find(request).documents], ["other"])
         request.namespace = people.ns + "-other"
         check("Find({name: ann}) in another namespace", [d.id for d in people.query.Find(request).documents], [])
+
+    def test_every_read_path_stays_in_its_namespace(self, plugin, people, related):
+        """The same collection and ids in a second namespace, with other bodies: Find, FindOne and
+        Aggregate of each namespace answer from its own documents only."""
+        theirs = QueryOps(plugin, related("-other"))
+        theirs.load({id: {"name": "ann", "age": 1, "theirs": True} for id in ("d01", "d02", "zz")})
+        for side in (people, theirs):
+            side.check_find({"name": "ann"}, sort=[("age", True)])
+            side.check_find({}, skip=1, limit=2)
+            want = ref.find(side.inserted, {"name": "ann"}, [("age", False)])
+            first = side.query.FindOne(side.request({"name": "ann"}, sort=[("age", False)]))
+            check(f"FindOne(name=ann, sort age) in {side.ns!r}", first.id, want[0])
+            for function, name, field in [(pb.AggregateRequest.COUNT, "count", ""), (pb.AggregateRequest.SUM, "sum", "age")]:
+                got = side.aggregate({}, "name", function, field)
+                check(f"Aggregate {name}({field}) by name in {side.ns!r}", got, ref.aggregate(side.inserted, {}, "name", name, field))
