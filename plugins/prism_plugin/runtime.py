@@ -103,10 +103,11 @@ class _Undecodable:
 def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
     if deserializer is None:
         return None
+    decode: Callable[[bytes], Any] = deserializer
 
     def deserialize(data: bytes) -> Any:
         try:
-            return deserializer(data)
+            return decode(data)
         except Exception as e:  # noqa: BLE001 - DecodeError, RecursionError...: the request is malformed
             return _Undecodable(f"{type(e).__name__}: {shown(str(e))}")
 

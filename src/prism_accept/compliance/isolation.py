@@ -78,7 +78,8 @@ def colliding_tuples(arity: int = 2, longest: int = LONG_BYTES) -> list[tuple[tu
     """Pairs of distinct tuples of `arity` (2: namespace, name; 3: and a second name) that a
     separator join, a case fold, a Unicode normalization or a cut of a long part merges."""
     one, two = _long("", longest) or ("1", "2")
-    pairs = [(("ns", f"b{s}c"), (f"ns{s}b", "c")) for s in SEPARATORS] + [(("ns", f"b{s}c"), ("ns", "bc")) for s in SEPARATORS]
+    pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = [(("ns", f"b{s}c"), (f"ns{s}b", "c")) for s in SEPARATORS]
+    pairs += [(("ns", f"b{s}c"), ("ns", "bc")) for s in SEPARATORS]
     pairs += [
         (("ns", "b/c"), ("ns", "b%2Fc")),
         (("ns", "b.c"), ("ns", "b/c")),
@@ -110,12 +111,24 @@ def assert_injective(encode: Callable[..., Any], arity: int = 2, longest: int = 
 # gets the cell's name, its second the cell's second name; `fields` adds the rest.
 
 
+def _no_fields(cell: Cell, i: int) -> dict:
+    return {}
+
+
+def _as_is(answer: Any) -> Any:
+    return answer
+
+
+def _nothing(i: int) -> Any:
+    return None
+
+
 @dataclass(frozen=True)
 class Step:
     rpc: str  # "<interface>.<Method>"
-    fields: Callable[[Cell, int], dict] = lambda c, i: {}  # the request's other fields, for cell i
-    shows: Callable[[Any], Any] = lambda answer: answer  # what the answer (a list for a stream) shows
-    want: Callable[[int], Any] = lambda i: None  # what cell i must show; None: nothing
+    fields: Callable[[Cell, int], dict] = _no_fields  # the request's other fields, for cell i
+    shows: Callable[[Any], Any] = _as_is  # what the answer (a list for a stream) shows
+    want: Callable[[int], Any] = _nothing  # what cell i must show; None: nothing
     empty: Any = None  # what a cell shows once its namespace is dropped (NOT_FOUND shows it too)
 
     @property
@@ -276,7 +289,11 @@ def check_model(
             ) from None
     reads = [r for r in reads if r.interface in declared]
     spaces, sent = list(dict.fromkeys(c.ns for c in cells)), 0
-    for when, gone in (("after every look-alike was written", set()), (f"after DropNamespace of {len(dropped)} of them", dropped)):
+    rounds: list[tuple[str, set[str]]] = [
+        ("after every look-alike was written", set()),
+        (f"after DropNamespace of {len(dropped)} of them", dropped),
+    ]
+    for when, gone in rounds:
         for ns in gone:
             drop(ns)
         for step in reads[:1] if gone else reads:  # after the drop, one read path shows what is left
@@ -381,7 +398,8 @@ def check_pubsub(channel: grpc.Channel, declared: set[str], cells: list[Cell], d
             ids = delivered(subscriptions, persist, "resumed", before=b"while away")
             for *_, s in subscriptions:
                 s.cancel()
-            for when, gone in (("", set()), (f" after DropNamespace of {len(dropped)} look-alikes", dropped)):
+            rounds: list[tuple[str, set[str]]] = [("", set()), (f" after DropNamespace of {len(dropped)} look-alikes", dropped)]
+            for when, gone in rounds:
                 for ns in gone:
                     drop(ns)
                 for i, c in enumerate(cells):

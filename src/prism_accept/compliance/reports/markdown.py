@@ -6,7 +6,6 @@ from __future__ import annotations
 from prism_accept.compliance.reports.labels import EMOJI, LABEL, cell_text, check_title, partial_line, totals_line
 from prism_accept.compliance.reports.layout import groups
 
-
 _MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~#!"} | {"\n": " "})
 
 
