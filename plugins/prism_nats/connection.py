@@ -78,7 +78,7 @@ class NatsConnection:
             raise unavailable(f"NATS at {shown} has no JetStream (start nats-server with -js): {e.description}") from e
         except (nats.errors.Error, OSError, asyncio.TimeoutError) as e:
             await _close(nc)
-            raise unavailable(f"cannot reach NATS at {shown}: {type(e).__name__}") from e
+            raise unavailable(f"cannot reach NATS at {shown}: {type(e).__name__}: {redact_text(str(e))[:200]}") from e
         self._nc, self._js = nc, js
         return f"nats-server {nc.connected_server_version}"
 

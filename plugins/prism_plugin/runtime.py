@@ -24,7 +24,7 @@ from prism_plugin import handshake
 from prism_plugin.contract import InterfaceServicer
 from prism_plugin.conventions import Limits, check_request
 from prism_plugin.status import StatusError, shown
-from prism_plugin.urls import redact_text
+from prism_plugin.urls import bad_port, redact_text
 
 log = logging.getLogger("prism.plugin")
 
@@ -185,6 +185,9 @@ class LifecycleServicer(lifecycle_pb2_grpc.PluginLifecycleServicer):
         settings = dict(request.settings)
         if not settings.get("url"):
             raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, "settings must contain 'url'")
+        why = bad_port(settings["url"])
+        if why is not None:
+            raise StatusError(grpc.StatusCode.INVALID_ARGUMENT, f"bad URL: {why}")
         # Not serving until this Initialize succeeds: a failed second one leaves no stale SERVING.
         self.health.initialized = False
         await self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)

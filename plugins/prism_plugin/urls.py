@@ -98,3 +98,15 @@ def refusal(url: str) -> str | None:
 
 
 redacted = redact  # the name plugins have used
+
+
+def bad_port(url: str) -> str | None:
+    """Why the URL's port (of each host, for a list `h1:p1,h2:p2`) is no port, or None: checked
+    before a client parses the URL, whose own message would not say so (a pool timing out)."""
+    rest = url.split("://", 1)[-1]
+    hosts = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    for host in hosts.split(","):
+        port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host.rsplit("]", 1)[-1] else ""
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            return f"port {port!r} of {redact(url)} is not a number from 1 to 65535"
+    return None

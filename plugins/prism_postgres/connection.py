@@ -13,7 +13,7 @@ import psycopg_pool
 from psycopg import sql
 
 from prism_plugin.status import StatusError, failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted, refusal
+from prism_plugin.urls import redact_text, redacted, refusal
 
 CONNECT_TIMEOUT_S = 3
 # Below the harness' default call deadline (5 s), so a slow statement answers before it.
@@ -84,6 +84,13 @@ class PostgresConnection:
             },
         )
         try:
+            # One connection first: the pool would only say PoolTimeout, not what the server said
+            # (a wrong password, a missing database or role).
+            first = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)
+            await first.close()
+        except psycopg.OperationalError as e:
+            raise unavailable(f"PostgreSQL at {shown} refused the connection: {redact_text(server_said(e))}") from None
+        try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             self._pool = pool
             version = await self.run(_create_schema, self.schemas)
@@ -112,6 +119,12 @@ class PostgresConnection:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+
+def server_said(e: psycopg.Error) -> str:
+    """What the server (or libpq) said, on one line, without libpq's "connection failed:" preamble."""
+    text = " ".join(str(e).split())
+    return text.rsplit("failed: ", 1)[-1][:300]
 
 
 async def _create_schema(conn: psycopg.AsyncConnection[Any], schemas: tuple[Schema, ...]) -> str:

@@ -18,7 +18,7 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractConnection, ExchangeType
 
 from prism_plugin.status import StatusError, failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted, refusal
+from prism_plugin.urls import redact_text, redacted, refusal
 from prism_rabbitmq import names
 
 CONNECT_TIMEOUT_S = 3.0
@@ -93,7 +93,7 @@ class RabbitConnection:
         try:
             connection = await asyncio.wait_for(aio_pika.connect(url, timeout=CONNECT_TIMEOUT_S), CONNECT_TIMEOUT_S + 1)
         except (asyncio.TimeoutError, OSError, aiormq.exceptions.AMQPError) as e:
-            raise unavailable(f"cannot use RabbitMQ at {shown}: {type(e).__name__}") from None
+            raise unavailable(f"cannot use RabbitMQ at {shown}: {type(e).__name__}: {redact_text(str(e))[:200]}") from None
         except ValueError as e:  # the client's URL parser (yarl): never its traceback, which may quote the URL
             raise invalid(f"bad RabbitMQ URL {shown}: {type(e).__name__}") from None
         self._connection, self._url = connection, url

@@ -51,7 +51,7 @@ class RedisConnection:
             await blocking.ping()
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as e:
             await _close(client, blocking)
-            raise unavailable(f"cannot reach Redis at {shown}: {type(e).__name__}") from e
+            raise unavailable(f"cannot reach Redis at {shown}: {type(e).__name__}: {redact_text(str(e))[:200]}") from e
         except redis.exceptions.ResponseError as e:
             await _close(client, blocking)
             raise invalid(f"Redis at {shown} refused the connection settings: {redact_text(str(e))[:200]}") from None
