@@ -114,15 +114,13 @@ class CachedAnswers(MemTimeSeries):
             self._cache.clear()
         await super().insert(ns, metric, labels, points)
 
-    async def cached(self, key, answer):
-        if key not in self._cache:
-            self._cache[key] = await answer()
-        return self._cache[key]
-
 
 class QueryAnswersCached(CachedAnswers):
     async def query(self, ns, selection, start_ms, end_ms):
-        return await self.cached(("query", ns, selection, start_ms, end_ms), lambda: super(QueryAnswersCached, self).query(ns, selection, start_ms, end_ms))
+        key = ("query", ns, selection, start_ms, end_ms)
+        if key not in self._cache:
+            self._cache[key] = await super().query(ns, selection, start_ms, end_ms)
+        return self._cache[key]
 
 
 # timeseries_aggregation
@@ -206,6 +204,21 @@ class RollupIgnoresMatchers(MemTimeSeries):
         return await super().rollup(ns, everything, start_ms, end_ms, bucket_ms, function, target_metric)
 
 
+class AverageOfARunningFloatSum(MemTimeSeries):
+    """Averages as a running float sum over the count: the mean of 1.5e308 and 1.7e308 overflows."""
+
+    async def aggregate(self, ns, selection, start_ms, end_ms, bucket_ms, function):
+        if function != "avg":
+            return await super().aggregate(ns, selection, start_ms, end_ms, bucket_ms, function)
+        answers = []
+        for s in await self.query(ns, selection, start_ms, end_ms):
+            grouped: dict[int, list[float]] = {}
+            for t, v in s.points:
+                grouped.setdefault(t - t % bucket_ms, []).append(v)
+            answers.append(SeriesPoints(s.metric, s.labels, [(start, sum(vs) / len(vs)) for start, vs in sorted(grouped.items())]))
+        return answers
+
+
 class AggregateAnswersAThousandBuckets(MemTimeSeries):
     """Answers at most 1,000 buckets per series (and Rollup writes those)."""
 
@@ -228,7 +241,9 @@ class RollupLabelsParsedFromAKey(MemTimeSeries):
 class AggregateAnswersCached(CachedAnswers):
     async def aggregate(self, ns, selection, start_ms, end_ms, bucket_ms, function):
         key = ("aggregate", ns, selection, start_ms, end_ms, bucket_ms, function)
-        return await self.cached(key, lambda: super(AggregateAnswersCached, self).aggregate(ns, selection, start_ms, end_ms, bucket_ms, function))
+        if key not in self._cache:
+            self._cache[key] = await super().aggregate(ns, selection, start_ms, end_ms, bucket_ms, function)
+        return self._cache[key]
 
 
 class RollupReadsEveryNamespace(MemTimeSeries):
@@ -379,6 +394,22 @@ def step_carries_the_last_value_on(points, t):
     return points[i - 1][1] if i else None
 
 
+def linear_multiplies_before_dividing(points, t):
+    """The proto's formula in float order: (v1 - v0) * (t - t0) overflows between far-apart values."""
+    i = bisect.bisect_left(points, (t, -math.inf))
+    if i < len(points) and points[i][0] == t:
+        return points[i][1]
+    if i == 0 or i == len(points):
+        return None
+    (t0, v0), (t1, v1) = points[i - 1], points[i]
+    return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+
+
+class LinearMultipliesBeforeDividing(MemTimeSeries):
+    async def interpolate_linear(self, ns, selection, timestamps_ms):
+        return self._interpolate(ns, selection, timestamps_ms, linear_multiplies_before_dividing)
+
+
 class StepTakesTheNextPoint(MemTimeSeries):
     async def interpolate_step(self, ns, selection, timestamps_ms):
         return self._interpolate(ns, selection, timestamps_ms, step_takes_the_next_point)
@@ -473,6 +504,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "timeseries-first-and-last-in-write-order": ("timeseries_aggregation", series_store(FirstAndLastInWriteOrder)),
     "timeseries-replaced-points-aggregated-again": ("timeseries_aggregation", series_store(ReplacedPointsAggregatedAgain)),
     "timeseries-rollup-ignores-matchers": ("timeseries_aggregation", series_store(RollupIgnoresMatchers)),
+    "timeseries-average-of-a-running-float-sum": ("timeseries_aggregation", series_store(AverageOfARunningFloatSum)),
     "timeseries-aggregate-answers-a-thousand-buckets": ("timeseries_aggregation", series_store(AggregateAnswersAThousandBuckets)),
     "timeseries-rollup-labels-parsed-from-a-key": ("timeseries_aggregation", series_store(RollupLabelsParsedFromAKey)),
     "timeseries-aggregate-answers-cached": ("timeseries_aggregation", series_store(AggregateAnswersCached)),
@@ -492,6 +524,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "timeseries-step-takes-the-next-point": ("timeseries_interpolation", series_store(StepTakesTheNextPoint)),
     "timeseries-linear-first-point-is-outside": ("timeseries_interpolation", series_store(LinearFirstPointIsOutside)),
     "timeseries-step-carries-the-last-value-on": ("timeseries_interpolation", series_store(StepCarriesTheLastValueOn)),
+    "timeseries-linear-multiplies-before-dividing": ("timeseries_interpolation", series_store(LinearMultipliesBeforeDividing)),
     "timeseries-interpolation-answers-a-thousand-points": ("timeseries_interpolation", series_store(InterpolationAnswersAThousandPoints)),
     "timeseries-interpolation-answers-cached": ("timeseries_interpolation", series_store(InterpolationAnswersCached)),
     "timeseries-interpolation-metric-as-like-pattern": ("timeseries_interpolation", series_store(InterpolationMetricAsLikePattern)),

@@ -4,6 +4,7 @@ computed here from the points the case wrote."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Callable
 
 import grpc
@@ -34,9 +35,11 @@ from prism_accept.suites.timeseries.basic import (
     ne,
 )
 
+# Sums and means exact (fractions), rounded once: a running float sum may overflow where the sum
+# does not (float() of a sum beyond a double raises OverflowError).
 FUNCTIONS: dict[str, Callable[[list[float]], float]] = {
-    "avg": lambda values: sum(values) / len(values),
-    "sum": sum,
+    "avg": lambda values: float(sum(map(Fraction, values)) / len(values)),
+    "sum": lambda values: float(sum(map(Fraction, values))),
     "min": min,
     "max": max,
     "count": lambda values: float(len(values)),
@@ -164,6 +167,21 @@ class TimeSeriesAggregationTests(InterfaceSuite):
         )
         expect_status("Aggregate(sum) of two 1.5e308 values", grpc.StatusCode.OUT_OF_RANGE, lambda: ts.aggregate("cpu", 1000, "sum"))
 
+    def test_sums_and_averages_beyond_a_running_float_sum_are_answered(self, ts):
+        """1.5e308 + 1.5e308 - 1.5e308 and the mean of 1.5e308 and 1.7e308 are doubles although a
+        running float sum of them is not: answered (OUT_OF_RANGE is for a value beyond a double)."""
+        big = 1.5e308
+        points = [(0, big), (1, big), (2, -big), (1000, big), (1001, 1.7e308), (2000, -big), (2001, -1.7e308)]
+        ts.insert("cpu", {}, points)
+        for function in ("avg", "min", "max", "count", "first", "last"):
+            want = expected("cpu", [({}, buckets(points, 1000, function))])
+            check_answer(f"Aggregate({function}) of values near the largest double", ts.aggregate("cpu", 1000, function), want)
+        want = expected("cpu", [({}, [(0, big)])])
+        check_answer("Aggregate(sum) of 1.5e308 + 1.5e308 - 1.5e308", ts.aggregate("cpu", 1000, "sum", end=1000), want)
+        check("Rollup(avg) to cpu_avg", ts.rollup("cpu", 1000, "avg", "cpu_avg"), 3)
+        check_answer("Query cpu_avg", ts.query("cpu_avg"), expected("cpu_avg", [({}, buckets(points, 1000, "avg"))]))
+        expect_status("Aggregate(sum) of 1.5e308 + 1.7e308", grpc.StatusCode.OUT_OF_RANGE, lambda: ts.aggregate("cpu", 1000, "sum"))
+
     def test_series_are_aggregated_separately(self, ts):
         other = [(t + 300, v * 2) for t, v in POINTS]
         self.write(ts, labels={"host": "a"})
@@ -216,7 +234,8 @@ class TimeSeriesAggregationTests(InterfaceSuite):
         for bucket_ms in (day, 3, 7_000_001, 2 * day + 1):
             for function in ("sum", "first"):
                 want = expected("cpu", [({}, buckets(points, bucket_ms, function))])
-                check_answer(f"Aggregate({function}, bucket_ms={bucket_ms}) at the day edges", ts.aggregate("cpu", bucket_ms, function), want)
+                got = ts.aggregate("cpu", bucket_ms, function)
+                check_answer(f"Aggregate({function}, bucket_ms={bucket_ms}) at the day edges", got, want)
 
     def test_more_than_a_thousand_buckets_are_answered(self, ts, capabilities):
         """5,200 points in 2,600 buckets of 6 ms: Aggregate answers every bucket, and Rollup writes
@@ -245,7 +264,8 @@ class TimeSeriesAggregationTests(InterfaceSuite):
             matchers = tuple(eq(n, v) for n, v in labels.items())
             want = expected("cpu_1", [(lb, buckets(points, 1000, "max")) for lb, points in data if matching(lb, matchers)])
             check_answer(f"Aggregate(max) of cpu_1{labels}", ts.aggregate("cpu_1", 1000, "max", *matchers), want)
-        check("Rollup(count) of cpu_1 to cpu%1s", ts.rollup("cpu_1", 1000, "count", "cpu%1s"), sum(len(buckets(p, 1000, "count")) for _, p in data))
+        written = sum(len(buckets(p, 1000, "count")) for _, p in data)
+        check("Rollup(count) of cpu_1 to cpu%1s", ts.rollup("cpu_1", 1000, "count", "cpu%1s"), written)
         want = expected("cpu%1s", [(labels, buckets(points, 1000, "count")) for labels, points in data])
         check_answer("Query cpu%1s (the rollup of cpu_1, labels as written)", ts.query("cpu%1s"), want)
         check("Rollup(first) of a* to a_first", ts.rollup("a*", 1000, "first", "a_first"), 1)
@@ -253,7 +273,8 @@ class TimeSeriesAggregationTests(InterfaceSuite):
         check_answer("Query a_first (the rollup of a* alone)", ts.query("a_first"), expected("a_first", [({"a": "1"}, [(0, 100.0 + i)])]))
         for i, metric in enumerate(LOOK_ALIKE_METRICS):
             if metric != "cpu_1":
-                check_answer(f"Aggregate(sum) of {metric!r}", ts.aggregate(metric, 1000, "sum"), expected(metric, [({"a": "1"}, [(0, 100.0 + i)])]))
+                want = expected(metric, [({"a": "1"}, [(0, 100.0 + i)])])
+                check_answer(f"Aggregate(sum) of {metric!r}", ts.aggregate(metric, 1000, "sum"), want)
 
     def test_aggregate_and_rollup_see_every_write(self, ts):
         """Aggregate, write, Aggregate again (a new point in a bucket, a replaced point, a new
@@ -269,7 +290,8 @@ class TimeSeriesAggregationTests(InterfaceSuite):
             points.update(write)
         ts.insert("cpu", {"host": "b"}, [(100, 32.0)])
         all_series = [(series, sorted(points.items())), ({"host": "b"}, [(100, 32.0)])]
-        check_answer("Aggregate(sum) after a new series", ts.aggregate("cpu", 1000, "sum"), expected("cpu", [(lb, buckets(p, 1000, "sum")) for lb, p in all_series]))
+        want = expected("cpu", [(lb, buckets(p, 1000, "sum")) for lb, p in all_series])
+        check_answer("Aggregate(sum) after a new series", ts.aggregate("cpu", 1000, "sum"), want)
         for write in ({900: 64.0}, {2500: 1.0}):
             rolled = [(lb, buckets(p, 1000, "sum")) for lb, p in all_series]
             check("Rollup(sum) to cpu_1s", ts.rollup("cpu", 1000, "sum", "cpu_1s"), sum(len(b) for _, b in rolled))

@@ -227,7 +227,9 @@ class TimeSeriesBasicTests(InterfaceSuite):
         check(f"Insert of {MANY} shuffled points", ts.insert_many("cpu", {"host": "a"}, shuffled, batch_size(capabilities)), MANY)
         check_answer(f"Query of {MANY} points", ts.query("cpu"), expected("cpu", [({"host": "a"}, points)]))
         check_answer(
-            "Query of [-6000, 9000)", ts.query("cpu", start=-6000, end=9000), expected("cpu", [({"host": "a"}, in_range(points, -6000, 9000))])
+            "Query of [-6000, 9000)",
+            ts.query("cpu", start=-6000, end=9000),
+            expected("cpu", [({"host": "a"}, in_range(points, -6000, 9000))]),
         )
 
     def test_label_sets_that_look_alike_are_distinct_series(self, ts):
@@ -260,14 +262,17 @@ class TimeSeriesBasicTests(InterfaceSuite):
         ts.insert("cpu", {"host": "a"}, sorted(points.items()))
         for write in ({15: 1.5}, {20: 4.0}, {10: -1.0, 30: 3.0}):
             check_answer("Query cpu", ts.query("cpu"), expected("cpu", [({"host": "a"}, sorted(points.items()))]))
-            check_answer("Query cpu [0, 25)", ts.query("cpu", start=0, end=25), expected("cpu", [({"host": "a"}, in_range(sorted(points.items()), 0, 25))]))
+            want = expected("cpu", [({"host": "a"}, in_range(sorted(points.items()), 0, 25))])
+            check_answer("Query cpu [0, 25)", ts.query("cpu", start=0, end=25), want)
             ts.insert("cpu", {"host": "a"}, sorted(write.items()))
             points.update(write)
-        check_answer("Query cpu{host='a'} after three writes", ts.query("cpu", eq("host", "a")), expected("cpu", [({"host": "a"}, sorted(points.items()))]))
+        want = expected("cpu", [({"host": "a"}, sorted(points.items()))])
+        check_answer("Query cpu{host='a'} after three writes", ts.query("cpu", eq("host", "a")), want)
         ts.insert("cpu", {"host": "b"}, [(5, 0.5)])
         want = expected("cpu", [({"host": "a"}, sorted(points.items())), ({"host": "b"}, [(5, 0.5)])])
         check_answer("Query cpu after a new series", ts.query("cpu"), want)
-        check_answer("Query cpu [0, 25) after a new series", ts.query("cpu", start=0, end=25), [(m, lb, in_range(p, 0, 25)) for m, lb, p in want])
+        want = [(m, lb, in_range(p, 0, 25)) for m, lb, p in want]
+        check_answer("Query cpu [0, 25) after a new series", ts.query("cpu", start=0, end=25), want)
 
     def test_extreme_timestamps_and_values_round_trip(self, ts):
         points = [(-MAX_TS, -1e300), (-1, -0.5), (0, 0.0), (1, 5e-324), (MAX_TS, 1.7976931348623157e308)]

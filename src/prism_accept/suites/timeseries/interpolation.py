@@ -4,6 +4,8 @@ declares absent or clamp (behaviours.timeseries_interpolation.outside_range), on
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import grpc
 import pytest
 
@@ -33,13 +35,14 @@ OUTSIDE = [-(2**63), -1000, -1, 1001, 5000, 2**63 - 1]
 
 
 def linear(points: Points, t: int, outside: str) -> float | None:
-    """The reference: the neighbours found by scanning, the formula of the proto."""
+    """The reference: the neighbours found by scanning, the formula of the proto, computed exactly
+    (fractions) and rounded once, so that no intermediate overflows."""
     before = [p for p in points if p[0] <= t]
     after = [p for p in points if p[0] >= t]
     if not before or not after:
         return outside_value(points, t, outside)
     (t0, v0), (t1, v1) = before[-1], after[0]
-    return v0 if t0 == t1 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    return v0 if t0 == t1 else float(Fraction(v0) + (Fraction(v1) - Fraction(v0)) * (t - t0) / (t1 - t0))
 
 
 def step(points: Points, t: int, outside: str) -> float | None:
@@ -142,6 +145,17 @@ class TimeSeriesInterpolationTests(InterfaceSuite):
             want = interpolated("cpu", [({"host": "a"}, points)], [50, 100, 200], reference)
             check_answer(f"Interpolate{method.title()} after replacing t=100", ts.interpolate(method, "cpu", [50, 100, 200]), want)
 
+    @pytest.mark.parametrize("method", list(METHODS))
+    def test_values_far_apart_are_interpolated_within_a_double(self, ts, method):
+        """Between -1.5e308 and 1.5e308 (a difference beyond a double), and between 0 and 1e308 far
+        apart in time (the difference times the time offset beyond a double), every value is a double:
+        answered, never OUT_OF_RANGE."""
+        points = [(0, -1.5e308), (100, 1.5e308), (200, 0.0), (1_000_200, 1e308), (1_000_300, -1.7e308)]
+        ts.insert("far", {}, points)
+        timestamps = [0, 1, 25, 50, 75, 99, 100, 150, 201, 600_000, 1_000_199, 1_000_200, 1_000_250, 1_000_300]
+        want = interpolated("far", [({}, points)], timestamps, METHODS[method])
+        check_answer(f"Interpolate{method.title()} between values near the largest double", ts.interpolate(method, "far", timestamps), want)
+
     def test_a_single_point_series(self, ts):
         ts.insert("cpu", {"host": "one"}, [(500, 3.0)])
         for method in METHODS:
@@ -175,7 +189,8 @@ class TimeSeriesInterpolationTests(InterfaceSuite):
         series = [({"host": "a"}, sorted(points.items())), ({"host": "b"}, [(0, 1.0), (1000, 2.0)])]
         for method, reference in METHODS.items():
             want = interpolated("cpu", series, timestamps, reference)
-            check_answer(f"Interpolate{method.title()} at {timestamps} after three writes and a new series", ts.interpolate(method, "cpu", timestamps), want)
+            got = ts.interpolate(method, "cpu", timestamps)
+            check_answer(f"Interpolate{method.title()} at {timestamps} after three writes and a new series", got, want)
 
     def test_look_alike_series_are_interpolated_apart(self, ts):
         """Label sets holding `,` `=` NUL `{` `"` and metric names with `_` `%` `*`: each

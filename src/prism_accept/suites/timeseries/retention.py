@@ -151,9 +151,11 @@ class TimeSeriesRetentionTests(InterfaceSuite):
         check("Compact with a 1.5 h retention", ts.compact("cpu"), 3)
         check_answer("Query after Compact", ts.query("cpu"), expected("cpu", [({"host": "a"}, old[2:] + new)]))
         ts.insert("cpu", {"host": "b"}, old[1:])
-        check_answer("Query after writing old points again", ts.query("cpu"), expected("cpu", [({"host": "a"}, old[2:] + new), ({"host": "b"}, old[1:])]))
+        want = expected("cpu", [({"host": "a"}, old[2:] + new), ({"host": "b"}, old[1:])])
+        check_answer("Query after writing old points again", ts.query("cpu"), want)
         check("Compact again", ts.compact("cpu"), 1)
-        check_answer("Query after the second Compact", ts.query("cpu"), expected("cpu", [({"host": "a"}, old[2:] + new), ({"host": "b"}, old[2:])]))
+        want = expected("cpu", [({"host": "a"}, old[2:] + new), ({"host": "b"}, old[2:])])
+        check_answer("Query after the second Compact", ts.query("cpu"), want)
 
     def test_a_point_goes_once_older_than_the_retention(self, ts, capabilities):
         tolerance = capabilities.timing_tolerance_ms
