@@ -361,6 +361,32 @@ class CompactLeavesQueriesCached(MemTimeSeries):
         return self._cache[key]
 
 
+class CompactLeavesAggregatesCached(CompactLeavesQueriesCached):
+    """Caches Aggregate answers (not Query's), cleared by Insert but not by Compact."""
+
+    async def aggregate(self, ns, selection, start_ms, end_ms, bucket_ms, function):
+        key = ("aggregate", ns, selection, start_ms, end_ms, bucket_ms, function)
+        if key not in self._cache:
+            self._cache[key] = await super().aggregate(ns, selection, start_ms, end_ms, bucket_ms, function)
+        return self._cache[key]
+
+    async def query(self, ns, selection, start_ms, end_ms):
+        return await MemTimeSeries.query(self, ns, selection, start_ms, end_ms)
+
+
+class CompactLeavesInterpolationsCached(CompactLeavesQueriesCached):
+    """Caches interpolations (not Query's), cleared by Insert but not by Compact."""
+
+    def _interpolate(self, ns, selection, timestamps_ms, at):
+        key = ("interpolate", ns, selection, tuple(timestamps_ms), at)
+        if key not in self._cache:
+            self._cache[key] = super()._interpolate(ns, selection, timestamps_ms, at)
+        return self._cache[key]
+
+    async def query(self, ns, selection, start_ms, end_ms):
+        return await MemTimeSeries.query(self, ns, selection, start_ms, end_ms)
+
+
 class RetentionKeyedByTheNamespaceBeforeAColon(MemTimeSeries):
     """Stores a retention under the namespace up to its first colon: "ns:ts"'s retention is "ns"'s."""
 
@@ -516,6 +542,8 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "timeseries-compact-removes-one-page": ("timeseries_retention", series_store(CompactRemovesOnePage)),
     "timeseries-compact-metric-as-like-pattern": ("timeseries_retention", series_store(CompactMetricAsLikePattern)),
     "timeseries-compact-leaves-queries-cached": ("timeseries_retention", series_store(CompactLeavesQueriesCached)),
+    "timeseries-compact-leaves-aggregates-cached": ("timeseries_retention", series_store(CompactLeavesAggregatesCached)),
+    "timeseries-compact-leaves-interpolations-cached": ("timeseries_retention", series_store(CompactLeavesInterpolationsCached)),
     "timeseries-retention-keyed-by-the-namespace-before-a-colon": (
         "timeseries_retention",
         series_store(RetentionKeyedByTheNamespaceBeforeAColon),

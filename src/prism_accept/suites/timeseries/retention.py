@@ -17,7 +17,9 @@ from prism.timeseries.v1 import timeseries_pb2 as pb
 from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status, poll_until
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.timeseries.aggregation import AggregationOps, buckets
 from prism_accept.suites.timeseries.basic import LOOK_ALIKE_METRICS, Points, SeriesOps, batch_size, check_answer, expected
+from prism_accept.suites.timeseries.interpolation import InterpolationOps, drop_outside, interpolated, linear, step
 
 HOUR_MS = 3_600_000
 RETENTION_MS = 300  # the timing case's retention
@@ -156,6 +158,41 @@ class TimeSeriesRetentionTests(InterfaceSuite):
         check("Compact again", ts.compact("cpu"), 1)
         want = expected("cpu", [({"host": "a"}, old[2:] + new), ({"host": "b"}, old[2:])])
         check_answer("Query after the second Compact", ts.query("cpu"), want)
+
+    @requires.interface("timeseries_aggregation")
+    def test_aggregate_sees_what_compact_removed(self, ts):
+        """Aggregate, Compact, Aggregate again: an aggregate cached before the Compact shows."""
+        old, new = self.old_and_new(now_ms())
+        ts.insert("cpu", {"host": "a"}, old + new)
+        aggregation = AggregationOps(ts.channel, ts.ns)
+        for function in ("count", "sum"):
+            want = expected("cpu", [({"host": "a"}, buckets(old + new, HOUR_MS, function))])
+            check_answer(f"Aggregate({function}, bucket_ms=1 h) before Compact", aggregation.aggregate("cpu", HOUR_MS, function), want)
+        ts.set_retention("cpu", 90 * 60 * 1000)
+        check("Compact with a 1.5 h retention", ts.compact("cpu"), 2)
+        for function in ("count", "sum"):
+            want = expected("cpu", [({"host": "a"}, buckets(old[2:] + new, HOUR_MS, function))])
+            check_answer(f"Aggregate({function}, bucket_ms=1 h) after Compact", aggregation.aggregate("cpu", HOUR_MS, function), want)
+
+    @requires.interface("timeseries_interpolation")
+    def test_interpolation_sees_what_compact_removed(self, ts, declaration):
+        """Interpolate, Compact, Interpolate again (between and at the removed points): an
+        interpolation cached before the Compact shows."""
+        old, new = self.old_and_new(now_ms())
+        ts.insert("cpu", {"host": "a"}, old + new)
+        interpolation = InterpolationOps(ts.channel, ts.ns)
+        at = [t for t, _ in old + new] + [(a + b) // 2 for (a, _), (b, _) in zip(old + new, (old + new)[1:])]
+        outside = declaration.behaviours.get("timeseries_interpolation", {}).get("outside_range")
+        for points, when in ((old + new, "before"), (old[2:] + new, "after")):
+            if when == "after":
+                ts.set_retention("cpu", 90 * 60 * 1000)
+                check("Compact with a 1.5 h retention", ts.compact("cpu"), 2)
+            for method, reference in (("linear", linear), ("step", step)):
+                want = interpolated("cpu", [({"host": "a"}, points)], at, reference, outside or "absent")
+                got = interpolation.interpolate(method, "cpu", at)
+                if outside is None:  # undeclared: only the answers inside the series' span are checked
+                    got = drop_outside(got, want)
+                check_answer(f"Interpolate{method.title()} {when} Compact", got, want)
 
     def test_a_point_goes_once_older_than_the_retention(self, ts, capabilities):
         tolerance = capabilities.timing_tolerance_ms
