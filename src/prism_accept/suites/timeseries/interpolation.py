@@ -209,10 +209,11 @@ class TimeSeriesInterpolationTests(InterfaceSuite):
                 matchers = tuple(eq(n, v) for n, v in labels.items())
                 want = interpolated("cpu_1", [(lb, p) for lb, p in data if matching(lb, matchers)], timestamps, reference)
                 check_answer(f"Interpolate{method.title()} of cpu_1{labels}", ts.interpolate(method, "cpu_1", timestamps, *matchers), want)
-            for i, metric in enumerate(LOOK_ALIKE_METRICS):
-                if metric != "cpu_1":
-                    want = interpolated(metric, [({"a": "1"}, [(0, 100.0 + i), (200, 300.0 + i)])], timestamps, reference)
-                    check_answer(f"Interpolate{method.title()} of {metric!r}", ts.interpolate(method, metric, timestamps), want)
+        for i, metric in enumerate(LOOK_ALIKE_METRICS):
+            if metric != "cpu_1":
+                method = ("linear", "step")[i % 2]
+                want = interpolated(metric, [({"a": "1"}, [(0, 100.0 + i), (200, 300.0 + i)])], timestamps, METHODS[method])
+                check_answer(f"Interpolate{method.title()} of {metric!r}", ts.interpolate(method, metric, timestamps), want)
 
     def test_namespace_isolation(self, ts, related):
         """The same metric and labels in `ns`, `ns:ts` and `ns-other`, with other values: each
