@@ -4,6 +4,8 @@ declares absent or clamp (behaviours.timeseries_interpolation.outside_range), on
 
 from __future__ import annotations
 
+import bisect
+import math
 from fractions import Fraction
 
 import grpc
@@ -34,21 +36,28 @@ EXACT = [t for t, _ in POINTS]
 OUTSIDE = [-(2**63), -1000, -1, 1001, 5000, 2**63 - 1]
 
 
+def neighbours(points: Points, t: int) -> tuple[tuple[int, float] | None, tuple[int, float] | None]:
+    """Of points ascending: the latest at or before t and the earliest at or after t (None if none)."""
+    before = bisect.bisect_right(points, (t, math.inf))
+    after = bisect.bisect_left(points, (t, -math.inf))
+    return points[before - 1] if before else None, points[after] if after < len(points) else None
+
+
 def linear(points: Points, t: int, outside: str) -> float | None:
-    """The reference: the neighbours found by scanning, the formula of the proto, computed exactly
-    (fractions) and rounded once, so that no intermediate overflows."""
-    before = [p for p in points if p[0] <= t]
-    after = [p for p in points if p[0] >= t]
-    if not before or not after:
+    """The reference: the formula of the proto over the neighbours, computed exactly (fractions)
+    and rounded once, so that no intermediate overflows."""
+    a, b = neighbours(points, t)
+    if a is None or b is None:
         return outside_value(points, t, outside)
-    (t0, v0), (t1, v1) = before[-1], after[0]
+    (t0, v0), (t1, v1) = a, b
     return v0 if t0 == t1 else float(Fraction(v0) + (Fraction(v1) - Fraction(v0)) * (t - t0) / (t1 - t0))
 
 
 def step(points: Points, t: int, outside: str) -> float | None:
-    if not points[0][0] <= t <= points[-1][0]:
+    a, b = neighbours(points, t)
+    if a is None or b is None:
         return outside_value(points, t, outside)
-    return [v for ts, v in points if ts <= t][-1]
+    return a[1]
 
 
 def outside_value(points: Points, t: int, outside: str) -> float | None:
