@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import math
 import time
+from fractions import Fraction
 from typing import Callable, Iterator
 
 from prism_plugin.contracts.timeseries.basic import Labels, Selection, SeriesPoints
@@ -14,9 +15,28 @@ from prism_plugin.contracts.timeseries.basic import Labels, Selection, SeriesPoi
 LabelKey = frozenset[tuple[str, str]]
 Points = list[tuple[int, float]]
 
+
+
+def exact_sum(values: list[float]) -> Fraction | float:
+    """The values' sum, rounded once (fsum), or exact where a partial sum overflows a double
+    although the sum may not (1.5e308 + 1.5e308 - 1.5e308)."""
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return sum(map(Fraction, values))
+
+
+def rounded(value: Fraction | float) -> float:
+    """A double; inf beyond the range of a double (answered OUT_OF_RANGE)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 AGGREGATES: dict[str, Callable[[list[float]], float]] = {
-    "avg": lambda values: sum(values) / len(values),
-    "sum": sum,
+    "avg": lambda values: rounded(exact_sum(values) / len(values)),
+    "sum": lambda values: rounded(exact_sum(values)),
     "min": min,
     "max": max,
     "count": lambda values: float(len(values)),
@@ -44,7 +64,9 @@ def linear(points: Points, t: int) -> float | None:
     if i == 0 or i == len(points):
         return None
     (t0, v0), (t1, v1) = points[i - 1], points[i]
-    return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    # v0 + (v1 - v0) * (t - t0) / (t1 - t0) on halves: no intermediate leaves the range of a
+    # double (v1 - v0 may, and so may the difference times t - t0), and the value never does.
+    return 2 * (v0 / 2 + (v1 / 2 - v0 / 2) * ((t - t0) / (t1 - t0)))
 
 
 def step(points: Points, t: int) -> float | None:

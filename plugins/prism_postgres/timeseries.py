@@ -66,9 +66,11 @@ ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value
 LABEL_VALUE = "coalesce((SELECT l.v FROM unnest(s.label_names, s.label_values) AS l(n, v) WHERE l.n = %(n{i})s), ''::bytea)"
 # Floor to a multiple of bucket_ms, also for negative timestamps (% truncates toward zero).
 BUCKET = "p.ts - ((p.ts %% %(bucket)s::bigint) + %(bucket)s::bigint) %% %(bucket)s::bigint"
+# Sums and means in numeric: a float8 running sum overflows (an error) where the sum or the mean
+# may not (1.5e308 + 1.5e308 - 1.5e308); a result beyond a double fails its cast to float8.
 FUNCTIONS = {
-    "avg": "avg(p.value)",
-    "sum": "sum(p.value)",
+    "avg": "avg(p.value::numeric)::float8",
+    "sum": "sum(p.value::numeric)::float8",
     "min": "min(p.value)",
     "max": "max(p.value)",
     "count": "count(*)::float8",
@@ -100,9 +102,11 @@ JOIN LATERAL (
   SELECT p.ts, p.value FROM prism.timeseries_points p WHERE p.series = s.id AND p.ts >= t.t ORDER BY p.ts LIMIT 1
 ) b ON true
 """
+# Linear on halves: a + (b - a) * (t - a.t) / (b.t - a.t) with no intermediate beyond a double (b - a
+# may be, and so may the difference times t - a.t); the value itself never is.
 INTERPOLATED = {
     "linear": "CASE WHEN n.a_ts = n.b_ts THEN n.a_value"
-    " ELSE n.a_value + (n.b_value - n.a_value) * (n.t - n.a_ts)::float8 / (n.b_ts - n.a_ts)::float8 END",
+    " ELSE 2 * (n.a_value / 2 + (n.b_value / 2 - n.a_value / 2) * ((n.t - n.a_ts)::float8 / (n.b_ts - n.a_ts)::float8)) END",
     "step": "n.a_value",
 }
 

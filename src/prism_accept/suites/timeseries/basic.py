@@ -58,6 +58,53 @@ def in_range(points: Points, start: int, end: int) -> Points:
     return sorted((t, v) for t, v in points if start <= t < end)
 
 
+def matching(labels: Labels, matchers: tuple[pb.LabelMatcher, ...]) -> bool:
+    """The reference selection: whole values, a missing label is ""."""
+    return all((labels.get(m.label, "") == m.value) == (m.op == pb.LabelMatcher.EQUAL) for m in matchers)
+
+
+# More points, buckets or answers than any plausible internal cap (1,000 or 5,000 rows, one
+# page of a scan), written with as few Inserts as the backend's max_batch_size allows.
+MANY = 5_200
+
+
+def batch_size(capabilities) -> int:
+    """Points per Insert: the declared max_batch_size (a repeated field's elements), at most 1,000."""
+    return min(1000, capabilities.decl.limits.get("max_batch_size", 1000))
+
+
+def many_points(n: int = MANY, start: int = -9_000) -> Points:
+    """n points 3 ms apart from `start` (across the epoch), values exact binary fractions."""
+    return [(start + 3 * i, float(i % 97 - 48) / 4) for i in range(n)]
+
+
+# Label sets that a key built by joining names and values (`a=1,b=2`, `{a="1"}`, NUL-separated)
+# would merge or split: each must stay its own series with exactly these labels.
+LOOK_ALIKE_LABELS: list[Labels] = [
+    {"a": "1,b=2"},
+    {"a": "1", "b": "2"},
+    {"a": "1"},
+    {"a": "1=b"},
+    {"a=1": "b"},
+    {"a": "1\x00b"},
+    {"a": "1", "\x00b": "2"},
+    {"a": "1\x00b=2"},
+    {"a": '{b="2"}'},
+    {"a,b": "1"},
+    {"a": '"1"'},
+    {"a": "1}", "{b": "2"},
+    {"a": "1", "b": "2,c=3"},
+    {"a": "1", "b": "2", "c": "3"},
+]
+# Metric names that a LIKE, a glob or a regular expression built from the name would confuse
+# (`_` `%` `*` `?` `.` `\` are literal), and names that a "metric{labels}" key would collide with.
+LOOK_ALIKE_METRICS = ["cpu_1", "cpu%1", "cpuX1", "cpu1", "a*", "ab", "a", "a\\", "a\\*", "a.b", "a?b", "a%", 'cpu{a="1"}', "cpu,a=1"]
+
+
+def shown_matchers(matchers) -> str:
+    return ", ".join(f"{m.label!r}{'=' if m.op == pb.LabelMatcher.EQUAL else '!='}{m.value!r}" for m in matchers)
+
+
 class SeriesOps:
     """The timeseries_basic calls, for readable cases (the other suites use it to set up state)."""
 
@@ -71,6 +118,14 @@ class SeriesOps:
             namespace=self.ns, metric=metric, labels=labels, points=[pb.Point(timestamp_ms=t, value=v) for t, v in points]
         )
         return self.basic.Insert(request).inserted
+
+    def insert_many(self, metric: str, labels: Labels, points: Points, batch: int) -> int:
+        """Points of distinct timestamps in Inserts of `batch` points, sent concurrently."""
+        futures = []
+        for i in range(0, len(points), batch):
+            chunk = [pb.Point(timestamp_ms=t, value=v) for t, v in points[i : i + batch]]
+            futures.append(self.basic.Insert.future(pb.InsertRequest(namespace=self.ns, metric=metric, labels=labels, points=chunk)))
+        return sum(f.result().inserted for f in futures)
 
     def query(self, metric: str, *matchers: pb.LabelMatcher, start: int = ALL[0], end: int = ALL[1]) -> Answer:
         return answer(self.basic.Query(pb.QueryRequest(namespace=self.ns, metric=metric, matchers=matchers, start_ms=start, end_ms=end)))
@@ -164,6 +219,61 @@ class TimeSeriesBasicTests(InterfaceSuite):
         check_answer("Query CPU (metrics are case-sensitive)", ts.query("CPU"), expected("CPU", [({"a": "1"}, [(1, 4.0)])]))
         check_answer("Query cpu2", ts.query("cpu2", eq("a", "1")), expected("cpu2", [({"a": "1"}, [(1, 5.0)])]))
 
+    def test_a_query_answers_thousands_of_points(self, ts, capabilities):
+        """5,200 points, shuffled, in a few concurrent Inserts: Query answers every one, ascending,
+        whole and in a range (a silent cap of 1,000 or 5,000 points, or one page of a scan, shows)."""
+        points = many_points()
+        shuffled = random.Random(13).sample(points, MANY)
+        check(f"Insert of {MANY} shuffled points", ts.insert_many("cpu", {"host": "a"}, shuffled, batch_size(capabilities)), MANY)
+        check_answer(f"Query of {MANY} points", ts.query("cpu"), expected("cpu", [({"host": "a"}, points)]))
+        check_answer(
+            "Query of [-6000, 9000)",
+            ts.query("cpu", start=-6000, end=9000),
+            expected("cpu", [({"host": "a"}, in_range(points, -6000, 9000))]),
+        )
+
+    def test_label_sets_that_look_alike_are_distinct_series(self, ts):
+        """Label values and names holding `,` `=` NUL `{` `}` `"`: every set is its own series,
+        answered with exactly its labels, and matchers compare those whole values."""
+        data = [(labels, [(i, float(i)), (100 + i, -float(i))]) for i, labels in enumerate(LOOK_ALIKE_LABELS)]
+        for labels, points in data:
+            check(f"Insert into cpu{labels}", ts.insert("cpu", labels, points), 2)
+        check_answer("Query cpu (every look-alike label set)", ts.query("cpu"), expected("cpu", data))
+        for labels in LOOK_ALIKE_LABELS:
+            for matchers in (tuple(eq(n, v) for n, v in labels.items()), tuple(ne(n, v) for n, v in labels.items())):
+                want = expected("cpu", [(lb, points) for lb, points in data if matching(lb, matchers)])
+                check_answer(f"Query cpu{{{shown_matchers(matchers)}}}", ts.query("cpu", *matchers), want)
+
+    def test_metric_names_are_literal(self, ts):
+        """Names with `_` `%` `*` `\\` `{` and look-alikes (`cpu_1` vs `cpu%1`, `a*` vs `ab`, `cpu{a="1"}`
+        vs cpu with a="1"): each Query answers its own metric's points only."""
+        ts.insert("cpu", {"a": "1"}, [(0, -1.0)])
+        for i, metric in enumerate(LOOK_ALIKE_METRICS):
+            ts.insert(metric, {}, [(i, float(i))])
+        for i, metric in enumerate(LOOK_ALIKE_METRICS):
+            check_answer(f"Query {metric!r}", ts.query(metric), expected(metric, [({}, [(i, float(i))])]))
+        check_answer("Query 'cpu'", ts.query("cpu"), expected("cpu", [({"a": "1"}, [(0, -1.0)])]))
+        check_answer("Query 'cpu_'", ts.query("cpu_"), [])
+        check_answer("Query '%'", ts.query("%"), [])
+
+    def test_every_query_sees_the_writes_before_it(self, ts):
+        """Query, write, Query again: a new point, a replaced point, a new series (a cached answer shows)."""
+        points = {10: 1.0, 20: 2.0}
+        ts.insert("cpu", {"host": "a"}, sorted(points.items()))
+        for write in ({15: 1.5}, {20: 4.0}, {10: -1.0, 30: 3.0}):
+            check_answer("Query cpu", ts.query("cpu"), expected("cpu", [({"host": "a"}, sorted(points.items()))]))
+            want = expected("cpu", [({"host": "a"}, in_range(sorted(points.items()), 0, 25))])
+            check_answer("Query cpu [0, 25)", ts.query("cpu", start=0, end=25), want)
+            ts.insert("cpu", {"host": "a"}, sorted(write.items()))
+            points.update(write)
+        want = expected("cpu", [({"host": "a"}, sorted(points.items()))])
+        check_answer("Query cpu{host='a'} after three writes", ts.query("cpu", eq("host", "a")), want)
+        ts.insert("cpu", {"host": "b"}, [(5, 0.5)])
+        want = expected("cpu", [({"host": "a"}, sorted(points.items())), ({"host": "b"}, [(5, 0.5)])])
+        check_answer("Query cpu after a new series", ts.query("cpu"), want)
+        want = [(m, lb, in_range(p, 0, 25)) for m, lb, p in want]
+        check_answer("Query cpu [0, 25) after a new series", ts.query("cpu", start=0, end=25), want)
+
     def test_extreme_timestamps_and_values_round_trip(self, ts):
         points = [(-MAX_TS, -1e300), (-1, -0.5), (0, 0.0), (1, 5e-324), (MAX_TS, 1.7976931348623157e308)]
         check("Insert of points at the ends of the timestamp range", ts.insert("cpu", {"unicode": "é✓"}, points), 5)
@@ -176,11 +286,14 @@ class TimeSeriesBasicTests(InterfaceSuite):
         )
 
     def test_namespace_isolation(self, ts, related):
-        other = SeriesOps(ts.channel, related("-other"))
-        ts.insert("cpu", {"host": "a"}, [(1, 1.0)])
-        other.insert("cpu", {"host": "a"}, [(1, 2.0), (2, 2.0)])
-        check_answer("Query in own namespace", ts.query("cpu"), expected("cpu", [({"host": "a"}, [(1, 1.0)])]))
-        check_answer("Query in the other namespace", other.query("cpu"), expected("cpu", [({"host": "a"}, [(1, 2.0), (2, 2.0)])]))
+        """The same metric and labels in namespaces whose names extend one another (`ns`,
+        `ns:ts`, `ns-other`): each Query answers its own namespace's points."""
+        for suffix in (":ts", "-other"):
+            other = SeriesOps(ts.channel, related(suffix))
+            ts.insert("cpu", {"host": "a"}, [(1, 1.0)])
+            other.insert("cpu", {"host": "a"}, [(1, 2.0), (2, 2.0)])
+            check_answer("Query in own namespace", ts.query("cpu"), expected("cpu", [({"host": "a"}, [(1, 1.0)])]))
+            check_answer(f"Query in namespace + {suffix!r}", other.query("cpu"), expected("cpu", [({"host": "a"}, [(1, 2.0), (2, 2.0)])]))
 
     def test_invalid_arguments(self, ts):
         invalid = grpc.StatusCode.INVALID_ARGUMENT
