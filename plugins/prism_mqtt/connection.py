@@ -108,6 +108,16 @@ class MqttConnection:
                 self._publisher = client
             return self._publisher
 
+    async def healthy(self) -> bool:
+        """The shared publisher is connected, or connects again now (health follows it)."""
+        if self._settings is None:
+            return False
+        try:
+            await self.publisher()
+        except (aiomqtt.MqttError, asyncio.TimeoutError, OSError):
+            return False
+        return True
+
     async def publish(self, topic: str, payload: bytes, props: Properties | None = None, retain: bool = False) -> None:
         """Publish at QoS 1 and return once the broker acknowledged (PUBACK)."""
         client = await self.publisher()

@@ -28,6 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import AsyncIterator
+from urllib.parse import quote, unquote
 
 import aiomqtt
 
@@ -98,7 +99,9 @@ class MqttPubSub:
         return await self.publish_ordered(ns, topic, payload, "")
 
     async def publish_ordered(self, ns: str, topic: str, payload: bytes, ordering_key: str) -> str:
-        props = _publish_properties(**{PUBLISH_TIME: _now_ms(), ORDERING_KEY: ordering_key})
+        # percent-encoded: a broker disconnects a client whose UTF-8 string holds a control or
+        # non-character code point (MQTT 5, 1.5.4), and an ordering key may hold any
+        props = _publish_properties(**{PUBLISH_TIME: _now_ms(), ORDERING_KEY: quote(ordering_key, safe="")})
         await self.conn.publish(topics.topic(ns, topics.LIVE, topic), payload, props)
         return ""
 
@@ -132,7 +135,7 @@ class MqttPubSub:
                 yield Published(
                     name,
                     _payload(message),
-                    ordering_key=props.get(ORDERING_KEY, ""),
+                    ordering_key=unquote(props.get(ORDERING_KEY, "")),
                     publish_time_ms=int(props.get(PUBLISH_TIME, "0")),
                 )
         finally:
