@@ -37,7 +37,9 @@ def run_cell(
     (registry / "backends").mkdir(parents=True)
     shutil.copy(registry_dir() / "interfaces.yaml", registry / "interfaces.yaml")
     decl = yaml.safe_load((registry_dir() / "backends" / "memstore.yaml").read_text())
-    decl["plugin"] = {"command": [sys.executable, "-m", "mutants.broken_plugin"]}
+    # a module plugin in a subprocess of its own: the harness's Python and modules, and the mutant's
+    # patch applied in that process only
+    decl["plugin"] = {"module": "mutants.broken_plugin"}
     if deviations:
         decl["deviations"] = deviations
     (registry / "backends" / "memstore.yaml").write_text(yaml.safe_dump(decl))
@@ -48,6 +50,7 @@ def run_cell(
         "PRISM_REGISTRY_DIR": str(registry),
         "PRISM_BACKEND": "memstore",
         "PRISM_CELL": interface,
+        "PRISM_PLUGIN_MODE": "subprocess",
     }
     return subprocess.run(
         [
