@@ -91,7 +91,8 @@ VALUES (%(ns)s, %(id)s, %(from)s, %(to)s, %(label)s, %(weight)s, %(properties)s)
 # labels as a jsonb list each (text[] arrays of arrays must be rectangular).
 ADD_NODES = """
 INSERT INTO prism.graph_nodes (namespace, id, labels, properties)
-SELECT %(ns)s, t.id, ARRAY(SELECT l.label FROM jsonb_array_elements_text(t.labels) WITH ORDINALITY AS l(label, i) ORDER BY l.i), t.properties
+SELECT %(ns)s, t.id,
+  ARRAY(SELECT l.label FROM jsonb_array_elements_text(t.labels) WITH ORDINALITY AS l(label, i) ORDER BY l.i), t.properties
 FROM unnest(%(ids)s::text[], %(labels)s::jsonb[], %(properties)s::jsonb[]) AS t(id, labels, properties)
 """
 ADD_EDGES = """
@@ -268,7 +269,9 @@ class PostgresGraph:
             except psycopg.errors.UniqueViolation:
                 raise already_exists(f"an edge of the batch of {len(edges)} exists; none was added") from None
             except psycopg.errors.ForeignKeyViolation:
-                raise failed_precondition(f"an edge of the batch of {len(edges)} joins a node that does not exist; none was added") from None
+                raise failed_precondition(
+                    f"an edge of the batch of {len(edges)} joins a node that does not exist; none was added"
+                ) from None
 
         await self.conn.run(work)
 

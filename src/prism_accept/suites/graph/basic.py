@@ -228,7 +228,10 @@ class GraphBasicTests(InterfaceSuite):
         want = MISSING_ENDPOINT[capabilities.behaviour("graph_basic", "missing_endpoint")]
         graph.nodes("a", "b")
         good = [pb.Edge(id="ab", from_node="a", to_node="b", label="L"), pb.Edge(id="ba", from_node="b", to_node="a", label="L")]
-        bad = [pb.Edge(id="to", from_node="a", to_node="missing", label="L"), pb.Edge(id="from", from_node="missing", to_node="b", label="L")]
+        bad = [
+            pb.Edge(id="to", from_node="a", to_node="missing", label="L"),
+            pb.Edge(id="from", from_node="missing", to_node="b", label="L"),
+        ]
         for batch in ([*good, bad[0]], [bad[1], *good], [good[0], bad[0], good[1]]):
             ids = [e.id for e in batch]
             expect_status(f"AddEdges {ids}", want, lambda: graph.add_edges(batch))
@@ -257,7 +260,8 @@ class GraphBasicTests(InterfaceSuite):
             expect_status(f"AddEdges {ids}", ALREADY, lambda: graph.add_edges(edges))
             expect_status(f"GetEdge(f) after the refused AddEdges {ids}", NOT_FOUND, lambda: graph.get_edge("f"))
             expect_status(f"GetEdge(g) after the refused AddEdges {ids}", NOT_FOUND, lambda: graph.get_edge("g"))
-        check("GetEdge(e) after the refused AddEdges", graph.get_edge("e"), pb.Edge(id="e", from_node="a", to_node="b", label="ONE", weight=1.0))
+        want = pb.Edge(id="e", from_node="a", to_node="b", label="ONE", weight=1.0)
+        check("GetEdge(e) after the refused AddEdges", graph.get_edge("e"), want)
         graph.add_nodes([pb.Node(id="x"), pb.Node(id="y")])
         graph.add_edges([pb.Edge(id="f", from_node="x", to_node="y", label="L"), pb.Edge(id="g", from_node="y", to_node="x", label="L")])
         check("DeleteNode(x) after AddNodes and AddEdges without repeats", graph.delete_node("x"), (True, 2))
