@@ -54,6 +54,27 @@ class MemGraph:
         space.graph.add_edge(edge.from_node, edge.to_node, key=edge.id, label=edge.label, weight=edge.weight, properties=edge.properties)
         space.edges[edge.id] = (edge.from_node, edge.to_node)
 
+    async def add_nodes(self, ns: str, nodes: list[NodeData]) -> None:
+        """Every node or none: all are checked before the first is added (no await between)."""
+        space = self._spaces.setdefault(ns, Space())
+        for node in nodes:
+            if node.id in space.graph:
+                raise already_exists(f"node {shown(node.id)} exists")
+        space.graph.add_nodes_from((node.id, {"labels": node.labels, "properties": node.properties}) for node in nodes)
+
+    async def add_edges(self, ns: str, edges: list[EdgeData]) -> None:
+        space = self._spaces.setdefault(ns, Space())
+        for edge in edges:
+            if edge.id in space.edges:
+                raise already_exists(f"edge {shown(edge.id)} exists")
+            for end in (edge.from_node, edge.to_node):
+                if end not in space.graph:
+                    raise failed_precondition(f"edge {shown(edge.id)}: no node {shown(end)}")
+        space.graph.add_edges_from(
+            (e.from_node, e.to_node, e.id, {"label": e.label, "weight": e.weight, "properties": e.properties}) for e in edges
+        )
+        space.edges.update((e.id, (e.from_node, e.to_node)) for e in edges)
+
     async def get_node(self, ns: str, node_id: str) -> NodeData | None:
         graph = self._space(ns).graph
         if node_id not in graph:

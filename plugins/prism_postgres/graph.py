@@ -87,6 +87,20 @@ ADD_EDGE = """
 INSERT INTO prism.graph_edges (namespace, id, from_node, to_node, label, weight, properties)
 VALUES (%(ns)s, %(id)s, %(from)s, %(to)s, %(label)s, %(weight)s, %(properties)s)
 """
+# A batch is one statement (so all or nothing under autocommit): the columns as arrays, a node's
+# labels as a jsonb list each (text[] arrays of arrays must be rectangular).
+ADD_NODES = """
+INSERT INTO prism.graph_nodes (namespace, id, labels, properties)
+SELECT %(ns)s, t.id,
+  ARRAY(SELECT l.label FROM jsonb_array_elements_text(t.labels) WITH ORDINALITY AS l(label, i) ORDER BY l.i), t.properties
+FROM unnest(%(ids)s::text[], %(labels)s::jsonb[], %(properties)s::jsonb[]) AS t(id, labels, properties)
+"""
+ADD_EDGES = """
+INSERT INTO prism.graph_edges (namespace, id, from_node, to_node, label, weight, properties)
+SELECT %(ns)s, t.* FROM unnest(
+  %(ids)s::text[], %(from)s::text[], %(to)s::text[], %(labels)s::text[], %(weights)s::float8[], %(properties)s::jsonb[]
+) AS t(id, from_node, to_node, label, weight, properties)
+"""
 GET_NODE = "SELECT labels, properties FROM prism.graph_nodes WHERE namespace = %(ns)s AND id = %(id)s"
 GET_EDGE = "SELECT from_node, to_node, label, weight, properties FROM prism.graph_edges WHERE namespace = %(ns)s AND id = %(id)s"
 DELETE_NODE = """
@@ -218,6 +232,45 @@ class PostgresGraph:
             except psycopg.errors.ForeignKeyViolation:
                 raise failed_precondition(
                     f"edge {shown(edge.id)}: node {shown(edge.from_node)} or {shown(edge.to_node)} does not exist"
+                ) from None
+
+        await self.conn.run(work)
+
+    async def add_nodes(self, ns: str, nodes: list[NodeData]) -> None:
+        params = {
+            "ns": _utf8(ns),
+            "ids": [_text(node.id) for node in nodes],
+            "labels": [Jsonb([_text(label) for label in node.labels]) for node in nodes],
+            "properties": [_json(node.properties) for node in nodes],
+        }
+
+        async def work(conn: Conn) -> None:
+            try:
+                await conn.execute(ADD_NODES, params)
+            except psycopg.errors.UniqueViolation:
+                raise already_exists(f"a node of the batch of {len(nodes)} exists; none was added") from None
+
+        await self.conn.run(work)
+
+    async def add_edges(self, ns: str, edges: list[EdgeData]) -> None:
+        params = {
+            "ns": _utf8(ns),
+            "ids": [_text(edge.id) for edge in edges],
+            "from": [_text(edge.from_node) for edge in edges],
+            "to": [_text(edge.to_node) for edge in edges],
+            "labels": [_text(edge.label) for edge in edges],
+            "weights": [edge.weight for edge in edges],
+            "properties": [_json(edge.properties) for edge in edges],
+        }
+
+        async def work(conn: Conn) -> None:
+            try:
+                await conn.execute(ADD_EDGES, params)
+            except psycopg.errors.UniqueViolation:
+                raise already_exists(f"an edge of the batch of {len(edges)} exists; none was added") from None
+            except psycopg.errors.ForeignKeyViolation:
+                raise failed_precondition(
+                    f"an edge of the batch of {len(edges)} joins a node that does not exist; none was added"
                 ) from None
 
         await self.conn.run(work)

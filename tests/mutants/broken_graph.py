@@ -40,6 +40,22 @@ class EdgeToMissingNodeCreatesIt(MemGraph):
         await super().add_edge(ns, edge)
 
 
+class AddEdgesDropsTheLastEdge(MemGraph):
+    """An off-by-one in a batch loop (`range(len(edges) - 1)`): AddEdges answers OK without
+    its last edge."""
+
+    async def add_edges(self, ns, edges):
+        await super().add_edges(ns, edges[:-1])
+
+
+class AddEdgesOneAtATimeWithoutUndo(MemGraph):
+    """A batch written entry by entry, stopping at the first refusal: the edges before it stay."""
+
+    async def add_edges(self, ns, edges):
+        for edge in edges:
+            await self.add_edge(ns, edge)
+
+
 class TiesInInsertionOrder(MemGraph):
     async def breadth_first(self, ns, start, direction, max_depth, labels):
         if start not in self._space(ns).graph:
@@ -215,6 +231,8 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "graph-delete-node-counts-outgoing-edges-only": ("graph_basic", graph_store(DeleteNodeCountsOutgoingEdgesOnly)),
     "graph-delete-edge-in-every-namespace": ("graph_basic", graph_store(DeleteEdgeInEveryNamespace)),
     "graph-edge-to-missing-node-creates-it": ("graph_basic", graph_store(EdgeToMissingNodeCreatesIt)),
+    "graph-add-edges-drops-the-last-edge": ("graph_basic", graph_store(AddEdgesDropsTheLastEdge)),
+    "graph-add-edges-not-atomic": ("graph_basic", graph_store(AddEdgesOneAtATimeWithoutUndo)),
     "graph-ties-in-insertion-order": ("graph_traversal", graph_store(TiesInInsertionOrder)),
     "graph-depth-off-by-one": ("graph_traversal", graph_store(DepthOffByOne)),
     "graph-edge-label-filter-ignored": ("graph_traversal", graph_store(EdgeLabelFilterIgnored)),

@@ -1,17 +1,20 @@
-"""graph_basic: AddNode, AddEdge, GetNode, GetEdge, DeleteNode (with its edges), DeleteEdge."""
+"""graph_basic: AddNode, AddEdge, GetNode, GetEdge, DeleteNode (with its edges), DeleteEdge, and
+the batch writes AddNodes, AddEdges (atomic; the batch size bound is a convention, max_batch_size).
+A store adds a batch natively with the optional methods of BatchStore; without them the servicer
+adds one entry at a time and, when one is refused, deletes the ones it added before answering."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from google.protobuf import json_format, struct_pb2
 
 from prism.graph.v1 import graph_pb2 as pb
 from prism.graph.v1 import graph_pb2_grpc as pb_grpc
 from prism_plugin.contract import InterfaceServicer
-from prism_plugin.status import invalid, not_found, shown
+from prism_plugin.status import already_exists, invalid, not_found, shown
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,18 @@ class Store(Protocol):
 
     async def delete_edge(self, ns: str, edge_id: str) -> bool:
         ...
+
+
+class BatchStore(Protocol):
+    """Optional: a store that has these adds a batch in one step (the servicer checks each entry
+    first, and that the batch repeats no id)."""
+
+    async def add_nodes(self, ns: str, nodes: list[NodeData]) -> None:
+        """Every node or none: ALREADY_EXISTS when an id exists."""
+
+    async def add_edges(self, ns: str, edges: list[EdgeData]) -> None:
+        """Every edge or none: ALREADY_EXISTS when an id exists, the declared missing-endpoint
+        status when an endpoint is missing."""
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
@@ -94,27 +109,63 @@ def edge_message(edge: EdgeData) -> pb.Edge:
     )
 
 
+def node_data(node: pb.Node) -> NodeData:
+    if any(not label for label in node.labels):
+        raise invalid("node labels must be non-empty strings")
+    return NodeData(node.id, tuple(sorted(set(node.labels))), struct_to_dict(node.properties))
+
+
+def edge_data(edge: pb.Edge) -> EdgeData:
+    weight = edge.weight if edge.HasField("weight") else 1.0
+    if not math.isfinite(weight) or weight < 0:
+        raise invalid(f"edge weight must be finite and >= 0, got {weight}")
+    return EdgeData(edge.id, edge.from_node, edge.to_node, edge.label, weight, struct_to_dict(edge.properties))
+
+
+def _distinct_ids(kind: str, items: list[NodeData] | list[EdgeData]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise already_exists(f"{kind} {shown(item.id)} appears twice in the batch")
+        seen.add(item.id)
+
+
 class Servicer(InterfaceServicer[Store], pb_grpc.GraphBasicServicer):
     async def AddNode(self, request, context):
         if not request.HasField("node"):
             raise invalid("node is required")
-        node = request.node
-        if any(not label for label in node.labels):
-            raise invalid("node labels must be non-empty strings")
-        data = NodeData(node.id, tuple(sorted(set(node.labels))), struct_to_dict(node.properties))
-        await self.store.add_node(request.namespace, data)
+        await self.store.add_node(request.namespace, node_data(request.node))
         return pb.AddNodeResponse()
 
     async def AddEdge(self, request, context):
         if not request.HasField("edge"):
             raise invalid("edge is required")
-        edge = request.edge
-        weight = edge.weight if edge.HasField("weight") else 1.0
-        if not math.isfinite(weight) or weight < 0:
-            raise invalid(f"edge weight must be finite and >= 0, got {weight}")
-        data = EdgeData(edge.id, edge.from_node, edge.to_node, edge.label, weight, struct_to_dict(edge.properties))
-        await self.store.add_edge(request.namespace, data)
+        await self.store.add_edge(request.namespace, edge_data(request.edge))
         return pb.AddEdgeResponse()
+
+    async def AddNodes(self, request, context):
+        nodes = [node_data(node) for node in request.nodes]
+        _distinct_ids("node", nodes)
+        if nodes:
+            ns = request.namespace
+            native = getattr(self.store, "add_nodes", None)
+            if native is not None:
+                await native(ns, nodes)
+            else:
+                await _one_at_a_time(nodes, lambda n: self.store.add_node(ns, n), lambda n: self.store.delete_node(ns, n.id))
+        return pb.AddNodesResponse()
+
+    async def AddEdges(self, request, context):
+        edges = [edge_data(edge) for edge in request.edges]
+        _distinct_ids("edge", edges)
+        if edges:
+            ns = request.namespace
+            native = getattr(self.store, "add_edges", None)
+            if native is not None:
+                await native(ns, edges)
+            else:
+                await _one_at_a_time(edges, lambda e: self.store.add_edge(ns, e), lambda e: self.store.delete_edge(ns, e.id))
+        return pb.AddEdgesResponse()
 
     async def GetNode(self, request, context):
         node = await self.store.get_node(request.namespace, request.id)
@@ -135,3 +186,17 @@ class Servicer(InterfaceServicer[Store], pb_grpc.GraphBasicServicer):
     async def DeleteEdge(self, request, context):
         found = await self.store.delete_edge(request.namespace, request.id)
         return pb.DeleteResponse(found=found, edges_removed=1 if found else 0)
+
+
+async def _one_at_a_time(items: list[Any], add: Callable[[Any], Awaitable[Any]], undo: Callable[[Any], Awaitable[Any]]) -> None:
+    """A batch through a store's single add: when one entry fails, the ones added before it are
+    deleted again (they were new, so that restores the namespace) and the failure is answered."""
+    added: list[Any] = []
+    try:
+        for item in items:
+            await add(item)
+            added.append(item)
+    except Exception:
+        for item in reversed(added):
+            await undo(item)
+        raise

@@ -9,7 +9,7 @@ import pytest
 
 from prism.graph.v1 import graph_pb2 as pb
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
-from prism_accept.suites.graph.graphs import GraphOps, struct
+from prism_accept.suites.graph.graphs import GraphOps, batch_size, struct
 from prism_accept.suites.requirements import requires
 
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
@@ -27,6 +27,7 @@ PROPERTIES = {
     "": "an empty key",
     "key with spaces.and:dots": "literal",
 }
+ALREADY = grpc.StatusCode.ALREADY_EXISTS
 MISSING_ENDPOINT = {"failed_precondition": grpc.StatusCode.FAILED_PRECONDITION, "not_found": grpc.StatusCode.NOT_FOUND}
 
 
@@ -185,6 +186,145 @@ class GraphBasicTests(InterfaceSuite):
         check("GetEdge(ab) in own namespace after the other's DeleteNode(a)", graph.get_edge("ab").to_node, "a")
         check("DeleteEdge(bc) in the other namespace", other.delete_edge("bc"), (True, 1))
         check("GetEdge(bc) in own namespace after the other's DeleteEdge(bc)", graph.get_edge("bc").properties, struct({"v": "mine"}))
+
+    @requires.limit("max_batch_size")
+    def test_batches_round_trip(self, graph, capabilities):
+        """One AddNodes and one AddEdges of max_batch_size (at most 1,000) entries each: labels,
+        properties, weights set, unset and 0, a parallel edge, self-loops. Read back: the first
+        and last 8 of each batch and every 16th (2,000 Get calls would cost a CPU-second); the
+        edges, which join every node but the last, prove the other nodes exist, and all but the
+        self-loops meet at n0, so DeleteNode(n0)'s count accounts for each."""
+        n = batch_size(capabilities)
+        nodes = [pb.Node(id=f"n{i}", labels=[f"L{i % 3}", "All"], properties=struct({"i": i, "even": i % 2 == 0})) for i in range(n)]
+        edges = []
+        for i in range(n - 1):  # e<i> joins n<i> and the hub n0 (odd i: into it), every tenth a self-loop
+            ends = (f"n{i}", f"n{i}") if i % 10 == 0 else (f"n{i}", "n0") if i % 2 else ("n0", f"n{i}")
+            edge = pb.Edge(id=f"e{i}", from_node=ends[0], to_node=ends[1], label=f"T{i % 4}")
+            if i % 3:
+                edge.weight = i / 8
+            if i % 5 == 0:
+                edge.properties.update({"i": i})
+            edges.append(edge)
+        edges.append(pb.Edge(id="parallel", from_node="n1", to_node=edges[1].to_node, label="T1", weight=0.0))
+        graph.add_nodes(nodes)
+        graph.add_edges(edges)
+        read = [i for i in range(n) if i < 8 or i >= n - 8 or i % 16 == 0]
+        for node in (nodes[i] for i in read):
+            want = pb.Node(id=node.id, labels=sorted(node.labels), properties=node.properties)
+            check(f"GetNode({node.id}) after AddNodes of {n}", graph.get_node(node.id), want)
+        for edge in (edges[i] for i in read):
+            want = pb.Edge()
+            want.CopyFrom(edge)
+            if not edge.HasField("weight"):
+                want.weight = 1.0
+            check(f"GetEdge({edge.id}) after AddEdges of {n}", graph.get_edge(edge.id), want)
+        hub = {key for u, v, key in graph.reference.edges(keys=True) if "n0" in (u, v)}
+        check("DeleteNode(n0): every edge of the batch from or to it", graph.delete_node("n0"), (True, len(hub)))
+
+    @requires.behaviour("graph_basic", "missing_endpoint", "failed_precondition", "not_found")
+    def test_a_batch_with_an_edge_to_a_missing_node_adds_nothing(self, graph, capabilities):
+        """AddEdges is atomic: one edge to or from a missing node (last, first or in the
+        middle of the batch) is AddEdge's status, and none of the batch's edges is added."""
+        want = MISSING_ENDPOINT[capabilities.behaviour("graph_basic", "missing_endpoint")]
+        graph.nodes("a", "b")
+        good = [pb.Edge(id="ab", from_node="a", to_node="b", label="L"), pb.Edge(id="ba", from_node="b", to_node="a", label="L")]
+        bad = [
+            pb.Edge(id="to", from_node="a", to_node="missing", label="L"),
+            pb.Edge(id="from", from_node="missing", to_node="b", label="L"),
+        ]
+        for batch in ([*good, bad[0]], [bad[1], *good], [good[0], bad[0], good[1]]):
+            ids = [e.id for e in batch]
+            expect_status(f"AddEdges {ids}", want, lambda: graph.add_edges(batch))
+            for edge_id in ids:
+                expect_status(f"GetEdge({edge_id}) after the refused AddEdges {ids}", NOT_FOUND, lambda: graph.get_edge(edge_id))
+        expect_status("GetNode(missing): a refused AddEdges creates no node", NOT_FOUND, lambda: graph.get_node("missing"))
+        check("DeleteNode(a) after the refused AddEdges: no edges", graph.delete_node("a"), (True, 0))
+        graph.nodes("a", "missing")
+        graph.add_edges([*good, *bad])
+        check("DeleteNode(missing) once every endpoint exists: its 2 edges", graph.delete_node("missing"), (True, 2))
+
+    def test_a_batch_with_an_existing_or_repeated_id_adds_nothing(self, graph):
+        """AddNode and AddEdge refuse an existing id (no upsert), so a batch holding one, or
+        the same id twice, is ALREADY_EXISTS and adds none of its entries."""
+        graph.node("a", "First", v=1)
+        graph.node("b")
+        graph.edge("e", "a", "b", "ONE")
+        for ids in (["x", "y", "a"], ["x", "y", "x"]):
+            nodes = [pb.Node(id=i, labels=["New"]) for i in ids]
+            expect_status(f"AddNodes {ids}", ALREADY, lambda: graph.add_nodes(nodes))
+            expect_status(f"GetNode(x) after the refused AddNodes {ids}", NOT_FOUND, lambda: graph.get_node("x"))
+            expect_status(f"GetNode(y) after the refused AddNodes {ids}", NOT_FOUND, lambda: graph.get_node("y"))
+        check("GetNode(a) after the refused AddNodes", graph.get_node("a"), pb.Node(id="a", labels=["First"], properties=struct({"v": 1})))
+        for ids in (["f", "g", "e"], ["f", "g", "f"]):
+            edges = [pb.Edge(id=i, from_node="b", to_node="a", label="TWO") for i in ids]
+            expect_status(f"AddEdges {ids}", ALREADY, lambda: graph.add_edges(edges))
+            expect_status(f"GetEdge(f) after the refused AddEdges {ids}", NOT_FOUND, lambda: graph.get_edge("f"))
+            expect_status(f"GetEdge(g) after the refused AddEdges {ids}", NOT_FOUND, lambda: graph.get_edge("g"))
+        want = pb.Edge(id="e", from_node="a", to_node="b", label="ONE", weight=1.0)
+        check("GetEdge(e) after the refused AddEdges", graph.get_edge("e"), want)
+        graph.add_nodes([pb.Node(id="x"), pb.Node(id="y")])
+        graph.add_edges([pb.Edge(id="f", from_node="x", to_node="y", label="L"), pb.Edge(id="g", from_node="y", to_node="x", label="L")])
+        check("DeleteNode(x) after AddNodes and AddEdges without repeats", graph.delete_node("x"), (True, 2))
+
+    @requires.limit("max_batch_size")
+    def test_invalid_batches_add_nothing(self, graph, capabilities):
+        """More entries than max_batch_size, or one invalid entry, is INVALID_ARGUMENT and adds
+        none of the batch; a batch of exactly max_batch_size is accepted."""
+        limit = capabilities.limit("max_batch_size")
+        graph.nodes("a", "b")
+        nodes = [pb.Node(id=f"n{i}") for i in range(limit + 1)]
+        expect_status(f"AddNodes of max_batch_size + 1 = {limit + 1}", INVALID, lambda: graph.add_nodes(nodes))
+        expect_status("GetNode(n0) after the refused AddNodes", NOT_FOUND, lambda: graph.get_node("n0"))
+        edges = [pb.Edge(id=f"e{i}", from_node="a", to_node="b", label="L") for i in range(limit + 1)]
+        expect_status(f"AddEdges of max_batch_size + 1 = {limit + 1}", INVALID, lambda: graph.add_edges(edges))
+        expect_status("GetEdge(e0) after the refused AddEdges", NOT_FOUND, lambda: graph.get_edge("e0"))
+        for what, node in (("an empty id", pb.Node(id="")), ("an empty label", pb.Node(id="z", labels=[""]))):
+            expect_status(f"AddNodes [x, {what}]", INVALID, lambda: graph.add_nodes([pb.Node(id="x"), node]))
+            expect_status(f"GetNode(x) after AddNodes [x, {what}]", NOT_FOUND, lambda: graph.get_node("x"))
+        for what, edge in (
+            ("an empty id", pb.Edge(id="", from_node="a", to_node="b", label="L")),
+            ("an empty label", pb.Edge(id="z", from_node="a", to_node="b", label="")),
+            ("weight -1", pb.Edge(id="z", from_node="a", to_node="b", label="L", weight=-1.0)),
+            ("weight NaN", pb.Edge(id="z", from_node="a", to_node="b", label="L", weight=math.nan)),
+        ):
+            batch = [pb.Edge(id="x", from_node="a", to_node="b", label="L"), edge]
+            expect_status(f"AddEdges [x, {what}]", INVALID, lambda: graph.add_edges(batch))
+            expect_status(f"GetEdge(x) after AddEdges [x, {what}]", NOT_FOUND, lambda: graph.get_edge("x"))
+        graph.add_edges(edges[:limit])
+        check(f"DeleteNode(a) after AddEdges of exactly max_batch_size = {limit}", graph.delete_node("a"), (True, limit))
+
+    def test_empty_batches_are_no_ops(self, graph):
+        graph.nodes("a", "b")
+        graph.edge("e", "a", "b")
+        graph.add_nodes([])
+        graph.add_edges([])
+        check("GetNode(a) after empty AddNodes and AddEdges", graph.get_node("a"), pb.Node(id="a"))
+        check("DeleteNode(b) after empty AddNodes and AddEdges: its one edge", graph.delete_node("b"), (True, 1))
+        expect_status("AddNodes [] with an empty namespace", INVALID, lambda: GraphOps(graph.stub, "").add_nodes([]))
+        expect_status("AddEdges [] with an empty namespace", INVALID, lambda: GraphOps(graph.stub, "").add_edges([]))
+
+    def test_batches_stay_in_their_namespace(self, graph, plugin, related):
+        """The same node and edge ids written by AddNodes and AddEdges in two namespaces: an
+        id of the other namespace is no existing id, nor an endpoint."""
+        other = GraphOps.on(plugin.channel, related("-other"))
+        for ops, v in ((other, "theirs"), (graph, "mine")):
+            ops.add_nodes([pb.Node(id=i, properties=struct({"v": v})) for i in ("a", "b", "c")])
+            ops.add_edges([pb.Edge(id=f"{u}{w}", from_node=u, to_node=w, label=v) for u, w in (("a", "b"), ("b", "c"), ("c", "a"))])
+        for ops, v in ((graph, "mine"), (other, "theirs")):
+            check(f"GetNode(b) in the namespace of {v!r}", ops.get_node("b").properties, struct({"v": v}))
+            check(f"GetEdge(bc) in the namespace of {v!r}", ops.get_edge("bc").label, v)
+        other.add_nodes([pb.Node(id="d")])
+        try:
+            graph.add_edges([pb.Edge(id="ad", from_node="a", to_node="d", label="L")])
+            raise AssertionError("AddEdges [a->d] where d is only in the other namespace: got OK, want a missing-endpoint status")
+        except grpc.RpcError as e:
+            if e.code() not in MISSING_ENDPOINT.values():
+                raise AssertionError(
+                    f"AddEdges [a->d] where d is only in the other namespace: got {e.code().name}, want a missing-endpoint status"
+                ) from None
+        expect_status("GetNode(d) of the other namespace", NOT_FOUND, lambda: graph.get_node("d"))
+        check("DeleteNode(a) in own namespace: its 2 edges", graph.delete_node("a"), (True, 2))
+        check("DeleteNode(a) in the other namespace: its 2 edges", other.delete_node("a"), (True, 2))
 
     def test_invalid_arguments(self, graph):
         graph.nodes("a", "b")

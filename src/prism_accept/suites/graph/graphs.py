@@ -3,15 +3,20 @@ networkx MultiDiGraph, the independent reference expected results are computed f
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import networkx as nx
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 
 from prism.graph.v1 import graph_pb2 as pb
 from prism.graph.v1 import graph_pb2_grpc as pb_grpc
+
+
+def batch_size(capabilities) -> int:
+    """Entries per AddNodes or AddEdges: the declared max_batch_size, at most 1,000 (a case
+    calling it carries @requires.limit("max_batch_size"))."""
+    return min(1000, capabilities.limit("max_batch_size"))
 
 
 def struct(values: dict[str, Any] | None) -> struct_pb2.Struct:
@@ -64,26 +69,30 @@ class GraphOps:
         for node_id in ids:
             self.node(node_id)
 
-    def bulk(self, node_ids: Iterable[str], pairs: Iterable[tuple[str, str]], label: str = "link", window: int = 64) -> None:
+    def add_nodes(self, nodes: Iterable[pb.Node]) -> None:
+        """One AddNodes call (every node added, or the call raises and nothing is recorded)."""
+        nodes = list(nodes)
+        self.stub.AddNodes(pb.AddNodesRequest(namespace=self.ns, nodes=nodes))
+        for n in nodes:
+            self.reference.add_node(n.id, labels=sorted(set(n.labels)), properties=json_format.MessageToDict(n.properties))
+
+    def add_edges(self, edges: Iterable[pb.Edge]) -> None:
+        """One AddEdges call, recorded as AddEdge's (weight 1 when unset)."""
+        edges = list(edges)
+        self.stub.AddEdges(pb.AddEdgesRequest(namespace=self.ns, edges=edges))
+        for e in edges:
+            weight = e.weight if e.HasField("weight") else 1.0
+            attrs = {"label": e.label, "weight": weight, "properties": json_format.MessageToDict(e.properties)}
+            self.reference.add_edge(e.from_node, e.to_node, key=e.id, **attrs)
+
+    def bulk(self, node_ids: Iterable[str], pairs: Iterable[tuple[str, str]], *, batch: int, label: str = "link") -> None:
         """Many bare nodes, then edges u->v of one label (ids '<label>:u>v'), for cases over
-        thousands of items: the proto has no batch form, so up to `window` calls are in flight
-        at once (futures, no threads); every call must answer OK."""
-
-        def run(calls: Iterable[tuple[Any, Any]]) -> None:
-            pending: deque = deque()
-            for method, request in calls:
-                pending.append(method.future(request))
-                if len(pending) >= window:
-                    pending.popleft().result()
-            while pending:
-                pending.popleft().result()
-
+        thousands of items: AddNodes and AddEdges calls of `batch` entries (see batch_size)."""
         node_ids, pairs = list(node_ids), list(pairs)
-        run((self.stub.AddNode, pb.AddNodeRequest(namespace=self.ns, node=pb.Node(id=n))) for n in node_ids)
-        self.reference.add_nodes_from(node_ids, labels=[], properties={})
-        edges = [pb.Edge(id=f"{label}:{u}>{v}", from_node=u, to_node=v, label=label) for u, v in pairs]
-        run((self.stub.AddEdge, pb.AddEdgeRequest(namespace=self.ns, edge=e)) for e in edges)
-        self.reference.add_edges_from((e.from_node, e.to_node, e.id, {"label": label, "weight": 1.0, "properties": {}}) for e in edges)
+        for i in range(0, len(node_ids), batch):
+            self.add_nodes(pb.Node(id=n) for n in node_ids[i : i + batch])
+        for i in range(0, len(pairs), batch):
+            self.add_edges(pb.Edge(id=f"{label}:{u}>{v}", from_node=u, to_node=v, label=label) for u, v in pairs[i : i + batch])
 
     def get_node(self, node_id: str) -> pb.Node:
         return unset_if_empty(self.stub.GetNode(pb.GetNodeRequest(namespace=self.ns, id=node_id)))

@@ -18,7 +18,7 @@ from prism.graph.v1 import graph_pb2 as pb
 from prism.graph.v1 import graph_pb2_grpc as pb_grpc
 from prism_accept.registry import BackendDeclaration
 from prism_accept.suites.base import InterfaceSuite, check, describe, expect_status
-from prism_accept.suites.graph.graphs import GraphOps, struct
+from prism_accept.suites.graph.graphs import GraphOps, batch_size, struct
 from prism_accept.suites.requirements import requires
 
 KNOWN_LANGUAGES = ("sql", "cypher", "sparql", "gremlin")
@@ -104,7 +104,7 @@ def declared_languages(decl: BackendDeclaration) -> list[str]:
     return list(decl.behaviours.get("graph_query", {}).get("languages", []))
 
 
-@requires.interface("graph_basic")  # graphs are built with AddNode/AddEdge
+@requires.interface("graph_basic")  # graphs are built with AddNode/AddEdge and AddNodes/AddEdges
 class GraphQueryTests(InterfaceSuite):
     interface = "graph_query"
 
@@ -286,12 +286,13 @@ class GraphQueryTests(InterfaceSuite):
         every_read("DeleteNode(p1)")
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
-    def test_results_larger_than_any_cap(self, stub, graph, language):
-        """5,456 rows (every two-edge path of a complete DAG on 33 nodes, written with 561
-        calls) and 528, so an answer capped at 100, 500, 1,000 or 4,096 rows, or one page of
+    @requires.limit("max_batch_size")
+    def test_results_larger_than_any_cap(self, stub, graph, language, capabilities):
+        """5,456 rows (every two-edge path of a complete DAG on 33 nodes, its 528 edges written
+        in batches) and 528, so an answer capped at 100, 500, 1,000 or 4,096 rows, or one page of
         a cursor, fails."""
         ids = [f"v{i:02d}" for i in range(33)]
-        graph.bulk(ids, [(u, v) for i, u in enumerate(ids) for v in ids[i + 1 :]])
+        graph.bulk(ids, [(u, v) for i, u in enumerate(ids) for v in ids[i + 1 :]], batch=batch_size(capabilities))
         ref = graph.reference
         links = [{"a": u, "b": v} for u, v in ref.edges()]
         got = self.query(stub, graph, language, LINKS)
@@ -303,11 +304,12 @@ class GraphQueryTests(InterfaceSuite):
         self.check_multiset(f"{language}: every two-edge path", got, paths)
 
     @requires.behaviour("graph_query", "languages", "sql")
-    def test_sql_answer_of_35937_rows(self, stub, graph):
+    @requires.limit("max_batch_size")
+    def test_sql_answer_of_35937_rows(self, stub, graph, capabilities):
         """A cross join of 33 nodes with itself twice: 35,937 rows (half a megabyte, far below
         the default max_response_bytes), so a cap of 10,000 rows or any page size fails."""
         ids = [f"v{i:02d}" for i in range(33)]
-        graph.bulk(ids, [])
+        graph.bulk(ids, [], batch=batch_size(capabilities))
         text = {"sql": "SELECT a.id AS a, b.id AS b, c.id AS c FROM nodes a, nodes b, nodes c"}
         got = self.query(stub, graph, "sql", text)
         check("sql: how many rows of nodes x nodes x nodes", len(got), 33**3)

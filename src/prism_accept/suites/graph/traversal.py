@@ -12,7 +12,7 @@ import pytest
 from prism.graph.v1 import graph_pb2 as pb
 from prism.graph.v1 import graph_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
-from prism_accept.suites.graph.graphs import GraphOps
+from prism_accept.suites.graph.graphs import GraphOps, batch_size
 from prism_accept.suites.requirements import requires
 
 DIRECTIONS = {"OUTGOING": pb.OUTGOING, "INCOMING": pb.INCOMING, "BOTH": pb.BOTH}
@@ -43,7 +43,7 @@ def depth_first(reference, start, direction="OUTGOING", max_depth=0, labels=()) 
 REFERENCE = {"TraverseBreadthFirst": breadth_first, "TraverseDepthFirst": depth_first}
 
 
-@requires.interface("graph_basic")  # graphs are built with AddNode/AddEdge
+@requires.interface("graph_basic")  # graphs are built with AddNode/AddEdge and AddNodes/AddEdges
 class GraphTraversalTests(InterfaceSuite):
     interface = "graph_traversal"
 
@@ -189,14 +189,16 @@ class GraphTraversalTests(InterfaceSuite):
         self.compare(traversal, graph, "s")
         self.compare(traversal, graph, "a", "BOTH")
 
-    def test_whole_traversal_over_thousands(self, graph, traversal):
+    @requires.limit("max_batch_size")
+    def test_whole_traversal_over_thousands(self, graph, traversal, capabilities):
         """5,000 nodes reached, so a traversal answered from one page or capped at 1,000 or
         4,096 nodes fails: a ternary tree (ids 'n<i>', so 'n10' < 'n9' in code point order)
         with 'skip' edges across it, walked whole with and without a label filter."""
         size = 5_000
         ids = [f"n{i}" for i in range(size)]
-        graph.bulk(ids, [(ids[(i - 1) // 3], ids[i]) for i in range(1, size)])
-        graph.bulk([], [(ids[i], ids[i + 7]) for i in range(0, size - 7, 50)], label="skip")
+        batch = batch_size(capabilities)
+        graph.bulk(ids, [(ids[(i - 1) // 3], ids[i]) for i in range(1, size)], batch=batch)
+        graph.bulk([], [(ids[i], ids[i + 7]) for i in range(0, size - 7, 50)], batch=batch, label="skip")
         for method in REFERENCE:
             got = self.traverse(traversal, graph, method, "n0")
             check(f"{method}(n0) over {size} nodes: how many visited", len(got), size)
