@@ -5,6 +5,8 @@ engine over networkx graphs)."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -132,7 +134,7 @@ class MemGraph:
             raise invalid("cypher here is grand-cypher, which has no query parameters: send none")
         view = self._cypher_view(ns)
         try:
-            found = await asyncio.wait_for(asyncio.to_thread(_run_cypher, view, text), QUERY_TIMEOUT_S)
+            found = await _bounded_cypher(view, text, QUERY_TIMEOUT_S)
         except asyncio.TimeoutError:
             raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, f"the query ran longer than {QUERY_TIMEOUT_S} s") from None
         columns = [str(c) for c in found]
@@ -157,6 +159,41 @@ class MemGraph:
 
     async def components(self, ns: str) -> list[list[str]]:
         return analytics.components(self._space(ns).graph)
+
+
+class _QueryStopped(BaseException):
+    """Raised inside a Cypher query's thread once its time is up, so the query stops there."""
+
+
+async def _bounded_cypher(view: nx.MultiDiGraph, text: str, timeout_s: float) -> dict[Any, list[Any]]:
+    """The query in a thread of its own, stopped when its time is up: grand-cypher is pure
+    Python, so an exception raised in that thread (PyThreadState_SetAsyncExc) ends it at its next
+    bytecode, and what it built is freed; a thread left running would hold and grow its memory."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[dict[Any, list[Any]]] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if not answer.done():
+            answer.set_exception(error) if error is not None else answer.set_result(result)
+
+    def work() -> None:
+        try:
+            result = _run_cypher(view, text)
+        except _QueryStopped:
+            return
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            loop.call_soon_threadsafe(settle, None, e)
+            return
+        loop.call_soon_threadsafe(settle, result, None)
+
+    thread = threading.Thread(target=work, name="cypher-query", daemon=True)
+    thread.start()
+    try:
+        return await asyncio.wait_for(asyncio.shield(answer), timeout_s)
+    except asyncio.TimeoutError:
+        if thread.ident is not None and thread.is_alive():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_QueryStopped))
+        raise
 
 
 def _run_cypher(view: nx.MultiDiGraph, text: str) -> dict[Any, list[Any]]:
