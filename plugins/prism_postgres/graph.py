@@ -2,11 +2,14 @@
 text COLLATE "C", so "ascending node id" is code point order).
 
 graph_query's `sql` runs the caller's text as one prepared statement (never spliced, never
-several), on a connection of its own logged in as the role prism_graph_reader, in a read-only
-transaction under a statement timeout: that role may read only the views prism_graph.nodes,
-edges and parameters, which show the rows of the namespace whose tag (sha256 of a secret the
-role cannot read and of the namespace) the plugin set for the transaction; it cannot read the
-tables, write, or become another role.
+several), on a connection of its own logged in as the namespace's own role (prism_graph_ns_<hash
+of the secret and the namespace>, a member of prism_graph_reader), in a read-only transaction
+under a statement timeout: it may read only the views prism_graph.nodes, edges and parameters,
+which show the rows of the namespace whose tag (sha256 of a secret the role cannot read and of
+the namespace) the plugin set for the transaction; it cannot read the tables, write, or become
+another role. A role per namespace, because PostgreSQL shows a session's query text
+(pg_stat_activity) and lets it be cancelled or terminated only to its own role: one namespace's
+query cannot see or stop another's. DropNamespace drops the namespace's role.
 
 graph_analytics reads the namespace's graph in one read-only snapshot (at most
 MAX_ANALYTICS_ROWS nodes and edges, else RESOURCE_EXHAUSTED) and runs networkx's algorithms
@@ -78,6 +81,7 @@ CREATE OR REPLACE VIEW prism_graph.parameters AS
   SELECT coalesce(nullif(current_setting('prism.graph_parameters', true), ''), '{}')::jsonb AS value
 """,
     tables=("graph_edges", "graph_nodes"),
+    on_drop=lambda conn, space: drop_namespace_role(conn, space),  # defined below, with the roles
 )
 
 Conn: TypeAlias = "psycopg.AsyncConnection[Any]"
@@ -176,11 +180,28 @@ SELECT set_config('prism.graph_ns', %(ns)s, true), set_config('prism.graph_tag',
 GRANTS = [
     "GRANT USAGE ON SCHEMA prism_graph TO prism_graph_reader",
     "GRANT SELECT ON prism_graph.nodes, prism_graph.edges, prism_graph.parameters TO prism_graph_reader",
-    "ALTER ROLE prism_graph_reader SET search_path = prism_graph",
-    "ALTER ROLE prism_graph_reader SET default_transaction_read_only = on",
+    "ALTER ROLE prism_graph_reader NOLOGIN",  # the group: each namespace logs in as a role of its own
 ]
-# SQLSTATE classes that are the instance's trouble, not the caller's text.
-NOT_THE_QUERY = ("08", "53", "58", "XX")
+NAMESPACE_ROLE = "prism_graph_ns_"  # + 24 hex digits of sha256(secret, namespace)
+# SQLSTATE classes that are the instance's trouble, not the caller's text (57: the query was
+# cancelled or its session terminated by an operator).
+NOT_THE_QUERY = ("08", "53", "57", "58", "XX")
+
+
+def namespace_role(secret: bytes, space: bytes) -> tuple[str, str]:
+    """The login role of one namespace's queries, and its password (derived, so every plugin
+    process agrees)."""
+    digest = hashlib.sha256(secret + b"\0role\0" + space).hexdigest()
+    return NAMESPACE_ROLE + digest[:24], hashlib.sha256(secret + b"\0password\0" + space).hexdigest()
+
+
+async def drop_namespace_role(conn: Conn, space: bytes) -> None:
+    """DropNamespace: the namespace's query role goes with its rows."""
+    row = await _one(conn, SECRET, {})
+    if row is None:
+        return
+    role, _ = namespace_role(bytes(row[0]), space)
+    await conn.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(role)))
 
 
 MAX_ANALYTICS_ROWS = 100_000
@@ -330,11 +351,11 @@ class PostgresGraph:
 
     # graph_query
     async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
-        try:
-            secret, conninfo = await self.conn.run(self._reader_setup)
-        except psycopg.errors.InsufficientPrivilege:
-            raise failed_precondition(f"graph_query needs a PostgreSQL user that may create the role {READER} (CREATEROLE)") from None
         space = _utf8(ns)
+        try:
+            secret, conninfo = await self.conn.run(self._reader_setup, space)
+        except psycopg.errors.InsufficientPrivilege:
+            raise failed_precondition(f"graph_query needs a PostgreSQL user that may create roles (CREATEROLE): {READER} and one per namespace") from None
         scope = {
             "ns": space.hex(),
             "tag": hashlib.sha256(secret + hashlib.sha256(space).digest()).hexdigest(),
@@ -374,27 +395,32 @@ class PostgresGraph:
             rows.extend(chunk)
         return rows
 
-    async def _reader_setup(self, conn: Conn) -> tuple[bytes, str]:
-        """The tag secret, and how to connect as the reader role (created and granted its
-        views on first use; its password derives from the secret, so every plugin agrees)."""
+    async def _reader_setup(self, conn: Conn, space: bytes) -> tuple[bytes, str]:
+        """The tag secret, and how to connect as the namespace's reader role: the group
+        prism_graph_reader (granted the views) is set up on first use, the namespace's role (a
+        member of it) the first time the namespace queries."""
         if self._secret is None:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 row = await _one(conn, SECRET, {})
                 if row is None:
                     raise failed_precondition("graph_query: the plugin's schema is missing its secret; Initialize again")
-                secret = bytes(row[0])
-                password = hashlib.sha256(secret + b"reader").hexdigest()
                 exists = await _one(conn, "SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": READER})
-                verb = "ALTER" if exists else "CREATE"
-                await conn.execute(pgsql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(pgsql.Identifier(READER), pgsql.Literal(password)))
+                if not exists:
+                    await conn.execute(pgsql.SQL("CREATE ROLE {} NOLOGIN").format(pgsql.Identifier(READER)))
                 for grant in GRANTS:
                     await conn.execute(grant)
-            self._secret = secret
-        info = conn.info
-        password = hashlib.sha256(self._secret + b"reader").hexdigest()
+            self._secret = bytes(row[0])
+        role, password = namespace_role(self._secret, space)
+        # asked every time: DropNamespace (from any plugin process) drops the role
+        if await _one(conn, "SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": role}) is None:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                if await _one(conn, "SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": role}) is None:
+                    create = pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}")
+                    await conn.execute(create.format(pgsql.Identifier(role), pgsql.Literal(password), pgsql.Identifier(READER)))
         options = f"-c statement_timeout={QUERY_TIMEOUT_MS} -c search_path=prism_graph -c default_transaction_read_only=on"
-        return self._secret, psycopg.conninfo.make_conninfo(info.dsn, user=READER, password=password, options=options)
+        return self._secret, psycopg.conninfo.make_conninfo(conn.info.dsn, user=role, password=password, options=options)
 
     # graph_analytics
     async def _graph(self, ns: str) -> nx.MultiDiGraph:
