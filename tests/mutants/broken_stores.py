@@ -325,7 +325,7 @@ def sorted_set_store(store_class: type[MemSortedSets]) -> Callable[[], None]:
 import heapq  # noqa: E402
 import time  # noqa: E402
 
-from prism_memstore.queues import MemQueues  # noqa: E402
+from prism_memstore.queues import MemQueues, _InFlight  # noqa: E402
 from prism_plugin.contracts.queue.basic import Delivered  # noqa: E402
 
 
@@ -411,6 +411,101 @@ class QueueNamespaceCutAtColon(MemQueues):
         return super()._queue(ns.split(":")[0], queue)
 
 
+class EnqueueNotAtomic(MemQueues):
+    """Reads the queue's messages, yields to the loop (a store round trip), then writes them
+    back with its own: concurrent Enqueues overwrite each other's messages."""
+
+    async def enqueue(self, ns, queue, payload, priority, delay_ms):
+        q = self._queue(ns, queue)
+        ready = list(q.ready)
+        await asyncio.sleep(0.001)
+        message_id = await super().enqueue(ns, queue, payload, priority, delay_ms)
+        q.ready = ready + [entry for entry in q.ready if entry[1].message_id == message_id]
+        heapq.heapify(q.ready)
+        return message_id
+
+
+class TakeNotAtomic(MemQueues):
+    """DequeueWithTimeout reads the head, yields to the loop, then hides it: two consumers can
+    both be handed one message."""
+
+    async def dequeue(self, ns, queue, visibility_ms):
+        if visibility_ms is None:
+            return await super().dequeue(ns, queue, visibility_ms)
+        head = await self.peek(ns, queue)
+        await asyncio.sleep(0.002)
+        q = self._queue(ns, queue)
+        taken = [entry for entry in q.ready if head is not None and entry[1].message_id == head.message_id]
+        held = [h.message for h in q.in_flight.values() if head is not None and h.message.message_id == head.message_id]
+        if not taken and not held:
+            return None
+        if taken:
+            q.ready.remove(taken[0])
+            heapq.heapify(q.ready)
+        message = taken[0][1] if taken else held[0]
+        message.deliveries += 1
+        receipt = f"r{next(self._seq)}"
+        q.in_flight[receipt] = _InFlight(message, time.monotonic() + visibility_ms / 1000)
+        return Delivered(message.message_id, message.payload, message.deliveries, message.priority, receipt)
+
+
+class ReceiptOutlivesItsTimeout(MemQueues):
+    """The receipt is looked up before the timed-out deliveries are taken back (lazy expiry):
+    a receipt whose timeout passed still acks (or extends) the message until the next read."""
+
+    def _unticked(self, ns, queue):
+        return self._queue(ns, queue)
+
+
+class AckOfATimedOutReceipt(ReceiptOutlivesItsTimeout):
+    async def ack(self, ns, queue, receipt):
+        return self._unticked(ns, queue).in_flight.pop(receipt, None) is not None
+
+
+class ExtendRevivesATimedOutReceipt(ReceiptOutlivesItsTimeout):
+    async def extend(self, ns, queue, receipt, visibility_ms):
+        held = self._unticked(ns, queue).in_flight.get(receipt)
+        if held is None:
+            return False
+        held.visible_at = time.monotonic() + visibility_ms / 1000
+        return True
+
+
+class ReceiptNamesTheMessage(MemQueues):
+    """Every receipt ever issued for a message acts on its current delivery (the receipt is
+    resolved to the message id, not to one delivery)."""
+
+    def __init__(self):
+        super().__init__()
+        self.issued: dict[str, str] = {}  # receipt -> message id, never forgotten
+
+    async def dequeue(self, ns, queue, visibility_ms):
+        got = await super().dequeue(ns, queue, visibility_ms)
+        if got is not None and got.receipt:
+            self.issued[got.receipt] = got.message_id
+        return got
+
+    def current(self, ns, queue, receipt):
+        mine = self.issued.get(receipt)
+        held = self._tick(ns, queue).in_flight
+        return next((r for r, h in held.items() if h.message.message_id == mine), receipt)
+
+
+class StaleAckAcksTheRedelivery(ReceiptNamesTheMessage):
+    async def ack(self, ns, queue, receipt):
+        return await super().ack(ns, queue, self.current(ns, queue, receipt))
+
+
+class StaleExtendExtendsTheRedelivery(ReceiptNamesTheMessage):
+    async def extend(self, ns, queue, receipt, visibility_ms):
+        return await super().extend(ns, queue, self.current(ns, queue, receipt), visibility_ms)
+
+
+class StaleReleaseReleasesTheRedelivery(ReceiptNamesTheMessage):
+    async def release(self, ns, queue, receipt):
+        return await super().release(ns, queue, self.current(ns, queue, receipt))
+
+
 def queues(store_class: type[MemQueues]) -> Callable[[], None]:
     def patch() -> None:
         prism_memstore.MemQueues = store_class  # type: ignore[misc]
@@ -451,6 +546,13 @@ MUTANTS.update(
         "acked-last-delivery-dead-lettered": ("queue_dead_letter", queues(AckedLastDeliveryDeadLettered)),
         "scheduled-count-never-falls": ("queue_delayed", queues(ScheduledCountNeverFalls)),
         "queue-namespace-cut-at-colon": ("model-queue", queues(QueueNamespaceCutAtColon)),
+        "enqueue-not-atomic": ("queue_basic", queues(EnqueueNotAtomic)),
+        "take-not-atomic": ("queue_visibility", queues(TakeNotAtomic)),
+        "ack-of-a-timed-out-receipt": ("queue_visibility", queues(AckOfATimedOutReceipt)),
+        "extend-revives-a-timed-out-receipt": ("queue_visibility", queues(ExtendRevivesATimedOutReceipt)),
+        "stale-ack-acks-the-redelivery": ("queue_visibility", queues(StaleAckAcksTheRedelivery)),
+        "stale-extend-extends-the-redelivery": ("queue_visibility", queues(StaleExtendExtendsTheRedelivery)),
+        "stale-release-releases-the-redelivery": ("queue_visibility", queues(StaleReleaseReleasesTheRedelivery)),
     }
 )
 
