@@ -70,6 +70,35 @@ class ScanShowsExpiredKeys(MemKeyValue):
                 yield key, value if with_values else None
 
 
+class DeleteFoundForAnUnevictedKey(MemKeyValue):
+    """Lazy expiry: Delete reports whether the entry was still stored, expired or not."""
+
+    async def delete(self, ns, key):
+        found = key in self._space(ns)
+        self._space(ns).pop(key, None)
+        return found
+
+
+class ExistsSeesUnevictedKeys(MemKeyValue):
+    async def exists(self, ns, key):
+        return key in self._space(ns)
+
+
+class GetAnswersUnevictedKeys(MemKeyValue):
+    async def get(self, ns, key):
+        entry = self._space(ns).get(key)
+        return None if entry is None else entry[0]
+
+
+class CompareAndDeleteSeesUnevictedKeys(MemKeyValue):
+    async def compare_and_delete(self, ns, key, expected):
+        entry = self._space(ns).get(key)
+        if entry is None or entry[0] != expected:
+            return False, None if entry is None else entry[0]
+        del self._space(ns)[key]
+        return True, None
+
+
 class NamespaceCutAtColon(MemKeyValue):
     def _space(self, ns):
         return super()._space(ns.split(":")[0])
@@ -170,6 +199,11 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "ttl-overflows-to-internal": ("conventions", ttl_unbounded_as_timedelta),
     "names-unbounded": ("conventions", names_unbounded),
     "namespace-cut-at-colon": ("model-keyvalue", keyvalue(NamespaceCutAtColon)),
+    "namespace-cut-at-colon-basic": ("keyvalue_basic", keyvalue(NamespaceCutAtColon)),
+    "delete-found-for-an-unevicted-key": ("keyvalue_ttl", keyvalue(DeleteFoundForAnUnevictedKey)),
+    "exists-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(ExistsSeesUnevictedKeys)),
+    "get-answers-unevicted-keys": ("keyvalue_ttl", keyvalue(GetAnswersUnevictedKeys)),
+    "compare-and-delete-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(CompareAndDeleteSeesUnevictedKeys)),
     "insert-always-before": ("model-list", lists(InsertAlwaysBefore)),
 }
 
