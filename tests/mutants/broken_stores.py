@@ -135,6 +135,25 @@ class RangeStopExclusive(MemLists):
         return (await super().range(ns, key, start, stop))[:-1]
 
 
+class RangeStartBelowMinusSizeWraps(MemLists):
+    """A start below -size counts from the end again (taken modulo the length), not clamped to 0."""
+
+    async def range(self, ns, key, start, stop):
+        n = len(self._list(ns, key))
+        return await super().range(ns, key, start % n if n and start < -n else start, stop)
+
+
+class TrimStartBelowMinusSizeWraps(MemLists):
+    async def trim(self, ns, key, start, stop):
+        n = len(self._list(ns, key))
+        return await super().trim(ns, key, start % n if n and start < -n else start, stop)
+
+
+class RangeCappedAtOneThousand(MemLists):
+    async def range(self, ns, key, start, stop):
+        return (await super().range(ns, key, start, stop))[:1000]
+
+
 class InsertAlwaysBefore(MemLists):
     async def insert(self, ns, key, before, pivot, value):
         return await super().insert(ns, key, True, pivot, value)
@@ -205,6 +224,9 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "get-answers-unevicted-keys": ("keyvalue_ttl", keyvalue(GetAnswersUnevictedKeys)),
     "compare-and-delete-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(CompareAndDeleteSeesUnevictedKeys)),
     "insert-always-before": ("model-list", lists(InsertAlwaysBefore)),
+    "range-start-below-minus-size-wraps": ("list_range", lists(RangeStartBelowMinusSizeWraps)),
+    "trim-start-below-minus-size-wraps": ("list_range", lists(TrimStartBelowMinusSizeWraps)),
+    "range-capped-at-one-thousand": ("list_range", lists(RangeCappedAtOneThousand)),
 }
 
 # Plugins that stop answering: their cells must end in seconds, with every case failed.
