@@ -135,6 +135,14 @@ class RangeStopExclusive(MemLists):
         return (await super().range(ns, key, start, stop))[:-1]
 
 
+class ListNamespaceCutAtColon(MemLists):
+    def _list(self, ns, key):
+        return super()._list(ns.split(":")[0], key)
+
+    def _store(self, ns, key, values):
+        super()._store(ns.split(":")[0], key, values)
+
+
 class RangeStartBelowMinusSizeWraps(MemLists):
     """A start below -size counts from the end again (taken modulo the length), not clamped to 0."""
 
@@ -162,6 +170,39 @@ class InsertAlwaysBefore(MemLists):
 class BlockingPopDoesNotWait(MemLists):
     async def blocking_pop(self, ns, keys, timeout_s, left):
         return await super().blocking_pop(ns, keys, 0.0, left)
+
+
+class ScanAnswersOnePage(MemKeyValue):
+    """One backend page (1,000 keys) answered as the whole scan."""
+
+    async def scan(self, ns, prefix, limit, with_values):
+        sent = 0
+        async for entry in super().scan(ns, prefix, limit, with_values):
+            yield entry
+            sent += 1
+            if sent >= 1000:
+                return
+
+
+class CommitStoresDeletesAsEmptyValues(MemKeyValue):
+    async def commit_if_unchanged(self, ns, expected, writes):
+        return await super().commit_if_unchanged(ns, expected, {k: b"" if v is None else v for k, v in writes.items()})
+
+
+class BatchDeleteCountsEveryKey(MemKeyValue):
+    async def batch_delete(self, ns, keys):
+        await super().batch_delete(ns, keys)
+        return len(keys)
+
+
+class CompareAndSwapEmptyExpectedIsAbsent(MemKeyValue):
+    async def compare_and_swap(self, ns, key, expected, new):
+        return await super().compare_and_swap(ns, key, expected or None, new)
+
+
+class BlockingPopLastKeyWins(MemLists):
+    async def blocking_pop(self, ns, keys, timeout_s, left):
+        return await super().blocking_pop(ns, list(reversed(keys)), timeout_s, left)
 
 
 def keyvalue(store_class: type[MemKeyValue]) -> Callable[[], None]:
@@ -224,6 +265,13 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "get-answers-unevicted-keys": ("keyvalue_ttl", keyvalue(GetAnswersUnevictedKeys)),
     "compare-and-delete-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(CompareAndDeleteSeesUnevictedKeys)),
     "insert-always-before": ("model-list", lists(InsertAlwaysBefore)),
+    "list-namespace-cut-at-colon": ("list_basic", lists(ListNamespaceCutAtColon)),
+    "insert-always-before-indexing": ("list_indexing", lists(InsertAlwaysBefore)),
+    "blocking-pop-last-key-wins": ("list_blocking", lists(BlockingPopLastKeyWins)),
+    "scan-answers-one-page": ("keyvalue_scan", keyvalue(ScanAnswersOnePage)),
+    "commit-stores-deletes-as-empty-values": ("keyvalue_transactional", keyvalue(CommitStoresDeletesAsEmptyValues)),
+    "batch-delete-counts-every-key": ("keyvalue_batch", keyvalue(BatchDeleteCountsEveryKey)),
+    "cas-empty-expected-is-absent": ("keyvalue_cas", keyvalue(CompareAndSwapEmptyExpectedIsAbsent)),
     "range-start-below-minus-size-wraps": ("list_range", lists(RangeStartBelowMinusSizeWraps)),
     "trim-start-below-minus-size-wraps": ("list_range", lists(TrimStartBelowMinusSizeWraps)),
     "range-capped-at-one-thousand": ("list_range", lists(RangeCappedAtOneThousand)),
@@ -562,6 +610,13 @@ class StaleReleaseReleasesTheRedelivery(ReceiptNamesTheMessage):
         return await super().release(ns, queue, self.current(ns, queue, receipt))
 
 
+class NegativePriorityAsZero(MemQueues):
+    """Priorities stored unsigned-clamped: every negative priority queues as 0."""
+
+    async def enqueue(self, ns, queue, payload, priority, delay_ms):
+        return await super().enqueue(ns, queue, payload, max(0, priority), delay_ms)
+
+
 def queues(store_class: type[MemQueues]) -> Callable[[], None]:
     def patch() -> None:
         prism_memstore.MemQueues = store_class  # type: ignore[misc]
@@ -602,6 +657,7 @@ MUTANTS.update(
         "acked-last-delivery-dead-lettered": ("queue_dead_letter", queues(AckedLastDeliveryDeadLettered)),
         "scheduled-count-never-falls": ("queue_delayed", queues(ScheduledCountNeverFalls)),
         "queue-namespace-cut-at-colon": ("model-queue", queues(QueueNamespaceCutAtColon)),
+        "negative-priority-as-zero": ("queue_priority", queues(NegativePriorityAsZero)),
         "enqueue-not-atomic": ("queue_basic", queues(EnqueueNotAtomic)),
         "take-not-atomic": ("queue_visibility", queues(TakeNotAtomic)),
         "ack-of-a-timed-out-receipt": ("queue_visibility", queues(AckOfATimedOutReceipt)),
