@@ -575,6 +575,15 @@ class ExtendRevivesATimedOutReceipt(ReceiptOutlivesItsTimeout):
         return True
 
 
+class ReleaseOfATimedOutReceipt(ReceiptOutlivesItsTimeout):
+    async def release(self, ns, queue, receipt):
+        q = self._unticked(ns, queue)
+        held = q.in_flight.pop(receipt, None)
+        if held is not None:
+            self._back(ns, q, held.message)
+        return held is not None
+
+
 class ReceiptNamesTheMessage(MemQueues):
     """Every receipt ever issued for a message acts on its current delivery (the receipt is
     resolved to the message id, not to one delivery)."""
@@ -662,6 +671,7 @@ MUTANTS.update(
         "take-not-atomic": ("queue_visibility", queues(TakeNotAtomic)),
         "ack-of-a-timed-out-receipt": ("queue_visibility", queues(AckOfATimedOutReceipt)),
         "extend-revives-a-timed-out-receipt": ("queue_visibility", queues(ExtendRevivesATimedOutReceipt)),
+        "release-of-a-timed-out-receipt": ("queue_visibility", queues(ReleaseOfATimedOutReceipt)),
         "stale-ack-acks-the-redelivery": ("queue_visibility", queues(StaleAckAcksTheRedelivery)),
         "stale-extend-extends-the-redelivery": ("queue_visibility", queues(StaleExtendExtendsTheRedelivery)),
         "stale-release-releases-the-redelivery": ("queue_visibility", queues(StaleReleaseReleasesTheRedelivery)),
