@@ -1,6 +1,7 @@
 """queue_basic: Enqueue, Dequeue, Peek. Also what the other queue suites share: `QueueOps`
-(one namespace's calls) and `audit`, the Jepsen total-queue accounting of a run's deliveries
-(lost, duplicated, unexpected, reordered message ids)."""
+(one namespace's calls), `audit`, the Jepsen total-queue accounting of a run's deliveries
+(lost, duplicated, unexpected, reordered message ids), and concurrent producers
+(`produce_concurrently`, `audit_producers`: the same accounting by payload id)."""
 
 from __future__ import annotations
 
