@@ -90,6 +90,17 @@ class GetAnswersUnevictedKeys(MemKeyValue):
         return None if entry is None else entry[0]
 
 
+class ExpireRevivesUnevictedKeys(MemKeyValue):
+    """Expire updates the stored entry's deadline whether or not it already passed."""
+
+    async def expire(self, ns, key, ttl_ms):
+        entry = self._space(ns).get(key)
+        if entry is None:
+            return False
+        self._put(ns, key, entry[0], ttl_ms)
+        return True
+
+
 class CompareAndDeleteSeesUnevictedKeys(MemKeyValue):
     async def compare_and_delete(self, ns, key, expected):
         entry = self._space(ns).get(key)
@@ -263,6 +274,7 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "delete-found-for-an-unevicted-key": ("keyvalue_ttl", keyvalue(DeleteFoundForAnUnevictedKey)),
     "exists-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(ExistsSeesUnevictedKeys)),
     "get-answers-unevicted-keys": ("keyvalue_ttl", keyvalue(GetAnswersUnevictedKeys)),
+    "expire-revives-unevicted-keys": ("keyvalue_ttl", keyvalue(ExpireRevivesUnevictedKeys)),
     "compare-and-delete-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(CompareAndDeleteSeesUnevictedKeys)),
     "insert-always-before": ("model-list", lists(InsertAlwaysBefore)),
     "list-namespace-cut-at-colon": ("list_basic", lists(ListNamespaceCutAtColon)),

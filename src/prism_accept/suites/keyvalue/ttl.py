@@ -80,9 +80,10 @@ class KeyValueTTLTests(InterfaceSuite):
     def test_an_expired_key_is_missing_for_its_first_read(self, ttl, basic, namespace, capabilities):
         """Keys whose TTL passed by the clock (TTL + tolerance after SetWithTTL returned), each
         touched first by one read: a store that expires lazily must not answer from the stale
-        entry (Delete found=true, Exists true, a value from Get)."""
+        entry (Delete found=true, Exists true, a value from Get, a TTL, an Expire that revives it)."""
         tol = capabilities.timing_tolerance_ms
-        for key in ("delete", "exists", "get"):
+        first_reads = ("delete", "exists", "get", "getttl", "expire")
+        for key in first_reads:
             self.set_ttl(ttl, namespace, key, b"v", SHORT_TTL_MS)
         t = time.monotonic()
         self.set_ttl(ttl, namespace, "kept", b"w", 60_000)
@@ -92,8 +93,18 @@ class KeyValueTTLTests(InterfaceSuite):
         expect_status(
             "Get of a key whose TTL passed", grpc.StatusCode.NOT_FOUND, lambda: basic.Get(pb.GetRequest(namespace=namespace, key="get"))
         )
+        expect_status(
+            "GetTTL of a key whose TTL passed",
+            grpc.StatusCode.NOT_FOUND,
+            lambda: ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="getttl")),
+        )
+        check(
+            "Expire of a key whose TTL passed .found",
+            ttl.Expire(pb.ExpireRequest(namespace=namespace, key="expire", ttl_ms=60_000)).found,
+            False,
+        )
         check("Get of the key with a 60 s TTL", basic.Get(pb.GetRequest(namespace=namespace, key="kept")).value, b"w")
-        for key in ("delete", "exists", "get"):
+        for key in first_reads:
             check(f"Exists {key!r} afterwards", self.exists(basic, namespace, key), False)
 
     def expire_twins(self, ttl, basic, namespace: str, capabilities, *names: str) -> None:
