@@ -225,10 +225,10 @@ class QueueVisibilityTests(InterfaceSuite):
         succeeds("Ack of that redelivery", lambda: q.ack("extendvisibility", back.receipt))
 
     def test_concurrent_producers_then_acking_consumers(self, plugin, namespace):
-        """4 producer threads enqueue 50 messages each at once; 4 competing consumers take and
+        """4 producer threads enqueue 25 messages each at once; 4 competing consumers take and
         ack until empty: every payload acked exactly once (lost, duplicated named), each
         consumer's share of each producer's messages in that producer's order."""
-        payloads, _ = produce_concurrently(plugin.channel, namespace, "q", 4, 50)
+        payloads, _ = produce_concurrently(plugin.channel, namespace, "q", 4, 25)
         shares: list[list[bytes]] = [[] for _ in range(4)]
 
         def consume(c: int) -> None:
@@ -238,7 +238,7 @@ class QueueVisibilityTests(InterfaceSuite):
                 shares[c].append(m.payload)
 
         check("consumer errors", in_threads(4, consume), [])
-        audit_producers("acks of 4 competing consumers after 4 concurrent producers of 50", payloads, shares)
+        audit_producers("acks of 4 competing consumers after 4 concurrent producers of 25", payloads, shares)
         check("DequeueWithTimeout after the consumers finished", QueueOps(plugin.channel, namespace).take("q", LONG_MS), None)
 
     def test_competing_consumers_that_crash(self, plugin, namespace, capabilities):
@@ -261,7 +261,7 @@ class QueueVisibilityTests(InterfaceSuite):
                 while time.monotonic() < deadline and sum(map(len, acked)) < len(sent):
                     m = ops.take("q", 500)
                     if m is None:
-                        time.sleep(0.01)  # waiting for abandoned messages to time out
+                        time.sleep(0.02)  # waiting for abandoned messages to time out
                         continue
                     share.append(m.message_id)
                     if m.message_id in abandoned and m.delivery_count == 1:
