@@ -200,11 +200,11 @@ class QueueBasicTests(InterfaceSuite):
         check("Dequeue after the consumers finished", producer.dequeue("q"), None)
 
     def test_concurrent_producers(self, plugin, namespace):
-        """4 producer threads enqueue 50 messages each at once, then 4 competing consumers
+        """4 producer threads enqueue 25 messages each at once, then 4 competing consumers
         drain the queue: every payload delivered exactly once (lost and duplicated ones named),
         message ids distinct, each producer's messages in its order."""
-        payloads, ids = produce_concurrently(plugin.channel, namespace, "q", 4, 50)
-        check("distinct message ids from 4 x 50 concurrent Enqueues", len(set(ids)), 200)
+        payloads, ids = produce_concurrently(plugin.channel, namespace, "q", 4, 25)
+        check("distinct message ids from 4 x 25 concurrent Enqueues", len(set(ids)), 100)
         shares: list[list[bytes]] = [[] for _ in range(4)]
 
         def consume(c: int) -> None:
@@ -213,7 +213,7 @@ class QueueBasicTests(InterfaceSuite):
                 shares[c].append(m.payload)
 
         check("consumer errors", in_threads(4, consume), [])
-        audit_producers("4 competing consumers after 4 concurrent producers of 50", payloads, shares)
+        audit_producers("4 competing consumers after 4 concurrent producers of 25", payloads, shares)
         check("Dequeue after the consumers finished", QueueOps(plugin.channel, namespace).dequeue("q"), None)
 
     def test_queue_isolation(self, plugin, q, namespace, related):
