@@ -70,6 +70,46 @@ class ScanShowsExpiredKeys(MemKeyValue):
                 yield key, value if with_values else None
 
 
+class DeleteFoundForAnUnevictedKey(MemKeyValue):
+    """Lazy expiry: Delete reports whether the entry was still stored, expired or not."""
+
+    async def delete(self, ns, key):
+        found = key in self._space(ns)
+        self._space(ns).pop(key, None)
+        return found
+
+
+class ExistsSeesUnevictedKeys(MemKeyValue):
+    async def exists(self, ns, key):
+        return key in self._space(ns)
+
+
+class GetAnswersUnevictedKeys(MemKeyValue):
+    async def get(self, ns, key):
+        entry = self._space(ns).get(key)
+        return None if entry is None else entry[0]
+
+
+class ExpireRevivesUnevictedKeys(MemKeyValue):
+    """Expire updates the stored entry's deadline whether or not it already passed."""
+
+    async def expire(self, ns, key, ttl_ms):
+        entry = self._space(ns).get(key)
+        if entry is None:
+            return False
+        self._put(ns, key, entry[0], ttl_ms)
+        return True
+
+
+class CompareAndDeleteSeesUnevictedKeys(MemKeyValue):
+    async def compare_and_delete(self, ns, key, expected):
+        entry = self._space(ns).get(key)
+        if entry is None or entry[0] != expected:
+            return False, None if entry is None else entry[0]
+        del self._space(ns)[key]
+        return True, None
+
+
 class NamespaceCutAtColon(MemKeyValue):
     def _space(self, ns):
         return super()._space(ns.split(":")[0])
@@ -106,6 +146,33 @@ class RangeStopExclusive(MemLists):
         return (await super().range(ns, key, start, stop))[:-1]
 
 
+class ListNamespaceCutAtColon(MemLists):
+    def _list(self, ns, key):
+        return super()._list(ns.split(":")[0], key)
+
+    def _store(self, ns, key, values):
+        super()._store(ns.split(":")[0], key, values)
+
+
+class RangeStartBelowMinusSizeWraps(MemLists):
+    """A start below -size counts from the end again (taken modulo the length), not clamped to 0."""
+
+    async def range(self, ns, key, start, stop):
+        n = len(self._list(ns, key))
+        return await super().range(ns, key, start % n if n and start < -n else start, stop)
+
+
+class TrimStartBelowMinusSizeWraps(MemLists):
+    async def trim(self, ns, key, start, stop):
+        n = len(self._list(ns, key))
+        return await super().trim(ns, key, start % n if n and start < -n else start, stop)
+
+
+class RangeCappedAtOneThousand(MemLists):
+    async def range(self, ns, key, start, stop):
+        return (await super().range(ns, key, start, stop))[:1000]
+
+
 class InsertAlwaysBefore(MemLists):
     async def insert(self, ns, key, before, pivot, value):
         return await super().insert(ns, key, True, pivot, value)
@@ -114,6 +181,39 @@ class InsertAlwaysBefore(MemLists):
 class BlockingPopDoesNotWait(MemLists):
     async def blocking_pop(self, ns, keys, timeout_s, left):
         return await super().blocking_pop(ns, keys, 0.0, left)
+
+
+class ScanAnswersOnePage(MemKeyValue):
+    """One backend page (1,000 keys) answered as the whole scan."""
+
+    async def scan(self, ns, prefix, limit, with_values):
+        sent = 0
+        async for entry in super().scan(ns, prefix, limit, with_values):
+            yield entry
+            sent += 1
+            if sent >= 1000:
+                return
+
+
+class CommitStoresDeletesAsEmptyValues(MemKeyValue):
+    async def commit_if_unchanged(self, ns, expected, writes):
+        return await super().commit_if_unchanged(ns, expected, {k: b"" if v is None else v for k, v in writes.items()})
+
+
+class BatchDeleteCountsEveryKey(MemKeyValue):
+    async def batch_delete(self, ns, keys):
+        await super().batch_delete(ns, keys)
+        return len(keys)
+
+
+class CompareAndSwapEmptyExpectedIsAbsent(MemKeyValue):
+    async def compare_and_swap(self, ns, key, expected, new):
+        return await super().compare_and_swap(ns, key, expected or None, new)
+
+
+class BlockingPopLastKeyWins(MemLists):
+    async def blocking_pop(self, ns, keys, timeout_s, left):
+        return await super().blocking_pop(ns, list(reversed(keys)), timeout_s, left)
 
 
 def keyvalue(store_class: type[MemKeyValue]) -> Callable[[], None]:
@@ -170,7 +270,24 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "ttl-overflows-to-internal": ("conventions", ttl_unbounded_as_timedelta),
     "names-unbounded": ("conventions", names_unbounded),
     "namespace-cut-at-colon": ("model-keyvalue", keyvalue(NamespaceCutAtColon)),
+    "namespace-cut-at-colon-basic": ("keyvalue_basic", keyvalue(NamespaceCutAtColon)),
+    "scan-shows-expired-keys-ttl": ("keyvalue_ttl", keyvalue(ScanShowsExpiredKeys)),
+    "delete-found-for-an-unevicted-key": ("keyvalue_ttl", keyvalue(DeleteFoundForAnUnevictedKey)),
+    "exists-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(ExistsSeesUnevictedKeys)),
+    "get-answers-unevicted-keys": ("keyvalue_ttl", keyvalue(GetAnswersUnevictedKeys)),
+    "expire-revives-unevicted-keys": ("keyvalue_ttl", keyvalue(ExpireRevivesUnevictedKeys)),
+    "compare-and-delete-sees-unevicted-keys": ("keyvalue_ttl", keyvalue(CompareAndDeleteSeesUnevictedKeys)),
     "insert-always-before": ("model-list", lists(InsertAlwaysBefore)),
+    "list-namespace-cut-at-colon": ("list_basic", lists(ListNamespaceCutAtColon)),
+    "insert-always-before-indexing": ("list_indexing", lists(InsertAlwaysBefore)),
+    "blocking-pop-last-key-wins": ("list_blocking", lists(BlockingPopLastKeyWins)),
+    "scan-answers-one-page": ("keyvalue_scan", keyvalue(ScanAnswersOnePage)),
+    "commit-stores-deletes-as-empty-values": ("keyvalue_transactional", keyvalue(CommitStoresDeletesAsEmptyValues)),
+    "batch-delete-counts-every-key": ("keyvalue_batch", keyvalue(BatchDeleteCountsEveryKey)),
+    "cas-empty-expected-is-absent": ("keyvalue_cas", keyvalue(CompareAndSwapEmptyExpectedIsAbsent)),
+    "range-start-below-minus-size-wraps": ("list_range", lists(RangeStartBelowMinusSizeWraps)),
+    "trim-start-below-minus-size-wraps": ("list_range", lists(TrimStartBelowMinusSizeWraps)),
+    "range-capped-at-one-thousand": ("list_range", lists(RangeCappedAtOneThousand)),
 }
 
 # Plugins that stop answering: their cells must end in seconds, with every case failed.
@@ -325,7 +442,7 @@ def sorted_set_store(store_class: type[MemSortedSets]) -> Callable[[], None]:
 import heapq  # noqa: E402
 import time  # noqa: E402
 
-from prism_memstore.queues import MemQueues  # noqa: E402
+from prism_memstore.queues import MemQueues, _InFlight  # noqa: E402
 from prism_plugin.contracts.queue.basic import Delivered  # noqa: E402
 
 
@@ -411,6 +528,117 @@ class QueueNamespaceCutAtColon(MemQueues):
         return super()._queue(ns.split(":")[0], queue)
 
 
+class EnqueueNotAtomic(MemQueues):
+    """Reads the queue's messages, yields to the loop (a store round trip), then writes them
+    back with its own: concurrent Enqueues overwrite each other's messages."""
+
+    async def enqueue(self, ns, queue, payload, priority, delay_ms):
+        q = self._queue(ns, queue)
+        ready = list(q.ready)
+        await asyncio.sleep(0.001)
+        message_id = await super().enqueue(ns, queue, payload, priority, delay_ms)
+        q.ready = ready + [entry for entry in q.ready if entry[1].message_id == message_id]
+        heapq.heapify(q.ready)
+        return message_id
+
+
+class TakeNotAtomic(MemQueues):
+    """DequeueWithTimeout reads the head, yields to the loop, then hides it: two consumers can
+    both be handed one message."""
+
+    async def dequeue(self, ns, queue, visibility_ms):
+        if visibility_ms is None:
+            return await super().dequeue(ns, queue, visibility_ms)
+        head = await self.peek(ns, queue)
+        await asyncio.sleep(0.002)
+        q = self._queue(ns, queue)
+        taken = [entry for entry in q.ready if head is not None and entry[1].message_id == head.message_id]
+        held = [h.message for h in q.in_flight.values() if head is not None and h.message.message_id == head.message_id]
+        if not taken and not held:
+            return None
+        if taken:
+            q.ready.remove(taken[0])
+            heapq.heapify(q.ready)
+        message = taken[0][1] if taken else held[0]
+        message.deliveries += 1
+        receipt = f"r{next(self._seq)}"
+        q.in_flight[receipt] = _InFlight(message, time.monotonic() + visibility_ms / 1000)
+        return Delivered(message.message_id, message.payload, message.deliveries, message.priority, receipt)
+
+
+class ReceiptOutlivesItsTimeout(MemQueues):
+    """The receipt is looked up before the timed-out deliveries are taken back (lazy expiry):
+    a receipt whose timeout passed still acks (or extends) the message until the next read."""
+
+    def _unticked(self, ns, queue):
+        return self._queue(ns, queue)
+
+
+class AckOfATimedOutReceipt(ReceiptOutlivesItsTimeout):
+    async def ack(self, ns, queue, receipt):
+        return self._unticked(ns, queue).in_flight.pop(receipt, None) is not None
+
+
+class ExtendRevivesATimedOutReceipt(ReceiptOutlivesItsTimeout):
+    async def extend(self, ns, queue, receipt, visibility_ms):
+        held = self._unticked(ns, queue).in_flight.get(receipt)
+        if held is None:
+            return False
+        held.visible_at = time.monotonic() + visibility_ms / 1000
+        return True
+
+
+class ReleaseOfATimedOutReceipt(ReceiptOutlivesItsTimeout):
+    async def release(self, ns, queue, receipt):
+        q = self._unticked(ns, queue)
+        held = q.in_flight.pop(receipt, None)
+        if held is not None:
+            self._back(ns, q, held.message)
+        return held is not None
+
+
+class ReceiptNamesTheMessage(MemQueues):
+    """Every receipt ever issued for a message acts on its current delivery (the receipt is
+    resolved to the message id, not to one delivery)."""
+
+    def __init__(self):
+        super().__init__()
+        self.issued: dict[str, str] = {}  # receipt -> message id, never forgotten
+
+    async def dequeue(self, ns, queue, visibility_ms):
+        got = await super().dequeue(ns, queue, visibility_ms)
+        if got is not None and got.receipt:
+            self.issued[got.receipt] = got.message_id
+        return got
+
+    def current(self, ns, queue, receipt):
+        mine = self.issued.get(receipt)
+        held = self._tick(ns, queue).in_flight
+        return next((r for r, h in held.items() if h.message.message_id == mine), receipt)
+
+
+class StaleAckAcksTheRedelivery(ReceiptNamesTheMessage):
+    async def ack(self, ns, queue, receipt):
+        return await super().ack(ns, queue, self.current(ns, queue, receipt))
+
+
+class StaleExtendExtendsTheRedelivery(ReceiptNamesTheMessage):
+    async def extend(self, ns, queue, receipt, visibility_ms):
+        return await super().extend(ns, queue, self.current(ns, queue, receipt), visibility_ms)
+
+
+class StaleReleaseReleasesTheRedelivery(ReceiptNamesTheMessage):
+    async def release(self, ns, queue, receipt):
+        return await super().release(ns, queue, self.current(ns, queue, receipt))
+
+
+class NegativePriorityAsZero(MemQueues):
+    """Priorities stored unsigned-clamped: every negative priority queues as 0."""
+
+    async def enqueue(self, ns, queue, payload, priority, delay_ms):
+        return await super().enqueue(ns, queue, payload, max(0, priority), delay_ms)
+
+
 def queues(store_class: type[MemQueues]) -> Callable[[], None]:
     def patch() -> None:
         prism_memstore.MemQueues = store_class  # type: ignore[misc]
@@ -451,6 +679,16 @@ MUTANTS.update(
         "acked-last-delivery-dead-lettered": ("queue_dead_letter", queues(AckedLastDeliveryDeadLettered)),
         "scheduled-count-never-falls": ("queue_delayed", queues(ScheduledCountNeverFalls)),
         "queue-namespace-cut-at-colon": ("model-queue", queues(QueueNamespaceCutAtColon)),
+        "queue-namespace-cut-at-colon-basic": ("queue_basic", queues(QueueNamespaceCutAtColon)),
+        "negative-priority-as-zero": ("queue_priority", queues(NegativePriorityAsZero)),
+        "enqueue-not-atomic": ("queue_basic", queues(EnqueueNotAtomic)),
+        "take-not-atomic": ("queue_visibility", queues(TakeNotAtomic)),
+        "ack-of-a-timed-out-receipt": ("queue_visibility", queues(AckOfATimedOutReceipt)),
+        "extend-revives-a-timed-out-receipt": ("queue_visibility", queues(ExtendRevivesATimedOutReceipt)),
+        "release-of-a-timed-out-receipt": ("queue_visibility", queues(ReleaseOfATimedOutReceipt)),
+        "stale-ack-acks-the-redelivery": ("queue_visibility", queues(StaleAckAcksTheRedelivery)),
+        "stale-extend-extends-the-redelivery": ("queue_visibility", queues(StaleExtendExtendsTheRedelivery)),
+        "stale-release-releases-the-redelivery": ("queue_visibility", queues(StaleReleaseReleasesTheRedelivery)),
     }
 )
 

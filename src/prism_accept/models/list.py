@@ -16,6 +16,7 @@ KEYS = ["l", "L", "l:l", "kv:l", "*", "é"]
 keys = st.sampled_from(["l", "l", "l", "l", *KEYS])  # "l" most: lists grow where reads meet them
 VALUES = [b"", b"a", b"b", b"c", b"\xff", b"\x00z"]
 values = st.sampled_from(VALUES)
+BLOCKING_TIMEOUT_MS = 20
 indexes = st.integers(-4, 4)
 PATHS = {"length": "list_basic", "range": "list_range", "index": "list_indexing"}
 
@@ -155,7 +156,9 @@ class ListMachine(ModelMachine):
         ns = self.namespaces[i]
         first = next((k for k in chosen if self.lst(ns, k)), None)
         call = self.blocking.BlockingPopLeft if left else self.blocking.BlockingPopRight
-        r = self.call(call, pb.BlockingPopRequest(namespace=ns, keys=chosen, timeout_ms=100))
+        # A short timeout: the answer on empty lists is the state check here (the timeout itself
+        # is list_blocking's), and every empty pop waits it out (most of a deep run's wall time).
+        r = self.call(call, pb.BlockingPopRequest(namespace=ns, keys=chosen, timeout_ms=BLOCKING_TIMEOUT_MS))
         if first is None:
             check(f"BlockingPop {chosen} on empty lists .found", r.found, False)
             return

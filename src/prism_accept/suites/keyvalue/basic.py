@@ -150,6 +150,20 @@ class KeyValueBasicTests(InterfaceSuite):
             kv.Delete(pb.DeleteRequest(namespace=other, key="shared"))
             kv.Delete(pb.DeleteRequest(namespace=related(":x"), key="y"))
 
+    def test_namespaces_with_separators_are_distinct(self, kv, namespace, related):
+        """The same key in namespaces that differ only after a separator (`:`, `/`, `.`): an
+        encoding that cuts or joins namespaces at one would merge them."""
+        spaces = [namespace, related(":kv"), related(":"), related("/kv"), related(".kv"), related(":kv:k")]
+        for i, ns in enumerate(spaces):
+            self.set(kv, ns, "shared", f"v{i}".encode())
+        check("Get 'shared' in each namespace", [get(kv, ns, "shared") for ns in spaces], [f"v{i}".encode() for i in range(len(spaces))])
+        check(f"Delete 'shared' in {spaces[1]!r} .found", kv.Delete(pb.DeleteRequest(namespace=spaces[1], key="shared")).found, True)
+        check(
+            "Exists 'shared' in each namespace after deleting it in the second",
+            [kv.Exists(pb.ExistsRequest(namespace=ns, key="shared")).exists for ns in spaces],
+            [i != 1 for i in range(len(spaces))],
+        )
+
     def test_concurrent_set_get_on_one_key(self, kv, namespace):
         written = {bytes([i]) * 4096 for i in range(1, 21)}
         seen: list[bytes] = []

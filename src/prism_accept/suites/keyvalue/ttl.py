@@ -77,11 +77,42 @@ class KeyValueTTLTests(InterfaceSuite):
         poll_until(observe, ttl_ms / 1000 + tol / 1000 + POLL_MARGIN_S, interval_s=0.02)
         check(f"ms after SetWithTTL({ttl_ms}) at which the key was already gone", early, [])
 
-    def expire_twins(self, ttl, basic, namespace: str, capabilities, name: str) -> None:
-        """Key `name` expires untouched: observed on a twin set just after it, so the interface
+    def test_an_expired_key_is_missing_for_its_first_read(self, ttl, basic, namespace, capabilities):
+        """Keys whose TTL passed by the clock (TTL + tolerance after SetWithTTL returned), each
+        touched first by one read: a store that expires lazily must not answer from the stale
+        entry (Delete found=true, Exists true, a value from Get, a TTL, an Expire that revives it)."""
+        tol = capabilities.timing_tolerance_ms
+        first_reads = ("delete", "exists", "get", "getttl", "expire")
+        for key in first_reads:
+            self.set_ttl(ttl, namespace, key, b"v", SHORT_TTL_MS)
+        t = time.monotonic()
+        self.set_ttl(ttl, namespace, "kept", b"w", 60_000)
+        poll_until(lambda: time.monotonic() >= t + (SHORT_TTL_MS + tol) / 1000, (SHORT_TTL_MS + tol) / 1000 + 1, interval_s=0.005)
+        check("Delete of a key whose TTL passed .found", basic.Delete(pb.DeleteRequest(namespace=namespace, key="delete")).found, False)
+        check("Exists of a key whose TTL passed", self.exists(basic, namespace, "exists"), False)
+        expect_status(
+            "Get of a key whose TTL passed", grpc.StatusCode.NOT_FOUND, lambda: basic.Get(pb.GetRequest(namespace=namespace, key="get"))
+        )
+        expect_status(
+            "GetTTL of a key whose TTL passed",
+            grpc.StatusCode.NOT_FOUND,
+            lambda: ttl.GetTTL(pb.GetTTLRequest(namespace=namespace, key="getttl")),
+        )
+        check(
+            "Expire of a key whose TTL passed .found",
+            ttl.Expire(pb.ExpireRequest(namespace=namespace, key="expire", ttl_ms=60_000)).found,
+            False,
+        )
+        check("Get of the key with a 60 s TTL", basic.Get(pb.GetRequest(namespace=namespace, key="kept")).value, b"w")
+        for key in first_reads:
+            check(f"Exists {key!r} afterwards", self.exists(basic, namespace, key), False)
+
+    def expire_twins(self, ttl, basic, namespace: str, capabilities, *names: str) -> None:
+        """Keys `names` expire untouched: observed on a twin set just after them, so the interface
         under test is the first to touch the expired key (a lazily expiring store must filter
         everywhere, not only in Get). Key "kept" has a long TTL."""
-        self.set_ttl(ttl, namespace, name, b"v", SHORT_TTL_MS)
+        for name in names:
+            self.set_ttl(ttl, namespace, name, b"v", SHORT_TTL_MS)
         self.set_ttl(ttl, namespace, "probe", b"v", SHORT_TTL_MS)
         self.set_ttl(ttl, namespace, "kept", b"w", 60_000)
         self.wait_expired(basic, namespace, "probe", SHORT_TTL_MS, capabilities.timing_tolerance_ms)
@@ -92,6 +123,7 @@ class KeyValueTTLTests(InterfaceSuite):
         scan = pb_grpc.KeyValueScanStub(plugin.channel)
         check("ScanKeys('scan') after expiry", [e.key for e in scan.ScanKeys(pb.ScanRequest(namespace=namespace, prefix="scan"))], [])
         check("Count('scan') after expiry", scan.Count(pb.CountRequest(namespace=namespace, prefix="scan")).count, 0)
+        check("Scan('scan') after expiry", [e.key for e in scan.Scan(pb.ScanRequest(namespace=namespace, prefix="scan"))], [])
         check("Scan('kept')", [(e.key, e.value) for e in scan.Scan(pb.ScanRequest(namespace=namespace, prefix="kept"))], [("kept", b"w")])
 
     @requires.interface("keyvalue_batch")
@@ -103,8 +135,12 @@ class KeyValueTTLTests(InterfaceSuite):
 
     @requires.interface("keyvalue_cas")
     def test_an_expired_key_is_missing_for_cas(self, plugin, ttl, basic, namespace, capabilities):
-        self.expire_twins(ttl, basic, namespace, capabilities, "cas")
+        self.expire_twins(ttl, basic, namespace, capabilities, "cas", "swap", "delete")
         cas = pb_grpc.KeyValueCASStub(plugin.channel)
+        r = cas.CompareAndSwap(pb.CompareAndSwapRequest(namespace=namespace, key="swap", expected=b"v", new_value=b"new"))
+        check("CompareAndSwap(expected the old value) on an expired key: (swapped, exists)", (r.swapped, r.exists), (False, False))
+        r = cas.CompareAndDelete(pb.CompareAndDeleteRequest(namespace=namespace, key="delete", expected=b"v"))
+        check("CompareAndDelete(the old value) of an expired key: (deleted, exists)", (r.deleted, r.exists), (False, False))
         r = cas.CompareAndSwap(pb.CompareAndSwapRequest(namespace=namespace, key="cas", new_value=b"new"))
         check("CompareAndSwap(absent) on an expired key .swapped", r.swapped, True)
 

@@ -95,6 +95,14 @@ class ListBasicTests(InterfaceSuite):
         other.push_right("k", b"theirs")
         check("PopLeft in the other namespace", other.pop_left("k", 5), [b"theirs"])
         check("Length in own namespace", lists.length("k"), 1)
+        # Namespaces that differ only after a separator: a key encoding that cuts or joins at
+        # one would merge them.
+        spaces = [ListOps(lists.stub, related(suffix)) for suffix in (":k", ":", ":list:k", "/k")]
+        for i, ops in enumerate(spaces):
+            ops.push_right("k", f"v{i}".encode())
+        check("Length of 'k' in each namespace with a separator", [ops.length("k") for ops in spaces], [1] * len(spaces))
+        check("PopLeft of 'k' in each", [ops.pop_left("k", 5) for ops in spaces], [[f"v{i}".encode()] for i in range(len(spaces))])
+        check("PopLeft in own namespace after theirs", lists.pop_left("k", 5), [b"mine"])
 
     def test_invalid_arguments(self, lists):
         for count in (0, -1):

@@ -12,6 +12,12 @@ from prism_accept.suites.list.basic import ListOps
 from prism_accept.suites.requirements import requires
 
 ITEMS = [bytes([c]) for c in b"abcdef"]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Ends around the 6-element list's edges: below -size, -size, inside, size - 1, size, above size.
+# (test_every_small_range_matches_the_reference covers every pair in [-8, 8).)
+EDGES = [INT64_MIN, -100, -7, -6, -1, 0, 5, 6, 100, INT64_MAX]
+TRIM_EDGES = [INT64_MIN, -7, -6, -1, 0, 5, 6, INT64_MAX]
+LARGE = 5000
 
 
 def reference_slice(n: int, start: int, stop: int) -> slice:
@@ -75,6 +81,35 @@ class ListRangeTests(InterfaceSuite):
                     wrong.append(((start, stop), got, want))
         check("GetRange(start, stop) for every start, stop in [-8, 8) that differs from the reference (range, got, want)", wrong[:5], [])
 
+    def test_far_ends_match_the_reference(self, rng, lists):
+        """Every start, stop among ends below -size, at the edges and above size (int64 limits
+        included), start > stop too, against the clamping reference."""
+        wrong = []
+        for start in EDGES:
+            for stop in EDGES:
+                got = self.get_range(rng, lists.ns, "k", start, stop)
+                want = ITEMS[reference_slice(6, start, stop)]
+                if got != want:
+                    wrong.append(((start, stop), got, want))
+        check("GetRange(start, stop) over the far ends that differs from the reference (range, got, want)", wrong[:5], [])
+
+    def test_the_whole_of_a_large_list(self, rng, lists, capabilities):
+        """5,000 values (PushRights of max_batch_size values, one if no limit is declared):
+        GetRange 0..-1 answers all of them, in order (a silent cap or one backend page answered
+        as the whole would show here)."""
+        values = [f"v{i}".encode() for i in range(LARGE)]
+        size = capabilities.decl.limits.get("max_batch_size", LARGE)  # optional: no @requires
+        for i in range(0, LARGE, size):
+            end = min(i + size, LARGE)
+            check(f"PushRight of values {i}..{end - 1}", lists.push_right("large", *values[i:end]), end)
+        for start, stop in ((0, -1), (INT64_MIN, INT64_MAX), (-LARGE, LARGE)):
+            got = self.get_range(rng, lists.ns, "large", start, stop)
+            summary = (len(got), got[:1], got[-1:])
+            check(f"GetRange({start}, {stop}) of {LARGE} values: (length, first, last)", summary, (LARGE, [b"v0"], [b"v4999"]))
+            check(f"GetRange({start}, {stop}) of {LARGE} values equal to what was pushed", got == values, True)
+        check(f"Trim(1, -2) of {LARGE} values", self.trim(rng, lists.ns, "large", 1, -2), LARGE - 2)
+        check("GetRange(0, -1) after Trim(1, -2) equal to the middle", self.get_range(rng, lists.ns, "large", 0, -1) == values[1:-1], True)
+
     def test_trim_to_the_middle(self, rng, lists):
         check("Trim(1, 3) length", self.trim(rng, lists.ns, "k", 1, 3), 3)
         check("list after Trim(1, 3)", self.get_range(rng, lists.ns, "k", 0, -1), ITEMS[1:4])
@@ -92,6 +127,20 @@ class ListRangeTests(InterfaceSuite):
     def test_trim_that_keeps_everything(self, rng, lists):
         check("Trim(-100, 100) length", self.trim(rng, lists.ns, "k", -100, 100), 6)
         check("list after Trim(-100, 100)", self.get_range(rng, lists.ns, "k", 0, -1), ITEMS)
+
+    def test_trim_at_far_ends_matches_the_reference(self, rng, lists):
+        """Trim of a fresh copy of the list for every start, stop among ends below -size, at the
+        edges and above size (start > stop too): the length and what is left, against the
+        clamping reference."""
+        wrong = []
+        for i, (start, stop) in enumerate((a, b) for a in TRIM_EDGES for b in TRIM_EDGES):
+            key = f"t{i}"
+            lists.push_right(key, *ITEMS)
+            want = ITEMS[reference_slice(6, start, stop)]
+            got = (self.trim(rng, lists.ns, key, start, stop), self.get_range(rng, lists.ns, key, 0, -1))
+            if got != (len(want), want):
+                wrong.append(((start, stop), got, (len(want), want)))
+        check("Trim(start, stop) over the far ends that differs from the reference (range, (length, left), want)", wrong[:5], [])
 
     def test_empty_names_are_invalid(self, rng, lists):
         expect_status("GetRange with an empty key", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.get_range(rng, lists.ns, "", 0, -1))

@@ -1,10 +1,12 @@
 """queue_basic: Enqueue, Dequeue, Peek. Also what the other queue suites share: `QueueOps`
-(one namespace's calls) and `audit`, the Jepsen total-queue accounting of a run's deliveries
-(lost, duplicated, unexpected, reordered message ids)."""
+(one namespace's calls), `audit`, the Jepsen total-queue accounting of a run's deliveries
+(lost, duplicated, unexpected, reordered message ids), and concurrent producers
+(`produce_concurrently`, `audit_producers`: the same accounting by payload id)."""
 
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 import grpc
 import pytest
@@ -83,6 +85,52 @@ class QueueOps:
         return self.delayed.GetScheduledCount(pb.GetScheduledCountRequest(namespace=self.ns, queue=queue)).count
 
 
+def in_threads(n: int, work: Callable[[int], None], timeout_s: float = 60) -> list[str]:
+    """Run work(0..n-1) in n threads released together; returns the errors they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        try:
+            start.wait(10)
+            work(i)
+        except BaseException as e:  # noqa: BLE001 - reported by the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout_s)
+    return [repr(e)[:200] for e in errors]
+
+
+def produce_concurrently(channel: grpc.Channel, ns: str, queue: str, producers: int, each: int) -> tuple[list[list[bytes]], list[str]]:
+    """`producers` threads (each with its own stub) enqueue `each` messages at once, payloads
+    b"p<producer>-<n>"; returns each producer's payloads in its order and every message id."""
+    payloads = [[f"p{p}-{i}".encode() for i in range(each)] for p in range(producers)]
+    ids: list[list[str]] = [[] for _ in range(producers)]
+
+    def produce(p: int) -> None:
+        ops = QueueOps(channel, ns)
+        for payload in payloads[p]:
+            ids[p].append(ops.enqueue(queue, payload))
+
+    check(f"errors of {producers} concurrent producers", in_threads(producers, produce), [])
+    return payloads, [i for share in ids for i in share]
+
+
+def audit_producers(operation: str, payloads: list[list[bytes]], shares: list[list[bytes]], fifo: bool = True) -> None:
+    """Lost and duplicated messages by payload id over every producer; with fifo, each
+    consumer's share of each producer's messages in that producer's order."""
+    audit(operation, [p.decode() for ps in payloads for p in ps], [[p.decode() for p in share] for share in shares], fifo=False)
+    if fifo:
+        for producer, mine in enumerate(payloads):
+            own = set(mine)
+            in_order = [[p.decode() for p in share if p in own] for share in shares]
+            audit(f"{operation}: each consumer's share of producer p{producer}", [p.decode() for p in mine], in_order)
+
+
 class QueueBasicTests(InterfaceSuite):
     interface = "queue_basic"
 
@@ -150,6 +198,23 @@ class QueueBasicTests(InterfaceSuite):
         check("consumer errors", [repr(e)[:200] for e in errors], [])
         audit("4 competing consumers over 1,000 messages", sent, shares)
         check("Dequeue after the consumers finished", producer.dequeue("q"), None)
+
+    def test_concurrent_producers(self, plugin, namespace):
+        """4 producer threads enqueue 25 messages each at once, then 4 competing consumers
+        drain the queue: every payload delivered exactly once (lost and duplicated ones named),
+        message ids distinct, each producer's messages in its order."""
+        payloads, ids = produce_concurrently(plugin.channel, namespace, "q", 4, 25)
+        check("distinct message ids from 4 x 25 concurrent Enqueues", len(set(ids)), 100)
+        shares: list[list[bytes]] = [[] for _ in range(4)]
+
+        def consume(c: int) -> None:
+            ops = QueueOps(plugin.channel, namespace)
+            while (m := ops.dequeue("q")) is not None:
+                shares[c].append(m.payload)
+
+        check("consumer errors", in_threads(4, consume), [])
+        audit_producers("4 competing consumers after 4 concurrent producers of 25", payloads, shares)
+        check("Dequeue after the consumers finished", QueueOps(plugin.channel, namespace).dequeue("q"), None)
 
     def test_queue_isolation(self, plugin, q, namespace, related):
         other = QueueOps(plugin.channel, related(":q"))
