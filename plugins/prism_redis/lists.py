@@ -13,6 +13,16 @@ from prism_redis.connection import SOCKET_TIMEOUT_S, RedisConnection
 LIST = "list"
 
 
+
+INT64_MAX = 2**63 - 1
+
+
+def lrem_count(count: int) -> int:
+    """LREM's count inside the range every server documents: Redis from 8.0 and Valkey 8 refuse
+    INT64_MIN (its negation overflows; redis/redis#12465), and any count beyond a list's length
+    removes the same as -INT64_MAX (from the tail, every occurrence)."""
+    return max(count, -INT64_MAX)
+
 class RedisLists:
     def __init__(self, conn: RedisConnection):
         self.conn = conn
@@ -52,7 +62,7 @@ class RedisLists:
         return True, length
 
     async def remove(self, ns: str, key: str, value: bytes, count: int) -> int:
-        return await self.conn.client.lrem(self._key(ns, key), count, value)
+        return await self.conn.client.lrem(self._key(ns, key), lrem_count(count), value)
 
     # list_range
     async def range(self, ns: str, key: str, start: int, stop: int) -> list[bytes]:

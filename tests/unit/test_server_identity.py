@@ -50,3 +50,4 @@ def test_postgres_emulations_name_themselves(version, want):
 )
 def test_amqp_brokers_name_themselves(properties, want):
     assert rabbitmq_identity(properties) == want
+
