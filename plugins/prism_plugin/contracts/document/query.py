@@ -45,9 +45,14 @@ class Store(Protocol):
         groups with no number at `field`."""
 
 
+MAX_SORT_FIELDS = 16  # sort fields of one Find (limits.max_sort_fields in a registry file)
+
+
 def _query(request) -> Query:
     if request.skip < 0 or request.limit < 0:
         raise invalid(f"skip and limit must be >= 0, got skip={request.skip} limit={request.limit}")
+    if len(request.sort) > MAX_SORT_FIELDS:
+        raise invalid(f"sort has {len(request.sort)} fields, more than max_sort_fields={MAX_SORT_FIELDS}")
     return Query(
         filter=filters.parse(body_of(request.filter, "filter")),
         sort=tuple((parse_path(s.path, "sort path"), s.descending) for s in request.sort),

@@ -49,10 +49,15 @@ def to_value(value: JSON) -> struct_pb2.Value:
     return json_format.ParseDict(value, struct_pb2.Value())
 
 
+MAX_PATH_SEGMENTS = 64  # keys of one dotted path (limits.max_path_segments in a registry file)
+
+
 def parse_path(text: str, what: str) -> Path:
     path = tuple(text.split("."))
     if not text or "" in path:
         raise invalid(f"{what} {text[:80]!r} is not a path (non-empty keys joined by '.')")
+    if len(path) > MAX_PATH_SEGMENTS:
+        raise invalid(f"{what} has {len(path)} keys, more than max_path_segments={MAX_PATH_SEGMENTS}")
     return path
 
 

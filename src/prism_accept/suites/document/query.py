@@ -403,6 +403,26 @@ class DocumentQueryTests(InterfaceSuite):
             expect_status(f"Aggregate with {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: people.query.Aggregate(request))
         check("Find({}) after the refused calls", people.find_ids({}), sorted(PEOPLE))
 
+    @requires.limit("max_sort_fields")
+    @requires.limit("max_path_segments")
+    def test_sorts_and_paths_at_and_beyond_their_declared_limits(self, people, capabilities):
+        """At the declared limits a Find is answered; one more sort field, or one more key in
+        a path (sort, projection, filter), is INVALID_ARGUMENT, never an engine's error (a
+        PostgreSQL sort of 1,000 paths answered UNAVAILABLE, a 5,000-key path INTERNAL)."""
+        sorts, depth = capabilities.limit("max_sort_fields"), capabilities.limit("max_path_segments")
+        deep = ".".join(["age"] + ["x"] * (depth - 1))
+        want = people.find_ids({}, sort=[("age", False)])
+        check(f"Find sorted by {sorts} fields (the limit)", people.find_ids({}, sort=[("age", False)] * sorts), want)
+        check(f"Find sorted by a {depth}-key path (the limit)", len(people.find_ids({}, sort=[(deep, False)])), len(want))
+        too_deep = deep + ".x"
+        for what, kwargs, filter_ in (
+            (f"{sorts + 1} sort fields", {"sort": [("age", False)] * (sorts + 1)}, {}),
+            (f"a sort path of {depth + 1} keys", {"sort": [(too_deep, False)]}, {}),
+            (f"a projection path of {depth + 1} keys", {"projection": [too_deep]}, {}),
+            (f"a filter path of {depth + 1} keys", {}, {too_deep: 1}),
+        ):
+            expect_status(f"Find with {what}", grpc.StatusCode.INVALID_ARGUMENT, lambda: people.find(filter_, **kwargs))
+
     def test_collections_and_namespaces_are_separate(self, people):
         people.insert({"name": "ann"}, id="other", collection="c2")
         check("Find({name: ann}) in collection 'c'", people.find_ids({"name": "ann"}), ["d01", "d09"])
