@@ -335,8 +335,8 @@ def _marker(round_: str, i: int) -> bytes:
 
 
 def check_pubsub(channel: grpc.Channel, declared: set[str], cells: list[Cell], drop: Callable[[str], None], dropped: set[str]) -> int:
-    """Subscriptions of every cell at once: live ones (Subscribe, and SubscribePattern with the
-    name as a literal pattern), then durable ones (sessions made, left, a message published to
+    """Subscriptions of every cell at once: live ones (Subscribe, or SubscribePattern with the
+    name as a literal pattern, in turn), then durable ones (sessions made, left, a message published to
     each while away, the sessions resumed together). A message to each cell, then a closing one
     to each: every subscriber's messages up to its own are just its own, and up to its closing
     one just that (one publisher's messages arrive in order, so a look-alike's, published
@@ -363,7 +363,10 @@ def check_pubsub(channel: grpc.Channel, declared: set[str], cells: list[Cell], d
 
     def opened(kinds: list) -> list[tuple[int, Cell, Subscription]]:
         nonlocal sent
-        subscriptions = [(i, c, open_(ops[c.ns], c)) for _, open_ in kinds for i, c in enumerate(cells)]
+        # one subscription a cell, the kinds taken in turn: every cell is listened to, and every
+        # kind meets look-alikes of every sort (a cell's misrouted message reaches its look-alike's
+        # subscriber, whichever kind that is), at one consumer a cell (Kafka's cost)
+        subscriptions = [(i, c, kinds[i % len(kinds)][1](ops[c.ns], c)) for i, c in enumerate(cells)]
         for *_, s in subscriptions:
             s.ready()
         sent += len(subscriptions)
