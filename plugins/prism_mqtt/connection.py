@@ -42,6 +42,15 @@ def properties(packet: int, **values: object) -> Properties:
     return props
 
 
+def server_identity(stated: str) -> str:
+    """The broker's own words ($SYS/broker/version: "mosquitto version 2.0.11") as product and
+    version; a broker that publishes no such topic is named as such, never as Mosquitto."""
+    words = stated.split()
+    if len(words) == 3 and words[1].lower() == "version":
+        return f"{words[0].lower()} {words[2]}"
+    return stated.strip() or "an MQTT 5 broker that names no version ($SYS/broker/version)"
+
+
 class MqttConnection:
     def __init__(self) -> None:
         self._settings: dict[str, str] | None = None
@@ -72,11 +81,15 @@ class MqttConnection:
         try:
             await self.publisher()
             version = await bounded(self.retained("$SYS/broker/version"))
+        except aiomqtt.MqttConnectError as e:  # it answered, and refused: say what it said
+            self._settings = None
+            await self.close()
+            raise unavailable(f"the MQTT broker at {redacted(url)} refused the connection: {redact_text(str(e))[:200]}") from None
         except (aiomqtt.MqttError, asyncio.TimeoutError, OSError) as e:
             self._settings = None
             await self.close()
             raise unavailable(f"cannot reach the MQTT broker at {redacted(url)}: {type(e).__name__}: {redact_text(str(e))[:200]}") from None
-        return version[0].payload.decode("utf-8", "replace") if version else "MQTT 5 broker"
+        return server_identity(version[0].payload.decode("utf-8", "replace") if version else "")
 
     def client(self, identifier: str | None = None, persistent: bool = False) -> aiomqtt.Client:
         """A new (not yet connected) MQTT 5 client. persistent: a session the broker keeps

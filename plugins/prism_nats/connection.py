@@ -27,6 +27,14 @@ STORE_CREATE_FAILED = 10049
 CREATE_RETRY_BACKOFF_S: tuple[float | None, ...] = (0.02, 0.1, 0.3, None)
 
 
+def server_identity(info: dict[str, Any]) -> str:
+    """The version the INFO line states; NATS's INFO names no product, so a server that is not
+    nats-server can only be told by what it adds (its `server_name` is a node name, not a
+    product): "nats-server 2.9.10 (go1.19.8)"."""
+    version, go = info.get("version") or "?", info.get("go")
+    return f"nats-server {version}" + (f" ({go})" if go else "")
+
+
 class NatsConnection:
     def __init__(self) -> None:
         self._nc: Client | None = None
@@ -80,7 +88,7 @@ class NatsConnection:
             await _close(nc)
             raise unavailable(f"cannot reach NATS at {shown}: {type(e).__name__}: {redact_text(str(e))[:200]}") from e
         self._nc, self._js = nc, js
-        return f"nats-server {nc.connected_server_version}"
+        return server_identity(getattr(nc, "_server_info", {}) or {})
 
     async def stream_names(self, subject: str) -> list[str]:
         """The streams with subjects in the filter (the JetStream API pages them)."""

@@ -54,7 +54,7 @@ class RedisConnection:
             raise unavailable(f"cannot reach Redis at {shown}: {type(e).__name__}: {redact_text(str(e))[:200]}") from e
         except redis.exceptions.ResponseError as e:
             await _close(client, blocking)
-            raise invalid(f"Redis at {shown} refused the connection settings: {redact_text(str(e))[:200]}") from None
+            raise invalid(f"Redis at {shown} answered INFO or PING with an error: {redact_text(str(e))[:200]}") from None
         except redis.exceptions.RedisError as e:
             await _close(client, blocking)
             raise unavailable(f"{shown} does not answer as a Redis server: {type(e).__name__}") from e

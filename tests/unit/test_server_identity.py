@@ -51,3 +51,25 @@ def test_postgres_emulations_name_themselves(version, want):
 def test_amqp_brokers_name_themselves(properties, want):
     assert rabbitmq_identity(properties) == want
 
+
+
+@pytest.mark.parametrize(
+    "stated, want",
+    [
+        ("mosquitto version 2.0.11", "mosquitto 2.0.11"),
+        ("mosquitto version 1.6.9", "mosquitto 1.6.9"),
+        ("", "an MQTT 5 broker that names no version ($SYS/broker/version)"),
+        ("NanoMQ 0.21.2", "NanoMQ 0.21.2"),
+    ],
+)
+def test_mqtt_brokers_name_themselves(stated, want):
+    from prism_mqtt.connection import server_identity as mqtt_identity
+
+    assert mqtt_identity(stated) == want
+
+
+def test_nats_reports_the_info_lines_version():
+    from prism_nats.connection import server_identity as nats_identity
+
+    info = {"server_id": "NDX...", "server_name": "NDX...", "version": "2.15.1", "go": "go1.24.4", "jetstream": True}
+    assert nats_identity(info) == "nats-server 2.15.1 (go1.24.4)"
