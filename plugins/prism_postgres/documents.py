@@ -219,7 +219,7 @@ class PostgresDocuments:
                 )
             except psycopg.errors.UniqueViolation as e:
                 if e.diag.constraint_name == "documents_pkey":
-                    raise already_exists(f"a document of the batch has an existing id ({e.diag.message_detail})") from e
+                    raise already_exists(f"a document of the batch has an id that exists in collection {shown(collection)}") from e
                 raise already_exists("a document of the batch breaks a unique index of its collection") from e
             return ids
 
