@@ -125,6 +125,29 @@ class MemDocuments:
         coll.docs[id] = body
         return id
 
+    async def insert_many(self, ns: str, collection: str, docs: list[tuple[str, dict[str, JSON]]]) -> list[str]:
+        """Every check first, then every write (no await between them): all or nothing."""
+        coll = self._collection(ns, collection)
+        ids = [id or uuid.uuid4().hex for id, _ in docs]
+        for id in ids:
+            if id in coll.docs:
+                raise already_exists(f"document {shown(id)} exists in collection {shown(collection)}")
+        for index in coll.indexes.values():
+            if not index.unique:
+                continue
+            taken = {k: id for id, body in coll.docs.items() if (k := coll.unique_key(index, body)) is not None}
+            for id, (_, body) in zip(ids, docs):
+                key = coll.unique_key(index, body)
+                if key is None:
+                    continue
+                if key in taken:
+                    other = shown(taken[key])
+                    raise already_exists(f"unique index {shown(index.name)}: document {other} has the same values as {shown(id)}")
+                taken[key] = id
+        for id, (_, body) in zip(ids, docs):
+            coll.docs[id] = body
+        return ids
+
     async def get(self, ns: str, collection: str, id: str) -> dict[str, JSON] | None:
         return self._collection(ns, collection).docs.get(id)
 

@@ -203,6 +203,28 @@ class PostgresDocuments:
 
         return await self.conn.run(work)
 
+    async def insert_many(self, ns: str, collection: str, docs: list[tuple[str, dict[str, JSON]]]) -> list[str]:
+        """One INSERT of every row (one statement: all or nothing); the primary key and the unique
+        indexes of document_indexing refuse a duplicate, within the batch too."""
+        for _, body in docs:
+            _no_nul(body, "a document")
+        ids = [id or uuid.uuid4().hex for id, _ in docs]
+
+        async def work(conn: Conn) -> list[str]:
+            try:
+                await conn.execute(
+                    "INSERT INTO prism.documents (namespace, collection, id, body)"
+                    " SELECT %s, %s, id, body FROM unnest(%s::bytea[], %s::jsonb[]) AS batch (id, body)",
+                    (_utf8(ns), _utf8(collection), [_utf8(id) for id in ids], [Jsonb(body) for _, body in docs]),
+                )
+            except psycopg.errors.UniqueViolation as e:
+                if e.diag.constraint_name == "documents_pkey":
+                    raise already_exists(f"a document of the batch has an id that exists in collection {shown(collection)}") from e
+                raise already_exists("a document of the batch breaks a unique index of its collection") from e
+            return ids
+
+        return await self.conn.run(work)
+
     async def get(self, ns: str, collection: str, id: str) -> dict[str, JSON] | None:
         async def work(conn: Conn):
             cur = await conn.execute(

@@ -351,6 +351,68 @@ class IndexedFindKeptOnWrites(MemDocuments):
         return [(id, docs[id]) for id in sorted(postings.get(documents.canon(f.value), [])) if id in docs]
 
 
+class InsertManyNotAtomic(MemDocuments):
+    """InsertMany as a loop of Inserts: the documents before a refused one stay written."""
+
+    async def insert_many(self, ns, collection, docs):
+        return [await self.insert(ns, collection, id, body) for id, body in docs]
+
+
+class InsertManyDropsTheLast(MemDocuments):
+    """InsertMany writes every document of the batch but the last (an off-by-one over the batch),
+    and still answers every id."""
+
+    async def insert_many(self, ns, collection, docs):
+        ids = await super().insert_many(ns, collection, docs)
+        self._collection(ns, collection).docs.pop(ids[-1])
+        return ids
+
+
+class InsertManyIdsOfEveryNamespace(MemDocuments):
+    """InsertMany looks for existing ids in the collection of every namespace."""
+
+    async def insert_many(self, ns, collection, docs):
+        for space in self._spaces.values():
+            if collection in space and any(id in space[collection].docs for id, _ in docs):
+                raise already_exists("a document of the batch exists")
+        return await super().insert_many(ns, collection, docs)
+
+
+class InsertManyUniqueOnlyAgainstStored(MemDocuments):
+    """InsertMany checks each document's unique values against the stored documents only, never
+    against the batch's other documents."""
+
+    async def insert_many(self, ns, collection, docs):
+        coll = self._collection(ns, collection)
+        for id, body in docs:
+            coll.check_unique(id, body)
+        saved, coll.indexes = coll.indexes, {}
+        try:
+            return await super().insert_many(ns, collection, docs)
+        finally:
+            coll.indexes = saved
+
+
+class InsertManyCheckThenWrite(MemDocuments):
+    """InsertMany checks the batch, then writes it after an await: concurrent batches sharing a
+    unique value all get in."""
+
+    async def insert_many(self, ns, collection, docs):
+        coll = self._collection(ns, collection)
+        saved = coll.docs
+        coll.docs = dict(saved)  # a dry run on a copy: every check, no write
+        try:
+            await super().insert_many(ns, collection, docs)
+        finally:
+            coll.docs = saved
+        await asyncio.sleep(0.005)
+        indexes, coll.indexes = coll.indexes, {}
+        try:
+            return await super().insert_many(ns, collection, docs)
+        finally:
+            coll.indexes = indexes
+
+
 MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "document-merge-is-replace": ("document_basic", document_store(MergeIsReplace)),
     "document-merge-is-shallow": ("document_basic", document_store(MergeIsShallow)),
@@ -376,4 +438,9 @@ MUTANTS: dict[str, tuple[str, Callable[[], None]]] = {
     "document-unique-remembers-deleted": ("document_indexing", document_store(UniqueRemembersDeleted)),
     "document-drop-index-as-pattern": ("document_indexing", document_store(DropIndexAsPattern)),
     "document-indexed-find-kept-on-writes": ("document_indexing", document_store(IndexedFindKeptOnWrites)),
+    "document-insert-many-not-atomic": ("document_basic", document_store(InsertManyNotAtomic)),
+    "document-insert-many-drops-the-last": ("document_basic", document_store(InsertManyDropsTheLast)),
+    "document-insert-many-ids-of-every-namespace": ("document_basic", document_store(InsertManyIdsOfEveryNamespace)),
+    "document-insert-many-unique-only-against-stored": ("document_indexing", document_store(InsertManyUniqueOnlyAgainstStored)),
+    "document-insert-many-check-then-write": ("document_indexing", document_store(InsertManyCheckThenWrite)),
 }

@@ -112,6 +112,37 @@ class DocumentMachine(ModelMachine):
                 self.held.append((ns, coll, answer.id or id))
 
     @declares("document_basic")
+    @rule(i=namespace_index, coll=collections, batch=st.lists(st.tuples(st.one_of(ids, st.just("")), bodies), max_size=3))
+    def insert_many(self, i, coll, batch):
+        """All or nothing: an existing id, an id twice or a unique value taken refuses the batch."""
+        ns = self.namespaces[i]
+        docs = self.docs(ns, coll)
+        request = pb.InsertManyRequest(namespace=ns, collection=coll, documents=[pb.Document(id=d, body=body_struct(b)) for d, b in batch])
+        code, answer = self.status(self.basic.InsertMany, request)
+        given = [d for d, _ in batch if d]
+        keys = [ref.text(b["k"]) for _, b in batch if "k" in b]
+        refused = (
+            len(given) != len(set(given))
+            or any(d in docs for d in given)
+            or any(self.breaks_unique(ns, coll, d, b) for d, b in batch)
+            or ((ns, coll) in self.unique and len(keys) != len(set(keys)))
+        )
+        what = f"InsertMany {coll!r} {batch}"
+        check(what, code, "ALREADY_EXISTS" if refused else "OK")
+        if code != "OK":
+            return
+        got = list(answer.ids)
+        want = []
+        for n, (asked, _) in enumerate(batch):
+            fresh = n < len(got) and got[n] and got[n] not in docs and got.count(got[n]) == 1
+            want.append(asked or (got[n] if fresh else "<a new non-empty id>"))
+        check(f"{what}: the ids returned", got, want)
+        for id, (_, body) in zip(got, batch):
+            docs[id] = body
+            if (ns, coll, id) not in self.held:
+                self.held.append((ns, coll, id))
+
+    @declares("document_basic")
     @rule(patch=patches, merge=st.booleans(), data=st.data())
     def update(self, patch, merge, data):
         ns, coll, id = self.pick(data)
@@ -208,7 +239,7 @@ class DocumentMachine(ModelMachine):
             check(f"ListIndexes {coll!r}", got, [(UNIQUE[0], UNIQUE[1], True)] if (ns, coll) in self.unique else [])
 
 
-@requires.interface("document_basic")  # the machine writes documents with Insert and Update
+@requires.interface("document_basic")  # the machine writes documents with Insert, InsertMany and Update
 class DocumentModelTests:
     def test_state_machine(self, plugin, declaration):
         run(lambda: DocumentMachine(plugin, frozenset(declaration.implements), "pa-model-document"))

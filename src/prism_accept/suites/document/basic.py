@@ -15,6 +15,7 @@ from prism.document.v1 import document_pb2 as pb
 from prism.document.v1 import document_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.document import reference as ref
+from prism_accept.suites.requirements import requires
 
 # Every JSON type, nested; numbers at the edges of doubles; text from several scripts.
 NESTED = {
@@ -60,6 +61,43 @@ class DocOps:
         return self.stub.Insert(
             pb.InsertRequest(namespace=self.ns, collection=self.collection if collection is None else collection, document=doc)
         ).id
+
+    def insert_many(self, docs: list[tuple[str, dict]], collection: str | None = None) -> list[str]:
+        """InsertMany of (id, body), "" for an id the backend assigns: the ids answered."""
+        request = pb.InsertManyRequest(
+            namespace=self.ns,
+            collection=self.collection if collection is None else collection,
+            documents=[pb.Document(id=id, body=body_struct(body)) for id, body in docs],
+        )
+        return list(self.stub.InsertMany(request).ids)
+
+    def get_many(self, ids: list[str], in_flight: int = 32) -> dict[str, dict | None]:
+        """Get of each id with at most `in_flight` outstanding: the body, None for NOT_FOUND."""
+
+        def body(future) -> dict | None:
+            try:
+                doc = future.result()
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                return None
+            return to_json(doc.body)
+
+        got: dict[str, dict | None] = {}
+        pending: list[tuple[str, Any]] = []
+        for id in ids:
+            pending.append((id, self.stub.Get.future(pb.GetRequest(namespace=self.ns, collection=self.collection, id=id))))
+            if len(pending) >= in_flight:
+                first, future = pending.pop(0)
+                got[first] = body(future)
+        for id, future in pending:
+            got[id] = body(future)
+        return got
+
+    def check_none_inserted(self, after: str, ids: list[str]) -> None:
+        """Every id NOT_FOUND: a refused batch wrote nothing."""
+        got = self.get_many(ids)
+        check(f"ids found after {after}", [id for id in ids if got[id] is not None], [])
 
     def insert_ok(self, operation: str, body: dict, id: str, collection: str | None = None) -> None:
         """An Insert the case needs to succeed, with its id."""
@@ -311,6 +349,92 @@ class DocumentBasicTests(InterfaceSuite):
         body = {"text": "a\x00b", "key\x00": 1}
         docs.insert(body, id="d")
         check_json("Get of strings holding U+0000", docs.get("d"), body)
+
+    @requires.limit("max_batch_size")
+    def test_insert_many_round_trip(self, docs, capabilities):
+        """min(1,000, max_batch_size) documents in one InsertMany, every other one without an id:
+        the ids answered in request order (the given ones, and new distinct ones), and the first,
+        the last and every 7th document read back (one Get each; document_query's whole-answers
+        case reads 5,000 back with Find)."""
+        n = min(1000, capabilities.limit("max_batch_size"))
+        batch = [(f"given-{i:04}" if i % 2 else "", {"n": i, "text": f"é{i}", "o": {"odd": i % 2 == 1}}) for i in range(n)]
+        ids = succeeds(f"InsertMany of {n} documents", lambda: docs.insert_many(batch))
+        check(f"InsertMany of {n}: how many ids", len(ids), n)
+        given = [id for id, (asked, _) in zip(ids, batch) if asked]
+        check("InsertMany: the given ids, in request order", given, [asked for asked, _ in batch if asked])
+        assigned = [id for id, (asked, _) in zip(ids, batch) if not asked]
+        check("InsertMany: assigned ids are non-empty", [id for id in assigned if not id], [])
+        check("InsertMany: ids are distinct", len(set(ids)), n)
+        sample = [i for i in range(n) if i < 3 or i >= n - 3 or i % 7 == 0]
+        got = docs.get_many([ids[i] for i in sample])
+        wrong = [(ids[i], got[ids[i]], batch[i][1]) for i in sample if not ref.same(got[ids[i]], batch[i][1])]
+        check(f"Get of {len(sample)} documents of InsertMany: (id, got, want) of the wrong ones", wrong, [])
+        expect_status("Insert of an id InsertMany wrote", grpc.StatusCode.ALREADY_EXISTS, lambda: docs.insert({}, id=ids[-1]))
+
+    def test_insert_many_with_an_existing_id_inserts_nothing(self, docs):
+        """An id already stored, first, in the middle or last in the batch: ALREADY_EXISTS, and none
+        of the batch's documents (given or assigned ids) written; the stored one unchanged."""
+        docs.insert({"v": "stored"}, id="d")
+        for at in (0, 2, 4):
+            batch = [(f"new-{at}-{i}", {"i": i}) for i in range(4)]
+            batch.insert(at, ("d", {"v": "batch"}))
+            expect_status(f"InsertMany with the existing id at {at}", grpc.StatusCode.ALREADY_EXISTS, lambda: docs.insert_many(batch))
+            docs.check_none_inserted(f"InsertMany refused for the existing id at {at}", [id for id, _ in batch if id != "d"])
+        check_json("Get of the existing id after the refused InsertMany", docs.get("d"), {"v": "stored"})
+        batch = [("", {"assigned": 1}), ("fresh", {"v": 1}), ("d", {"v": 2})]
+        expect_status("InsertMany of assigned ids with an existing id", grpc.StatusCode.ALREADY_EXISTS, lambda: docs.insert_many(batch))
+        docs.check_none_inserted("the refused InsertMany with assigned ids", ["fresh"])
+        check("InsertMany without the existing id", docs.insert_many(batch[1:2]), ["fresh"])
+
+    def test_insert_many_with_an_id_twice_inserts_nothing(self, docs):
+        """An id twice within one batch counts as an existing id: ALREADY_EXISTS, nothing written."""
+        for batch in (
+            [("x", {"v": 1}), ("y", {"v": 2}), ("x", {"v": 3})],
+            [("a", {}), ("b", {}), ("c", {}), ("b", {})],
+            [("same", {"v": 1}), ("same", {"v": 1})],
+        ):
+            expect_status(f"InsertMany of ids {[id for id, _ in batch]}", grpc.StatusCode.ALREADY_EXISTS, lambda: docs.insert_many(batch))
+            docs.check_none_inserted(f"the refused InsertMany of ids {[id for id, _ in batch]}", sorted({id for id, _ in batch}))
+        check("InsertMany of each id once", docs.insert_many([("x", {"v": 1}), ("y", {"v": 2})]), ["x", "y"])
+        check_json("Get('y')", docs.get("y"), {"v": 2})
+
+    def test_insert_many_of_no_documents(self, docs):
+        check("InsertMany of no documents", succeeds("InsertMany of no documents", lambda: docs.insert_many([])), [])
+        check("InsertMany of one document after it", docs.insert_many([("one", {"v": 1})]), ["one"])
+        check_json("Get('one')", docs.get("one"), {"v": 1})
+
+    def test_insert_many_with_an_invalid_document_inserts_nothing(self, docs):
+        """A document Insert refuses as INVALID_ARGUMENT (a NaN, the last in the batch) refuses the
+        whole batch; so does an empty collection."""
+        batch = [("ok-1", {"v": 1}), ("", {"v": 2}), ("bad", {"x": [{"y": math.nan}]})]
+        expect_status("InsertMany with a NaN in its last document", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert_many(batch))
+        docs.check_none_inserted("the refused InsertMany", ["ok-1", "bad"])
+        expect_status(
+            "InsertMany with an empty collection", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert_many([("e", {})], collection="")
+        )
+
+    @requires.limit("max_batch_size")
+    def test_insert_many_above_max_batch_size(self, docs, capabilities):
+        limit = capabilities.limit("max_batch_size")
+        batch = [(f"over-{i}", {"i": i}) for i in range(limit + 1)]
+        expect_status(f"InsertMany of max_batch_size + 1 = {limit + 1}", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert_many(batch))
+        docs.check_none_inserted("the refused InsertMany", [batch[0][0], batch[limit // 2][0], batch[-2][0], batch[-1][0]])
+
+    def test_insert_many_stays_in_its_namespace(self, docs, related):
+        """The same ids in two namespaces: neither batch meets the other's ids, and a refused batch
+        in one namespace leaves the other's documents alone."""
+        mine, theirs = docs, DocOps(docs.stub, related("-other"))
+        check("InsertMany in the first namespace", mine.insert_many([("a", {"mine": 1}), ("b", {"mine": 2})]), ["a", "b"])
+        check(
+            "InsertMany of the same ids in another namespace",
+            succeeds("InsertMany in another namespace", lambda: theirs.insert_many([("b", {"theirs": 2}), ("a", {"theirs": 1})])),
+            ["b", "a"],
+        )
+        expect_status(
+            "InsertMany of an id of this namespace", grpc.StatusCode.ALREADY_EXISTS, lambda: theirs.insert_many([("c", {}), ("a", {})])
+        )
+        for side, want in ((mine, {"a": {"mine": 1}, "b": {"mine": 2}}), (theirs, {"a": {"theirs": 1}, "b": {"theirs": 2}})):
+            check(f"Get in {side.ns!r}", side.get_many(["a", "b", "c"]), {**want, "c": None})
 
     def test_invalid_arguments(self, docs):
         expect_status("Insert with an empty collection", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert({}, collection=""))

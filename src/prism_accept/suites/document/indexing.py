@@ -90,6 +90,48 @@ class DocumentIndexingTests(InterfaceSuite):
         expect_status("Insert of email 1.0 next to 1", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"email": 1.0}, id="d12"))
         check("Find({email: a@x})", db.find_ids({"email": "a@x"}), ["d1"])
 
+    @requires.interface("document_query")  # Find sees documents of assigned ids
+    def test_unique_index_refuses_a_batch_whole(self, db):
+        """InsertMany breaking a unique index, against a stored document or within the batch:
+        ALREADY_EXISTS and none of the batch written; missing fields stay unconstrained in a batch."""
+        db.create("email", "email", unique=True)
+        db.insert({"email": "a"}, id="d1")
+        refused = {
+            "against a stored document": [("b1", {"email": "b"}), ("b2", {"email": "a"}), ("b3", {"email": "c"})],
+            "within the batch": [("w1", {"email": "c"}), ("w2", {"email": "d"}), ("w3", {"email": "c"})],
+            "within the batch, 1 and 1.0": [("n1", {"email": 1}), ("n2", {"email": 1.0})],
+            "within the batch, two nulls": [("z1", {"email": None}), ("z2", {"n": 1}), ("z3", {"email": None})],
+            "within the batch, assigned ids": [("", {"email": "e"}), ("", {"email": "e"}), ("e3", {"email": "f"})],
+        }
+        for what, batch in refused.items():
+            expect_status(f"InsertMany breaking the index {what}", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert_many(batch))
+            db.check_none_inserted(f"InsertMany refused {what}", [id for id, _ in batch if id])
+        check("Find() after the refused batches", db.find_ids({}), ["d1"])
+        batch = [("ok1", {"email": "c"}), ("ok2", {"n": 1}), ("ok3", {"n": 2}), ("ok4", {"email": None}), ("ok5", {"email": "A"})]
+        check("InsertMany of distinct and missing emails", succeeds("InsertMany", lambda: db.insert_many(batch)), [i for i, _ in batch])
+        expect_status("Insert of an email the batch wrote", grpc.StatusCode.ALREADY_EXISTS, lambda: db.insert({"email": "c"}, id="x"))
+
+    @requires.interface("document_query")
+    def test_concurrent_batches_of_one_unique_value(self, db):
+        """8 InsertMany at once, each holding its own values and one shared value: exactly one
+        succeeds, and the refused ones write none of their documents."""
+        db.create("k", "k", unique=True)
+        start = threading.Barrier(8)
+
+        def one(w: int) -> str:
+            start.wait(timeout=5)
+            try:
+                db.insert_many([(f"w{w}-{i}", {"k": f"own-{w}-{i}"}) for i in range(3)] + [(f"w{w}-shared", {"k": "shared"})])
+                return "OK"
+            except grpc.RpcError as e:
+                return e.code().name
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(one, range(8)))
+        check("8 concurrent InsertMany sharing k='shared'", sorted(codes), sorted(["OK"] + ["ALREADY_EXISTS"] * 7))
+        winner = codes.index("OK") if "OK" in codes else -1
+        check("documents after them", db.find_ids({}), sorted([f"w{winner}-{i}" for i in range(3)] + [f"w{winner}-shared"]))
+
     def test_unique_index_on_nested_and_compound_fields(self, db):
         db.create("user", "user.id", "user.org", unique=True)
         db.insert({"user": {"id": 1, "org": "a"}}, id="d1")
