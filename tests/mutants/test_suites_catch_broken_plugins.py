@@ -1,89 +1,26 @@
-"""Each interface suite (and model cell) must fail against a plugin with a plausible bug.
+"""What the mutant tests rest on: every mutant is in one group's test file, a hung plugin ends
+its cell in seconds, and a declared deviation is a strict expected failure.
 
-Runs the real suite in a pytest subprocess against tests/mutants/broken_plugin.py, declared
-through a scratch registry, and expects failed cases (not errors, not skips)."""
+The mutants themselves (each suite and model cell must fail against a plugin with a plausible
+bug) run in test_mutants_<group>.py, a file per group of data models (cell_run.GROUPS)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
-import textwrap
 
 import pytest
-import yaml
 
 from mutants.broken_stores import HUNG, MUTANTS
+from mutants.cell_run import GROUPS, model_of, mutants_of, run_cell, summary_of
 from prism_accept.compliance.results import read_report
-from prism_accept.harness.process import plugin_env
-from prism_accept.paths import registry_dir
 from prism_accept.suites.base import check
 
-CELL = textwrap.dedent(
-    """\
-    from prism_accept.compliance.cells import cell_class
-    pytest_plugins = ["prism_accept.compliance.cell"]
-    class TestMutant(cell_class("{interface}")):
-        pass
-    """
-)
 
-
-def run_cell(
-    mutant: str, interface: str, tmp_path, *pytest_args: str, deadline_s: float = 300, deviations: list[dict] | None = None
-) -> subprocess.CompletedProcess:
-    registry = tmp_path / "registry"
-    (registry / "backends").mkdir(parents=True)
-    shutil.copy(registry_dir() / "interfaces.yaml", registry / "interfaces.yaml")
-    decl = yaml.safe_load((registry_dir() / "backends" / "memstore.yaml").read_text())
-    # a module plugin in a subprocess of its own: the harness's Python and modules, and the mutant's
-    # patch applied in that process only
-    decl["plugin"] = {"module": "mutants.broken_plugin"}
-    if deviations:
-        decl["deviations"] = deviations
-    (registry / "backends" / "memstore.yaml").write_text(yaml.safe_dump(decl))
-    (tmp_path / "test_mutant_cell.py").write_text(CELL.format(interface=interface))
-    env = {
-        **plugin_env(),
-        "PRISM_MUTANT": mutant,
-        "PRISM_REGISTRY_DIR": str(registry),
-        "PRISM_BACKEND": "memstore",
-        "PRISM_CELL": interface,
-        "PRISM_PLUGIN_MODE": "subprocess",
-    }
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--timeout=60",
-            *pytest_args,
-            str(tmp_path / "test_mutant_cell.py"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=deadline_s,
-    )
-
-
-def summary_of(run: subprocess.CompletedProcess) -> str:
-    return run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
-
-
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_suite_fails_on_a_broken_plugin(mutant, tmp_path):
-    interface = MUTANTS[mutant][0]
-    run = run_cell(mutant, interface, tmp_path, "-x")
-    summary = summary_of(run)
-    assert (
-        re.search(r"\b1 failed\b", summary) and "error" not in summary
-    ), f"{interface} suite against the '{mutant}' plugin: got {summary!r}, want a failed case\n{run.stdout[-3000:]}"
+def test_every_mutant_is_run_by_one_group():
+    grouped = [name for group in GROUPS for name in mutants_of(group)]
+    orphans = sorted({model_of(cell) for name, (cell, _) in MUTANTS.items() if name not in grouped})
+    assert not orphans, f"mutants of these models are in no group of cell_run.GROUPS: {orphans}"
+    assert len(grouped) == len(set(grouped)) == len(MUTANTS)
 
 
 @pytest.mark.parametrize("mutant", sorted(HUNG))
