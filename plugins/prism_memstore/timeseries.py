@@ -16,7 +16,6 @@ LabelKey = frozenset[tuple[str, str]]
 Points = list[tuple[int, float]]
 
 
-
 def exact_sum(values: list[float]) -> Fraction | float:
     """The values' sum, rounded once (fsum), or exact where a partial sum overflows a double
     although the sum may not (1.5e308 + 1.5e308 - 1.5e308)."""

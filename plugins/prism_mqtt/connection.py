@@ -11,6 +11,7 @@ from typing import Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
 import aiomqtt
+import aiomqtt.exceptions
 
 # paho-mqtt is aiomqtt's own dependency (in the lockfile through it), not a requirement of its own.
 from paho.mqtt.packettypes import PacketTypes
@@ -81,7 +82,7 @@ class MqttConnection:
         try:
             await self.publisher()
             version = await bounded(self.retained("$SYS/broker/version"))
-        except aiomqtt.MqttConnectError as e:  # it answered, and refused: say what it said
+        except aiomqtt.exceptions.MqttConnectError as e:  # it answered, and refused: say what it said
             self._settings = None
             await self.close()
             raise unavailable(f"the MQTT broker at {redacted(url)} refused the connection: {redact_text(str(e))[:200]}") from None

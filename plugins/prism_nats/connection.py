@@ -18,7 +18,7 @@ from nats.js.api import RawStreamMsg, StreamConfig
 
 from prism_nats import names
 from prism_plugin.status import failed_precondition, invalid, unavailable
-from prism_plugin.urls import redacted, refusal
+from prism_plugin.urls import redact_text, redacted, refusal
 
 REQUEST_TIMEOUT_S = 2  # each request to the server; below the 5 s gRPC deadline
 CONNECT_TIMEOUT_S = 3

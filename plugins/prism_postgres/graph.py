@@ -355,7 +355,9 @@ class PostgresGraph:
         try:
             secret, conninfo = await self.conn.run(self._reader_setup, space)
         except psycopg.errors.InsufficientPrivilege:
-            raise failed_precondition(f"graph_query needs a PostgreSQL user that may create roles (CREATEROLE): {READER} and one per namespace") from None
+            raise failed_precondition(
+                f"graph_query needs a PostgreSQL user that may create roles (CREATEROLE): {READER} and one per namespace"
+            ) from None
         scope = {
             "ns": space.hex(),
             "tag": hashlib.sha256(secret + hashlib.sha256(space).digest()).hexdigest(),
@@ -388,7 +390,10 @@ class PostgresGraph:
         limit = Limits().max_response_bytes
         rows: list[Any] = []
         size = 0
-        while chunk := await cursor.fetchmany(FETCH_ROWS):
+        while True:
+            chunk = await cursor.fetchmany(FETCH_ROWS)
+            if not chunk:
+                break
             size += sum(len(json_cell(value)) for row in chunk for value in row)
             if size > limit:
                 raise resource_exhausted(f"the answer exceeds max_response_bytes={limit}")

@@ -13,7 +13,6 @@ from prism_redis.connection import SOCKET_TIMEOUT_S, RedisConnection
 LIST = "list"
 
 
-
 INT64_MAX = 2**63 - 1
 
 
@@ -22,6 +21,7 @@ def lrem_count(count: int) -> int:
     INT64_MIN (its negation overflows; redis/redis#12465), and any count beyond a list's length
     removes the same as -INT64_MAX (from the tail, every occurrence)."""
     return max(count, -INT64_MAX)
+
 
 class RedisLists:
     def __init__(self, conn: RedisConnection):

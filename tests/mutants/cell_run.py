@@ -97,8 +97,6 @@ def summary_of(run: subprocess.CompletedProcess) -> str:
     return run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
 
 
-
-
 def assert_caught(mutant: str, tmp_path) -> None:
     """The cell the mutant breaks fails against it: a failed case, no error, no skip."""
     cell = MUTANTS[mutant][0]

@@ -27,5 +27,7 @@ def test_a_port_that_is_no_number_is_named(url, want):
 def test_postgres_says_what_the_server_said():
     import psycopg
 
-    e = psycopg.OperationalError('connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  role "x" does not exist')
+    e = psycopg.OperationalError(
+        'connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  role "x" does not exist'
+    )
     assert server_said(e) == 'FATAL: role "x" does not exist'

@@ -19,6 +19,9 @@ from prism_plugin.runtime import InProcessServer
 
 URL = "postgresql://postgres@127.0.0.1:5432/test"  # the local service (registry/backends/postgres.yaml)
 SLEEPER = "SELECT 1 AS slept FROM pg_sleep(1.5)"
+TERMINATE_OTHERS = (
+    "SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename LIKE 'prism_graph_ns_%' AND pid <> pg_backend_pid()"
+)
 
 
 @pytest.fixture
@@ -58,7 +61,13 @@ def test_a_namespace_neither_sees_nor_stops_another_namespaces_query(plugin):
     visible = query(stub, b, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()")
     assert [r.cells for r in visible.rows] == [["0"]], "namespace B read the text of A's running query"
     with pytest.raises(grpc.RpcError) as refused:
-        query(stub, b, "SELECT bool_or(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename LIKE 'prism_graph_ns_%' AND pid <> pg_backend_pid()")
-    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "must be a member of the role" in refused.value.details(), refused.value
+        query(
+            stub,
+            b,
+            TERMINATE_OTHERS,
+        )
+    assert (
+        refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "must be a member of the role" in refused.value.details()
+    ), refused.value
     sleeper.join(10)
     assert [r.cells for r in answers["a"].rows] == [["1"]], "A's query was stopped"

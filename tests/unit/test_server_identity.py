@@ -52,7 +52,6 @@ def test_amqp_brokers_name_themselves(properties, want):
     assert rabbitmq_identity(properties) == want
 
 
-
 @pytest.mark.parametrize(
     "stated, want",
     [

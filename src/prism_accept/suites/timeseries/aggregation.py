@@ -32,7 +32,6 @@ from prism_accept.suites.timeseries.basic import (
     in_range,
     many_points,
     matching,
-    ne,
 )
 
 # Sums and means exact (fractions), rounded once: a running float sum may overflow where the sum
