@@ -10,7 +10,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import grandcypher
 import grpc
 import networkx as nx
 
@@ -197,6 +196,8 @@ async def _bounded_cypher(view: nx.MultiDiGraph, text: str, timeout_s: float) ->
 
 
 def _run_cypher(view: nx.MultiDiGraph, text: str) -> dict[Any, list[Any]]:
+    import grandcypher  # (and lark) imported by the first query, not by every cell that loads MemStore
+
     try:
         return grandcypher.GrandCypher(view).run(text)
     except Exception as e:  # the engine's verdict on the caller's text, whatever its kind

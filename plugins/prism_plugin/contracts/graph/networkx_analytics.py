@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Iterable
 
 import networkx as nx
-import numpy as np
-import scipy as sp
 
 from prism_plugin.contracts.graph.analytics import CONVERGED
 
@@ -60,6 +58,9 @@ def page_rank(graph: nx.DiGraph, damping: float, iterations: int) -> dict[str, f
     """By power iteration: each edge once (a DiGraph), weights ignored, a node without outgoing
     edges spreads its rank over every node; at most `iterations` steps, fewer once the ranks
     change by less than CONVERGED per node (networkx's pagerank raises instead of stopping)."""
+    import numpy as np  # imported when PageRank is first asked for, not by every cell that loads the plugin
+    import scipy as sp
+
     nodes = list(graph)
     n = len(nodes)
     if n == 0:
