@@ -145,27 +145,25 @@ class Servicer(InterfaceServicer[Store], pb_grpc.GraphBasicServicer):
 
     async def AddNodes(self, request, context):
         nodes = [node_data(node) for node in request.nodes]
-        _distinct_ids("node", nodes)
-        if nodes:
-            ns = request.namespace
-            native = getattr(self.store, "add_nodes", None)
-            if native is not None:
-                await native(ns, nodes)
-            else:
-                await _one_at_a_time(nodes, lambda n: self.store.add_node(ns, n), lambda n: self.store.delete_node(ns, n.id))
+        await self._add_all(request.namespace, "node", nodes, "add_nodes", self.store.add_node, self.store.delete_node)
         return pb.AddNodesResponse()
 
     async def AddEdges(self, request, context):
         edges = [edge_data(edge) for edge in request.edges]
-        _distinct_ids("edge", edges)
-        if edges:
-            ns = request.namespace
-            native = getattr(self.store, "add_edges", None)
-            if native is not None:
-                await native(ns, edges)
-            else:
-                await _one_at_a_time(edges, lambda e: self.store.add_edge(ns, e), lambda e: self.store.delete_edge(ns, e.id))
+        await self._add_all(request.namespace, "edge", edges, "add_edges", self.store.add_edge, self.store.delete_edge)
         return pb.AddEdgesResponse()
+
+    async def _add_all(self, ns: str, kind: str, items: list, batch: str, add: Callable, delete: Callable) -> None:
+        """A batch of nodes or edges: the store's own batch method (`batch`) where it has one,
+        else one at a time, undone on the first refusal."""
+        _distinct_ids(kind, items)
+        if not items:
+            return
+        native = getattr(self.store, batch, None)
+        if native is not None:
+            await native(ns, items)
+        else:
+            await _one_at_a_time(items, lambda item: add(ns, item), lambda item: delete(ns, item.id))
 
     async def GetNode(self, request, context):
         node = await self.store.get_node(request.namespace, request.id)
