@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import yaml
 
 from prism_accept import catalog
+from prism_accept.cellname import CONVENTIONS, CellName
 from prism_accept.paths import registry_dir
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ def _deviation_cell_problems(document: dict[str, Any], interface_names: Sequence
     if not isinstance(deviations, list):
         return []
     models = {i.partition("_")[0] for i in implements if i in interface_names}  # keyvalue_basic -> keyvalue
-    cells = [*implements, *(f"model-{m}" for m in sorted(models)), "conventions"]
+    cells = [*implements, *(str(CellName.of_model(m)) for m in sorted(models)), str(CellName(CONVENTIONS))]
     problems = []
     for n, deviation in enumerate(deviations):
         cell = deviation.get("cell") if isinstance(deviation, dict) else None

@@ -26,12 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from prism_accept.compliance.cells import CONVENTIONS, MODEL_PREFIX, UNDECLARED
-from prism_accept.compliance.results import report_path
+from prism_accept.cellname import CONVENTIONS, UNDECLARED, CellName
 from prism_accept.harness.endpoint import ENDPOINT_ENV, not_a_plugin, parse_endpoint
 from prism_accept.harness.net import reachable
 from prism_accept.paths import REGISTRY_ENV
 from prism_accept.registry import BackendDeclaration, RegistryError
+from prism_accept.reports.results import report_path
 
 CATALOG = Path("registry") / "interfaces.yaml"  # the catalog, at this path in the PEX and in the repository
 CELL_TIMEOUT_S = 180.0  # as the Pants cells (build-support/pants-plugins/prism_cells)
@@ -40,10 +40,10 @@ PYTEST_ARGS = ["-p", "no:cacheprovider", "-rfEsxX", "--timeout=120", "-q"]  # as
 # The module each cell's pytest run collects: the same as tests/compliance/test_cell.py, for
 # the one backend being verified (every cell run is declared, so no check for undeclared names).
 CELL_MODULE = """\
-from prism_accept.compliance.cell import cell_from_environment
-from prism_accept.compliance.cells import cell_class
+from prism_accept.runtime.cell import cell_from_environment
+from prism_accept.runtime.kinds import cell_class
 
-pytest_plugins = ["prism_accept.compliance.cell"]
+pytest_plugins = ["prism_accept.runtime.cell"]
 
 BACKEND, CELL = cell_from_environment()
 _name = f"Test_{BACKEND}_{CELL}".replace("-", "_")
@@ -83,7 +83,7 @@ def cells_of(decl: BackendDeclaration, catalog: Path) -> list[str]:
     model_of = {i.name: i.model for i in parse_catalog(catalog.read_text())}
     models = dict.fromkeys(model_of[name] for name in decl.implements)
     found = [m for m in models if importlib.util.find_spec(f"prism_accept.models.{m}") is not None]
-    return [*decl.implements, *(f"{MODEL_PREFIX}{m}" for m in found), CONVENTIONS, UNDECLARED]
+    return [*decl.implements, *(str(CellName.of_model(m)) for m in found), str(CellName(CONVENTIONS)), str(CellName(UNDECLARED))]
 
 
 def lay_out_registry(work: Path, yaml_path: Path, decl: BackendDeclaration, catalog: Path) -> Path:
@@ -146,9 +146,9 @@ def suites_fingerprint(catalog: Path) -> str:
 
 
 def verify(yaml_path: Path, out: Path, endpoint: str | None) -> int:
-    from prism_accept.compliance.matrix import load_matrix, suite_commit
-    from prism_accept.compliance.reports import write_all
-    from prism_accept.compliance.reports.text import render_text
+    from prism_accept.reports import write_all
+    from prism_accept.reports.matrix import load_matrix, suite_commit
+    from prism_accept.reports.text import render_text
 
     catalog = bundled_catalog()
     decl = load_declaration(yaml_path, catalog)

@@ -14,6 +14,7 @@ import yaml
 
 from mutants.broken_stores import MUTANTS
 from prism_accept.catalog import get_interface
+from prism_accept.cellname import INTERFACE, MODEL, CellName
 from prism_accept.harness.process import plugin_env
 from prism_accept.paths import registry_dir
 
@@ -30,11 +31,12 @@ GROUPS = {
 
 def model_of(cell: str) -> str:
     """The data model a cell checks: `model-<model>`, an interface's model, or the cell itself."""
-    if cell.startswith("model-"):
-        return cell[len("model-") :]
-    if cell == "conventions":
-        return cell
-    return get_interface(cell).model
+    name = CellName.parse(cell)
+    if name.kind is MODEL:
+        return name.subject
+    if name.kind is INTERFACE:
+        return get_interface(cell).model
+    return cell
 
 
 def mutants_of(group: str) -> list[str]:
@@ -43,8 +45,8 @@ def mutants_of(group: str) -> list[str]:
 
 CELL = textwrap.dedent(
     """\
-    from prism_accept.compliance.cells import cell_class
-    pytest_plugins = ["prism_accept.compliance.cell"]
+    from prism_accept.runtime.kinds import cell_class
+    pytest_plugins = ["prism_accept.runtime.cell"]
     class TestMutant(cell_class("{interface}")):
         pass
     """

@@ -12,7 +12,7 @@ import pytest
 
 from mutants.broken_stores import HUNG, MUTANTS
 from mutants.cell_run import GROUPS, model_of, mutants_of, run_cell, summary_of
-from prism_accept.compliance.results import read_report
+from prism_accept.reports.results import read_report
 from prism_accept.suites.base import check
 
 

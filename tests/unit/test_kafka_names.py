@@ -39,7 +39,7 @@ def test_api_versions_request_and_answer():
 def test_names_are_injective_over_look_alikes():
     """The look-alike tuples of the #conventions case (separators, case, NFC/NFD, long names),
     also with parts long enough to be hashed."""
-    from prism_accept.compliance.isolation import assert_injective
+    from prism_accept.runtime.isolation import assert_injective
 
     for longest in (300, 1000):
         for kind in (names.STREAM, names.TOPIC, names.POLICIES):

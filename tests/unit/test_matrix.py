@@ -8,11 +8,10 @@ import json
 import yaml
 from junitparser import JUnitXml
 
-from prism_accept.compliance import matrix
-from prism_accept.compliance.redact import redact
-from prism_accept.compliance.reports import write_all
-from prism_accept.compliance.reports.text import render_text
 from prism_accept.paths import registry_dir
+from prism_accept.redact import redact
+from prism_accept.reports import matrix, write_all
+from prism_accept.reports.text import render_text
 
 PROPS = (
     '<properties><property name="instance" value="redis://:s3cret@db.example:6379/0 (url_env)"/>'
@@ -198,7 +197,7 @@ def test_markdown_renders_every_string_as_written(tmp_path):
 
 
 def test_grid_cells_say_failed_of_total_and_passes_with_skips_apart(tmp_path):
-    from prism_accept.compliance.reports.labels import cell_text
+    from prism_accept.reports.labels import cell_text
 
     reports = tmp_path / "reports"
     for cell, text in (("keyvalue_basic", FAIL), ("keyvalue_scan", PARTLY_SKIPPED), ("keyvalue_ttl", ERROR), ("list_basic", PASS)):

@@ -13,8 +13,7 @@ import subprocess
 import pytest
 from unit.test_matrix import sample_backends, sample_run
 
-from prism_accept.compliance import matrix
-from prism_accept.compliance.reports import write_all
+from prism_accept.reports import matrix, write_all
 
 INSTALL = "apt-get update && apt-get install -y chromium chromium-driver"
 CHROMIUM_FLAGS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from prism_accept.compliance.isolation import colliding_tuples
+from prism_accept.runtime.isolation import colliding_tuples
 from prism_memstore.keyvalue import MemKeyValue
 from prism_memstore.pubsub import MemPubSub
 

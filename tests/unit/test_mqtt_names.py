@@ -4,7 +4,7 @@ topics and the retained records' topics."""
 
 from __future__ import annotations
 
-from prism_accept.compliance.isolation import assert_injective
+from prism_accept.runtime.isolation import assert_injective
 from prism_mqtt import topics
 
 

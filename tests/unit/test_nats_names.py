@@ -117,7 +117,7 @@ def test_drop_namespace_deletes_its_streams_and_nothing_else():
 
 def test_names_are_injective_over_look_alikes():
     """The look-alike tuples of the #conventions case (separators, case, NFC/NFD, long names)."""
-    from prism_accept.compliance.isolation import assert_injective
+    from prism_accept.runtime.isolation import assert_injective
 
     for kind in ("kv", "q", "st", "ps", "pp"):
         assert_injective(lambda ns, name: names.resource(kind, ns, name), longest=names.MAX_NAME_BYTES)

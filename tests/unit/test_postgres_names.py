@@ -4,7 +4,7 @@ document indexes, the identity of a time series' label set, and key prefix range
 
 from __future__ import annotations
 
-from prism_accept.compliance.isolation import assert_injective
+from prism_accept.runtime.isolation import assert_injective
 from prism_postgres.documents import _pg_name
 from prism_postgres.keyvalue import prefix_range
 from prism_postgres.timeseries import label_hash

@@ -4,7 +4,7 @@ queue), routing keys and message-id tags are injective over the look-alike tuple
 
 from __future__ import annotations
 
-from prism_accept.compliance.isolation import assert_injective
+from prism_accept.runtime.isolation import assert_injective
 from prism_rabbitmq import names
 from prism_rabbitmq.durable import topic_tag
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import prism_plugin.urls as sdk
-from prism_accept.compliance.redact import redact as redact_report_text
 from prism_accept.harness import instances, net
+from prism_accept.redact import redact as redact_report_text
 from prism_accept.registry import BackendDeclaration, InstanceSpec, PluginLaunch
 
 SECRET = "s3cret"
@@ -182,8 +182,8 @@ def test_the_merged_junit_report_holds_no_secret_anywhere(tmp_path):
     names (a parametrized case's id may quote a URL)."""
     from types import SimpleNamespace
 
-    from prism_accept.compliance.reports.junit import merge_reports
-    from prism_accept.compliance.results import report_path
+    from prism_accept.reports.junit import merge_reports
+    from prism_accept.reports.results import report_path
 
     urls = [url for url, _, _ in FORMS if SECRET in url and "://" in url and not re.search(r"\s|'", url)]
     quoted = " ".join(urls)
@@ -202,7 +202,7 @@ def test_the_merged_junit_report_holds_no_secret_anywhere(tmp_path):
 
 
 def test_the_results_of_a_report_hold_no_secret(tmp_path):
-    from prism_accept.compliance.results import read_report
+    from prism_accept.reports.results import read_report
 
     path = tmp_path / "tests.compliance.redis@keyvalue_basic.xml"
     path.write_text(

@@ -3,7 +3,7 @@ for every model, and no data key is a namespace's index."""
 
 from __future__ import annotations
 
-from prism_accept.compliance.isolation import assert_injective
+from prism_accept.runtime.isolation import assert_injective
 from prism_redis import keys, keyvalue, lists, pubsub, sets, sortedsets, streams
 
 MODELS = [keyvalue.KV, lists.LIST, pubsub.MODEL, sets.SET, sortedsets.ZSET, streams.STREAM]

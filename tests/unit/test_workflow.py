@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from prism_accept.compliance import workflow
 from prism_accept.registry import load_all
+from prism_accept.reports import workflow
 
 COMMITTED = Path(".github/workflows/compliance.yml")
-REGENERATE = "./pants run src/prism_accept/compliance/workflow.py"
+REGENERATE = "./pants run src/prism_accept/reports/workflow.py"
 
 
 def schema_errors(path: Path) -> str:

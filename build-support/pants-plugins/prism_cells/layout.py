@@ -7,8 +7,8 @@ CELL_RUNNER = "test_cell.py"
 SUITES_DIR = "src/prism_accept/suites"
 PROTO_DIR = "proto/prism"  # proto/prism/<model>/v1/<model>.proto
 MODELS_DIR = "src/prism_accept/models"
-CONVENTIONS = "src/prism_accept/compliance/conventions.py"
-UNDECLARED = "src/prism_accept/compliance/undeclared.py"
+CONVENTIONS = "src/prism_accept/runtime/conventions.py"
+UNDECLARED = "src/prism_accept/runtime/undeclared.py"
 # First-party plugin packages: plugins/<module>/ (source root /plugins) or src/<module>/.
 PLUGIN_SOURCE_ROOTS = ("plugins", "src")
 # The third-party requirements (3rdparty/python/BUILD): an embedded server's distribution is

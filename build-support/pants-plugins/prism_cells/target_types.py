@@ -4,7 +4,7 @@ Cells of backend B (`tests/compliance:B#<cell>`), each running tests/compliance/
 PRISM_BACKEND=B and PRISM_CELL=<cell>:
 - `#<interface>` per interface B declares, depending on the interface's suite module;
 - `#undeclared`: the other interfaces answer UNIMPLEMENTED (needs every model's protos);
-- `#conventions`, when src/prism_accept/compliance/conventions.py exists;
+- `#conventions`, when src/prism_accept/runtime/conventions.py exists;
 - `#model-<model>` per data model B declares an interface of, when src/prism_accept/models/<model>.py exists.
 Each cell depends only on what its result depends on (its registry file, the catalog, the
 backend's plugin package, its suite), so `--changed-since` reruns exactly the affected cells.
@@ -27,6 +27,9 @@ from pants.engine.target import (
 )
 from pants.engine.unions import UnionMembership, UnionRule
 
+from prism_accept.cellname import CONVENTIONS as CONVENTIONS_CELL
+from prism_accept.cellname import UNDECLARED as UNDECLARED_CELL
+from prism_accept.cellname import CellName
 from prism_accept.registry import VALIDATED_ENV, InstanceSpec, text_digest
 from prism_cells.layout import (
     CATALOG,
@@ -40,8 +43,6 @@ from prism_cells.layout import (
 )
 from prism_cells.registry_rules import BackendName, Catalog, CatalogRequest, RegistryEntry
 
-UNDECLARED_CELL = "undeclared"
-CONVENTIONS_CELL = "conventions"
 HYPOTHESIS_PROFILE_ENV = "PRISM_HYPOTHESIS_PROFILE"
 HYPOTHESIS_CELL_TIMEOUT_S = 1800
 
@@ -108,14 +109,24 @@ def instance_dependencies(spec: InstanceSpec) -> list[str]:
 
 @dataclass(frozen=True)
 class Cell:
-    name: str
-    kind: str  # interface | undeclared | conventions | model
+    cell: CellName
     dependencies: tuple[str, ...]
-    interface: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.cell)
+
+    @property
+    def kind(self) -> str:
+        return self.cell.kind.name
+
+    @property
+    def interface(self) -> str | None:
+        return self.cell.interface
 
     @property
     def hypothesis(self) -> bool:
-        return self.kind in ("conventions", "model")
+        return self.cell.kind.hypothesis
 
 
 def plan_cells(
@@ -125,13 +136,13 @@ def plan_cells(
 ) -> list[Cell]:
     """The cells of a backend, given which optional files exist (pure: tested without Pants)."""
     protos = tuple(proto_address(m) for m in catalog.models)
-    cells = [Cell(i, "interface", (suite_path(i),) if suite_path(i) in existing else (), interface=i) for i in dict.fromkeys(implements)]
-    cells.append(Cell(UNDECLARED_CELL, "undeclared", (UNDECLARED, *protos)))
+    cells = [Cell(CellName.of_interface(i), (suite_path(i),) if suite_path(i) in existing else ()) for i in dict.fromkeys(implements)]
+    cells.append(Cell(CellName(UNDECLARED_CELL), (UNDECLARED, *protos)))
     if CONVENTIONS in existing:
-        cells.append(Cell(CONVENTIONS_CELL, "conventions", (CONVENTIONS, *protos)))
+        cells.append(Cell(CellName(CONVENTIONS_CELL), (CONVENTIONS, *protos)))
     for model in dict.fromkeys(catalog.model_of(i) for i in implements):
         if model_path(model) in existing:
-            cells.append(Cell(f"model-{model}", "model", (model_path(model),)))
+            cells.append(Cell(CellName.of_model(model), (model_path(model),)))
     return cells
 
 

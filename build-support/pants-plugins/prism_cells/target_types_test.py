@@ -52,7 +52,7 @@ def rule_runner() -> RuleRunner:
             "src/prism_accept/plugins/beta/__init__.py": "",
             "src/prism_accept/suites/keyvalue/basic.py": "",
             "src/prism_accept/models/keyvalue.py": "",
-            "src/prism_accept/compliance/conventions.py": "",
+            "src/prism_accept/runtime/conventions.py": "",
             "tests/compliance/BUILD": "# cells are synthesized",
             "tests/compliance/test_cell.py": "",
         }
@@ -105,7 +105,7 @@ def test_undeclared_conventions_and_model_cells(rule_runner: RuleRunner) -> None
     assert undeclared[PythonTestsExtraEnvVarsField].value[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=undeclared")
 
     conventions = cell(rule_runner, "alpha", "conventions")
-    assert {"src/prism_accept/compliance/conventions.py", *protos} <= set(conventions[Dependencies].value or ())
+    assert {"src/prism_accept/runtime/conventions.py", *protos} <= set(conventions[Dependencies].value or ())
     assert "PRISM_HYPOTHESIS_PROFILE" in conventions[PythonTestsExtraEnvVarsField].value
     assert "cell:conventions" in conventions.get(Tags).value
 

@@ -22,10 +22,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
-from prism_accept.compliance.redact import redact
 from prism_accept.harness import handshake
 from prism_accept.harness.channel import DEFAULT_DEADLINE_S, open_channel
 from prism_accept.harness.handle import PluginHandle
+from prism_accept.redact import redact
 from prism_accept.registry import PluginLaunch
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from html import escape
 
-from prism_accept.compliance.reports.labels import LABEL, cell_text, check_title, partial_line, totals_line
-from prism_accept.compliance.reports.layout import groups
+from prism_accept.reports.labels import LABEL, cell_text, check_title, partial_line, totals_line
+from prism_accept.reports.layout import groups
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1b1b1b; }
@@ -99,7 +99,7 @@ def render_html(matrix) -> str:
     for group, rows in groups(matrix):
         body.append(f'<tr class="group"><th colspan="{len(backends) + 1}">{escape(group)}</th></tr>')
         for key in rows:
-            title = check_title(key) if key.startswith("model-") or group == "checks" else key
+            title = check_title(key)
             tds = []
             for b in backends:
                 r = matrix.cells[b].get(key)

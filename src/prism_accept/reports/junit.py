@@ -6,8 +6,8 @@ from pathlib import Path
 
 from junitparser import JUnitXml, TestSuite
 
-from prism_accept.compliance.redact import redact
-from prism_accept.compliance.results import report_path, suites_of
+from prism_accept.redact import redact
+from prism_accept.reports.results import report_path, suites_of
 
 
 def _redact_suite(suite: TestSuite, name: str) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from prism_accept.compliance.reports.labels import LABEL, SYMBOL, check_title, partial_line, summary, totals_line
+from prism_accept.cellname import INTERFACE, UNDECLARED
+from prism_accept.reports.labels import LABEL, SYMBOL, check_title, partial_line, summary, totals_line
 
 
 def _certifies(matrix, backend: str) -> list[str]:
@@ -35,16 +36,18 @@ def render_text(matrix) -> str:
         if shared_skip:
             lines.append(f"  every cell SKIP: {skip_reasons.pop()}")
         for cell, r in row.items():
-            title = cell if r.kind == "interface" else f"{check_title(cell)}:"
+            title = cell if r.kind == INTERFACE.name else f"{check_title(cell)}:"
             if r.status == "skip" and shared_skip:
                 detail = "SKIP"
-            elif r.kind == "undeclared" and r.status == "pass":
+            elif r.kind == UNDECLARED.name and r.status == "pass":
                 detail = f"other interfaces answer UNIMPLEMENTED ({max(r.passed - 1, 0)} checked), plugin interfaces match the registry"
             elif r.status in ("pass", "deviation"):
-                detail = f"({summary(r)})" if r.kind == "interface" else summary(r)
+                detail = f"({summary(r)})" if r.kind == INTERFACE.name else summary(r)
             else:
                 detail = summary(r)
-            lines.append(f"  {SYMBOL[r.status]} {title}  {detail}" if r.kind == "interface" else f"  {SYMBOL[r.status]} {title} {detail}")
+            lines.append(
+                f"  {SYMBOL[r.status]} {title}  {detail}" if r.kind == INTERFACE.name else f"  {SYMBOL[r.status]} {title} {detail}"
+            )
             for case in r.known_deviations:
                 lines.append(f"      known deviation {case.name}: {case.message}")
     lines.append(f"Total: {totals_line(matrix)}")

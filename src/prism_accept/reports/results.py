@@ -21,12 +21,10 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestSuite
 
-from prism_accept.compliance.redact import redact
+from prism_accept.cellname import kind_of
+from prism_accept.redact import redact
 
 CELL_PACKAGE = "tests.compliance"  # the address path of the generated cells, as Pants names reports
-UNDECLARED = "undeclared"
-CONVENTIONS = "conventions"
-MODEL_PREFIX = "model-"
 XFAIL_TYPE = "pytest.xfail"
 STATUSES = ("pass", "deviation", "fail", "error", "skip")
 
@@ -42,17 +40,6 @@ def report_path(reports: Path, backend: str, cell: str) -> Path:
 def parse_report_name(path: Path) -> tuple[str, str] | None:
     m = _REPORT_NAME.search(path.name)
     return (m["backend"], m["cell"]) if m else None
-
-
-def cell_kind(cell: str) -> str:
-    """interface | undeclared | conventions | model (a `model-<model>` check)."""
-    if cell == UNDECLARED:
-        return "undeclared"
-    if cell == CONVENTIONS:
-        return "conventions"
-    if cell.startswith(MODEL_PREFIX):
-        return "model"
-    return "interface"
 
 
 @dataclass
@@ -85,7 +72,8 @@ class CellResult:
 
     @property
     def kind(self) -> str:
-        return cell_kind(self.cell)
+        """interface | model | conventions | undeclared (prism_accept.cellname)."""
+        return kind_of(self.cell)
 
     @property
     def known_deviations(self) -> list[CaseResult]:

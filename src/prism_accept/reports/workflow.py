@@ -2,7 +2,7 @@
 instance as a service container), every job reading and writing one remote cache, and a summary
 job that merges the cells' reports and writes matrix.md to the job summary.
 
-`./pants run src/prism_accept/compliance/workflow.py` rewrites the file; `--check` fails when the
+`./pants run src/prism_accept/reports/workflow.py` rewrites the file; `--check` fails when the
 committed file differs (tests/unit/test_workflow.py runs the same comparison).
 """
 
@@ -19,7 +19,7 @@ from prism_accept.registry import BackendDeclaration, ContainerSpec, load_all
 
 WORKFLOW = Path(".github/workflows/compliance.yml")
 HEADER = """\
-# GENERATED from registry/backends/*.yaml by `./pants run src/prism_accept/compliance/workflow.py`:
+# GENERATED from registry/backends/*.yaml by `./pants run src/prism_accept/reports/workflow.py`:
 # do not edit (tests/unit/test_workflow.py fails when this file is stale).
 #
 # One job per backend runs its cells (`./pants matrix tests/compliance:<backend>`) against a
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(load_all())
     if args.check:
         if not args.out.is_file() or args.out.read_text() != text:
-            print(f"{args.out} is stale: run ./pants run src/prism_accept/compliance/workflow.py", file=sys.stderr)
+            print(f"{args.out} is stale: run ./pants run src/prism_accept/reports/workflow.py", file=sys.stderr)
             return 1
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)

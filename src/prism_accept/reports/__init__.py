@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from prism_accept.compliance.reports.html import render_html
-from prism_accept.compliance.reports.json_report import to_json
-from prism_accept.compliance.reports.junit import merge_reports
-from prism_accept.compliance.reports.markdown import render_markdown
+from prism_accept.reports.html import render_html
+from prism_accept.reports.json_report import to_json
+from prism_accept.reports.junit import merge_reports
+from prism_accept.reports.markdown import render_markdown
 
 
 def write_all(matrix, reports: Path, out: Path) -> list[Path]:

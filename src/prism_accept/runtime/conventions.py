@@ -29,10 +29,10 @@ from hypothesis import strategies as st
 
 from prism.options.v1 import options_pb2
 from prism_accept.catalog import get_interface
-from prism_accept.compliance import isolation
-from prism_accept.compliance.requests import message_strategy
 from prism_accept.models.profiles import profile_name
 from prism_accept.registry import BackendDeclaration
+from prism_accept.runtime import isolation
+from prism_accept.runtime.requests import message_strategy
 from prism_accept.suites.base import InterfaceSuite, check, describe
 from prism_accept.suites.requirements import requires
 

@@ -4,7 +4,7 @@ backend."""
 
 from __future__ import annotations
 
-from prism_accept.compliance.results import MODEL_PREFIX
+from prism_accept.cellname import INTERFACE, KINDS, MODEL, CellName
 
 
 def groups(matrix) -> list[tuple[str, list[str]]]:
@@ -14,16 +14,15 @@ def groups(matrix) -> list[tuple[str, list[str]]]:
     for interface, model in matrix.models.items():  # catalog order
         if interface in present:
             by_model.setdefault(model, []).append(interface)
+    names = {cell: CellName.parse(cell) for cell in present}
     for cell in sorted(present):
-        if cell.startswith(MODEL_PREFIX):
-            by_model.setdefault(cell[len(MODEL_PREFIX) :], []).insert(0, cell)
-    unknown = sorted(
-        c for c in present if c not in matrix.models and not c.startswith(MODEL_PREFIX) and c not in ("conventions", "undeclared")
-    )
+        if names[cell].kind is MODEL:
+            by_model.setdefault(names[cell].subject, []).insert(0, cell)
+    unknown = sorted(c for c in present if c not in matrix.models and names[c].kind is INTERFACE)
     result = [(model, rows) for model, rows in by_model.items()]
     if unknown:
         result.append(("not in the catalog", unknown))
-    checks = [c for c in ("conventions", "undeclared") if c in present]
+    checks = [c for kind in KINDS if kind.fixed for c in sorted(present) if names[c].kind is kind]
     if checks:
         result.append(("checks", checks))
     return result

@@ -3,8 +3,8 @@ deviation and every failure."""
 
 from __future__ import annotations
 
-from prism_accept.compliance.reports.labels import EMOJI, LABEL, cell_text, check_title, partial_line, totals_line
-from prism_accept.compliance.reports.layout import groups
+from prism_accept.reports.labels import EMOJI, LABEL, cell_text, check_title, partial_line, totals_line
+from prism_accept.reports.layout import groups
 
 _MARKUP = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|~#!"} | {"\n": " "})
 
@@ -33,7 +33,7 @@ def render_markdown(matrix) -> str:
     lines += ["", "| model | interface | " + " | ".join(backends) + " |", "|---|---|" + "---|" * len(backends)]
     for group, rows in groups(matrix):
         for key in rows:
-            title = check_title(key) if key.startswith("model-") or group == "checks" else key
+            title = check_title(key)
             cells = [_cell(matrix.cells[b].get(key)) for b in backends]
             lines.append(f"| {_escape(group)} | {_escape(title)} | " + " | ".join(cells) + " |")
     lines += ["", "### What this certifies", "", "| backend | plugin | server | instance | ran |", "|---|---|---|---|---|"]

@@ -14,7 +14,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from prism_accept.compliance.cells import UNDECLARED, case_names
+from prism_accept.cellname import CellName
 from prism_accept.harness.endpoint import ENDPOINT_ENV, EndpointPlugin
 from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
 from prism_accept.harness.instances import InstanceUnavailable, cell_environ, resolve
@@ -22,10 +22,11 @@ from prism_accept.harness.journal import NamespaceJournal
 from prism_accept.harness.process import PluginProcess, plugin_command
 from prism_accept.models.profiles import case_timeout_s
 from prism_accept.registry import BackendDeclaration, load_backend
+from prism_accept.runtime.kinds import case_names
 from prism_accept.suites.base import Capabilities
 from prism_accept.suites.requirements import MARK, unmet
 
-__all__ = ["UNDECLARED", "cell_from_environment"]
+__all__ = ["cell_from_environment"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -148,7 +149,7 @@ def pytest_collection_modifyitems(session, config, items):
             f"{decl.path}: field 'deviations': cell {cell} has no case {', '.join(unknown)}; "
             f"fix: name one of {', '.join(sorted(known))}"
         )
-    hypothesis_timeout = case_timeout_s() if cell == "conventions" or cell.startswith("model-") else None
+    hypothesis_timeout = case_timeout_s() if CellName.parse(cell).kind.hypothesis else None
     for item in items:
         if hypothesis_timeout is not None:
             item.add_marker(pytest.mark.timeout(hypothesis_timeout))

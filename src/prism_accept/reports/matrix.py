@@ -17,16 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prism_accept.catalog import load_catalog
-from prism_accept.compliance.results import (
-    CONVENTIONS,
-    MODEL_PREFIX,
-    UNDECLARED,
+from prism_accept.cellname import INTERFACE, KINDS, UNDECLARED, CellName
+from prism_accept.registry import BackendDeclaration, RegistryError, load_all
+from prism_accept.reports.results import (
     CellResult,
     parse_report_name,
     read_report,
     report_path,
 )
-from prism_accept.registry import BackendDeclaration, RegistryError, load_all
 
 __all__ = ["Matrix", "build_matrix", "main", "read_report", "report_path"]
 
@@ -42,10 +40,10 @@ class Matrix:
     partial: str = ""  # the selection of a run of some cells only (empty: the whole matrix)
 
     def interfaces(self, backend: str) -> dict[str, CellResult]:
-        return {c: r for c, r in self.cells[backend].items() if r.kind == "interface"}
+        return {c: r for c, r in self.cells[backend].items() if r.kind == INTERFACE.name}
 
     def checks(self, backend: str) -> dict[str, CellResult]:
-        return {c: r for c, r in self.cells[backend].items() if r.kind != "interface"}
+        return {c: r for c, r in self.cells[backend].items() if r.kind != INTERFACE.name}
 
     def certifies(self, backend: str) -> dict[str, list[str] | str]:
         """What this backend's results certify: plugin, server version, instance, run times."""
@@ -67,7 +65,7 @@ class Matrix:
         counts = dict.fromkeys(("pass", "deviation", "fail", "error", "skip"), 0)
         for row in self.cells.values():
             for r in row.values():
-                if (r.kind == "interface") == (kind == "interface"):
+                if (r.kind == INTERFACE.name) == (kind == INTERFACE.name):
                     counts[r.status] += 1
         return counts
 
@@ -87,8 +85,13 @@ class Matrix:
 
 
 def _cell_order(declaration: BackendDeclaration, found: set[str]) -> list[str]:
-    models = sorted(c for c in found if c.startswith(MODEL_PREFIX))
-    checks = [*models, *([CONVENTIONS] if CONVENTIONS in found else []), UNDECLARED]
+    """The declared interfaces, then the per-backend checks by kind (prism_accept.cellname.KINDS);
+    every backend has an #undeclared cell, so its missing report is an error."""
+    names = [CellName.parse(c) for c in found]
+    checks: list[str] = []
+    for kind in KINDS:
+        if kind is not INTERFACE:
+            checks += sorted(str(n) for n in names if n.kind is kind) or ([str(CellName(kind))] if kind is UNDECLARED else [])
     return [*dict.fromkeys(declaration.implements), *checks]
 
 
@@ -146,8 +149,8 @@ def load_matrix(reports: Path, registry: Path | None = None, partial: str = "", 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from prism_accept.compliance.reports import write_all
-    from prism_accept.compliance.reports.text import render_text
+    from prism_accept.reports import write_all
+    from prism_accept.reports.text import render_text
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=Path, default=Path("dist/test/reports"), help="the per-cell JUnit reports")

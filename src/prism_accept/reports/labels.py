@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prism_accept.cellname import MODEL, UNDECLARED, CellName
+
 SYMBOL = {"pass": "✓", "deviation": "✓*", "fail": "✗", "error": "!", "skip": "-"}
 LABEL = {"pass": "PASS", "deviation": "PASS*", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
 EMOJI = {"pass": "✅", "deviation": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
@@ -9,9 +11,10 @@ EMOJI = {"pass": "✅", "deviation": "⚠️", "fail": "❌", "error": "💥", "
 
 def check_title(cell: str) -> str:
     """`model-keyvalue` -> "keyvalue data model", `conventions` -> "conventions"."""
-    if cell.startswith("model-"):
-        return f"{cell[len('model-'):]} data model"
-    if cell == "undeclared":
+    name = CellName.parse(cell)
+    if name.kind is MODEL:
+        return f"{name.subject} data model"
+    if name.kind is UNDECLARED:
         return "undeclared interfaces"
     return cell
 

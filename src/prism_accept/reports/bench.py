@@ -9,7 +9,8 @@ import argparse
 import statistics
 from pathlib import Path
 
-from prism_accept.compliance.results import cell_kind, parse_report_name, suites_of
+from prism_accept.cellname import kind_of
+from prism_accept.reports.results import parse_report_name, suites_of
 
 
 def cpu_by_cell(reports: Path) -> dict[str, float]:
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{seconds:7.2f} CPU-s  {cell}")
     kinds: dict[str, list[float]] = {}
     for cell, seconds in cpu.items():
-        kinds.setdefault(cell_kind(cell.split("#", 1)[1]), []).append(seconds)
+        kinds.setdefault(kind_of(cell), []).append(seconds)
     for kind, values in sorted(kinds.items()):
         print(f"{kind}: {len(values)} cells, mean {statistics.mean(values):.2f} CPU-s")
     print(f"all: {len(cpu)} cells, mean {statistics.mean(cpu.values()):.2f} CPU-s, total {sum(cpu.values()):.1f} CPU-s")
