@@ -35,7 +35,7 @@ from prism_accept.reports.results import report_path
 
 CATALOG = Path("registry") / "interfaces.yaml"  # the catalog, at this path in the PEX and in the repository
 CELL_TIMEOUT_S = 180.0  # as the Pants cells (build-support/pants-plugins/prism_cells)
-PYTEST_ARGS = ["-p", "no:cacheprovider", "-rfEsxX", "--timeout=120", "-q"]  # as pants.toml's [pytest] args
+PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "pytest_timeout", "-rfEsxX", "--timeout=120", "-q"]  # as pants.toml's [pytest] args
 
 # The module each cell's pytest run collects: the same as tests/compliance/test_cell.py, for
 # the one backend being verified (every cell run is declared, so no check for undeclared names).
@@ -105,6 +105,7 @@ def run_cell(work: Path, registry: Path, reports: Path, plugin_dir: Path, backen
     env.pop(ENDPOINT_ENV, None)
     if endpoint:
         env[ENDPOINT_ENV] = endpoint
+    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", HYPOTHESIS_NO_PLUGINS="1")  # as pants.toml's [test] env
     command = [
         sys.executable,
         "-m",

@@ -83,6 +83,8 @@ def run_cell(
             "-q",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "pytest_timeout",  # loaded by name: Pants' [test] env turns plugin autoloading off
             "--timeout=60",
             *pytest_args,
             str(tmp_path / "test_mutant_cell.py"),
