@@ -110,6 +110,7 @@ class Deviation:
     cell: str  # an interface, model-<model> or conventions
     case: str  # the case's test function name without "test_"
     reason: str
+    row: str = ""  # one row of a table case (its operation, suites/rows.py): only that row deviates
 
 
 @dataclass(frozen=True)

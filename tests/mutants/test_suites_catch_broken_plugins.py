@@ -73,3 +73,37 @@ def test_a_deviation_naming_no_case_is_an_error_naming_the_field(tmp_path):
     assert "field 'deviations': cell keyvalue_basic has no case delete_nonexistent" in run.stdout + run.stderr, (run.stdout + run.stderr)[
         -2000:
     ]
+
+
+# One row of a table case: the mutant wraps a start below -size, so of test_negative_ranges'
+# rows only GetRange(-100, 1) is wrong.
+WRAPPED_ROW = {
+    "cell": "list_range",
+    "case": "negative_ranges",
+    "row": "GetRange(-100, 1)",
+    "reason": "this test plugin wraps a start below -size",
+}
+
+
+def _negative_ranges(tmp_path, row: dict, *args: str) -> tuple[str, str]:
+    run = run_cell("range-start-below-minus-size-wraps", "list_range", tmp_path, "-k", "test_negative_ranges", *args, deviations=[row])
+    return summary_of(run).split(" in ")[0], run.stdout + run.stderr
+
+
+def test_a_deviation_naming_one_row_is_a_strict_expected_failure_of_that_row(tmp_path):
+    report = tmp_path / "tests.compliance.memstore@list_range.xml"
+    summary, _ = _negative_ranges(tmp_path, WRAPPED_ROW, f"--junitxml={report}")
+    assert re.fullmatch(r"\d+ deselected, 1 xfailed", summary), f"cell with the failing row declared as a deviation: got {summary!r}"
+    check("matrix status of the cell", read_report(report, "memstore", "list_range").status, "deviation")
+
+
+def test_a_deviation_row_that_passes_fails_the_case(tmp_path):
+    summary, out = _negative_ranges(tmp_path, {**WRAPPED_ROW, "row": "GetRange(-3, -1)"})
+    assert re.fullmatch(r"1 failed, \d+ deselected", summary), f"cell whose declared row passes: got {summary!r}"
+    assert "GetRange(-3, -1): passed, but the registry file declares it a known deviation" in out, out[-2000:]
+    assert "GetRange(-100, 1): got" in out, f"the undeclared failing row is listed too\n{out[-2000:]}"
+
+
+def test_a_deviation_naming_no_row_is_an_error_naming_the_row(tmp_path):
+    summary, out = _negative_ranges(tmp_path, {**WRAPPED_ROW, "case": "empty_ranges", "row": "GetRange(-1000, 1)"}, "-k", "empty_ranges")
+    assert "case empty_ranges has no row 'GetRange(-1000, 1)'" in out, out[-2000:]

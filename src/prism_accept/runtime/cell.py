@@ -25,6 +25,7 @@ from prism_accept.registry import BackendDeclaration, load_backend
 from prism_accept.runtime.kinds import case_names
 from prism_accept.suites.base import Capabilities
 from prism_accept.suites.requirements import MARK, unmet
+from prism_accept.suites.rows import expect_rows, unchecked_rows
 
 __all__ = ["cell_from_environment"]
 
@@ -110,6 +111,24 @@ def pytest_runtest_makereport(item, call):
         _previous_case["passed"] = False
 
 
+_known_rows: dict[str, dict[str, str]] = {}  # case node id -> its rows declared as known deviations
+
+
+@pytest.fixture(autouse=True)
+def known_rows(request, declaration):
+    """The rows of this case its registry file declares as known deviations (suites/rows.py);
+    a declared row the case never checked is an error naming the file and the row."""
+    expect_rows(_known_rows.get(request.node.nodeid, {}))
+    yield
+    missing = unchecked_rows()
+    if missing and _previous_case["passed"]:
+        pytest.fail(
+            f"{declaration.path}: field 'deviations': case {request.node.originalname.removeprefix('test_')} has no row "
+            f"{', '.join(map(repr, missing))}; fix: name a row as its failure message starts",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(autouse=True)
 def plugin_still_answers(request):
     """Before each case, the plugin must answer its health check: once it has hung or died,
@@ -157,10 +176,14 @@ def pytest_collection_modifyitems(session, config, items):
     expected failure (an unexpected pass fails)."""
     _, cell = cell_from_environment()
     decl = cell_declaration()
-    deviations = {d.case: d for d in decl.deviations if d.cell == cell}
+    deviations = {d.case: d for d in decl.deviations if d.cell == cell and not d.row}
+    rows: dict[str, dict[str, str]] = {}
+    for d in decl.deviations:
+        if d.cell == cell and d.row:
+            rows.setdefault(d.case, {})[d.row] = f"declared in {decl.path}: {d.reason}"
     classes = {item.cls for item in items if item.cls is not None}
     known = set().union(*(case_names(c) for c in classes)) if classes else set()
-    unknown = sorted(set(deviations) - known)
+    unknown = sorted((set(deviations) | set(rows)) - known)
     if classes and unknown:
         raise pytest.UsageError(
             f"{decl.path}: field 'deviations': cell {cell} has no case {', '.join(unknown)}; "
@@ -174,7 +197,10 @@ def pytest_collection_modifyitems(session, config, items):
         if reasons:
             item.add_marker(pytest.mark.skip(reason="; ".join(reasons)))
             continue
-        deviation = deviations.get(item.originalname.removeprefix("test_"))
+        case = item.originalname.removeprefix("test_")
+        if case in rows:
+            _known_rows[item.nodeid] = rows[case]
+        deviation = deviations.get(case)
         if deviation is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation declared in {decl.path}: {deviation.reason}"))
 

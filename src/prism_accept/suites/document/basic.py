@@ -16,6 +16,7 @@ from prism.document.v1 import document_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.document import reference as ref
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 # Every JSON type, nested; numbers at the edges of doubles; text from several scripts.
 NESTED = {
@@ -161,8 +162,9 @@ class DocumentBasicTests(InterfaceSuite):
         check("Insert with id 'd1'", docs.insert(NESTED, id="d1"), "d1")
         got = docs.get("d1")
         check_json("Get of a nested document", got, NESTED)
-        for key in ("max_safe", "small", "large", "fraction"):
-            check(f"Get: number {key} exactly", got[key], float(NESTED[key]))
+        with AllRows() as rows:
+            for key in ("max_safe", "small", "large", "fraction"):
+                rows.check(f"Get: number {key} exactly", got[key], float(NESTED[key]))
         check("Get: true stays a boolean", type(got["true"]), bool)
         check("Get: null stays null (not missing)", ("null" in got, got.get("null")), (True, None))
 
@@ -433,8 +435,9 @@ class DocumentBasicTests(InterfaceSuite):
         expect_status(
             "InsertMany of an id of this namespace", grpc.StatusCode.ALREADY_EXISTS, lambda: theirs.insert_many([("c", {}), ("a", {})])
         )
-        for side, want in ((mine, {"a": {"mine": 1}, "b": {"mine": 2}}), (theirs, {"a": {"theirs": 1}, "b": {"theirs": 2}})):
-            check(f"Get in {side.ns!r}", side.get_many(["a", "b", "c"]), {**want, "c": None})
+        with AllRows() as rows:
+            for side, want in ((mine, {"a": {"mine": 1}, "b": {"mine": 2}}), (theirs, {"a": {"theirs": 1}, "b": {"theirs": 2}})):
+                rows.check(f"Get in {side.ns!r}", side.get_many(["a", "b", "c"]), {**want, "c": None})
 
     def test_invalid_arguments(self, docs):
         expect_status("Insert with an empty collection", grpc.StatusCode.INVALID_ARGUMENT, lambda: docs.insert({}, collection=""))

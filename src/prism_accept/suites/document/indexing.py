@@ -16,6 +16,7 @@ from prism_accept.suites.document import reference as ref
 from prism_accept.suites.document.basic import check_json, succeeds
 from prism_accept.suites.document.query import FILTERS, INSERT_ORDER, PEOPLE, SORTS, QueryOps
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 
 class IndexOps(QueryOps):
@@ -259,10 +260,11 @@ class DocumentIndexingTests(InterfaceSuite):
             db.create("i_1", "k", unique=True, collection=collection)
         listed = [(name, [f"f{n}"], True) for n, name in sorted(enumerate(names), key=lambda x: x[1])]
         check("ListIndexes", db.list(), listed)
-        for name in ("i_1", "i%", "i*", "i\\"):
-            db.drop(name)
-            listed = [entry for entry in listed if entry[0] != name]
-            check(f"ListIndexes after DropIndex({name!r})", db.list(), listed)
+        with AllRows() as rows:
+            for name in ("i_1", "i%", "i*", "i\\"):
+                db.drop(name)
+                listed = [entry for entry in listed if entry[0] != name]
+                rows.check(f"ListIndexes after DropIndex({name!r})", db.list(), listed)
         db.insert({"f1": 1}, id="a")
         duplicate = lambda: db.insert({"f1": 1}, id="b")  # noqa: E731
         expect_status("Insert breaking 'ix1' (left after DropIndex 'i_1')", grpc.StatusCode.ALREADY_EXISTS, duplicate)
@@ -270,8 +272,9 @@ class DocumentIndexingTests(InterfaceSuite):
         db.insert_ok("Insert of f0=1 twice after DropIndex('i_1')", {"f0": 1}, "c")
         expect_status("DropIndex('i_1') again", grpc.StatusCode.NOT_FOUND, lambda: db.drop("i_1"))
         expect_status("DropIndex('i_') (a prefix)", grpc.StatusCode.NOT_FOUND, lambda: db.drop("i_"))
-        for collection in ("c_1", "cx1", "c%"):
-            check(f"ListIndexes of {collection!r}", db.list(collection=collection), [("i_1", ["k"], True)])
+        with AllRows() as rows:
+            for collection in ("c_1", "cx1", "c%"):
+                rows.check(f"ListIndexes of {collection!r}", db.list(collection=collection), [("i_1", ["k"], True)])
         db.drop("i_1", collection="c_1")
         check("ListIndexes of 'cx1' after DropIndex in 'c_1'", db.list(collection="cx1"), [("i_1", ["k"], True)])
         db.insert({"k": 1}, id="a", collection="cx1")
@@ -343,15 +346,17 @@ class DocumentIndexingTests(InterfaceSuite):
         db.load(PEOPLE, INSERT_ORDER)
         queries = [(f, []) for group in ("eq", "ordering", "paths", "in") for f in FILTERS[group]] + [({}, s) for s in SORTS]
         before = [db.find_ids(f, sort=s) for f, s in queries]
-        for n, (f, s) in enumerate(queries):
-            check(f"Find({f}, sort={s}) without indexes", before[n], ref.find(PEOPLE, f, s))
+        with AllRows() as rows:
+            for n, (f, s) in enumerate(queries):
+                rows.check(f"Find({f}, sort={s}) without indexes", before[n], ref.find(PEOPLE, f, s))
         db.create("age", "age")
         db.create("city", "address.city", "name")
         db.create("name", "name")
         duplicate = lambda: db.create("score", "score", unique=True)  # noqa: E731
         expect_status("CreateIndex unique over scores 2 and 2.0", grpc.StatusCode.ALREADY_EXISTS, duplicate)
-        for n, (f, s) in enumerate(queries):
-            check(f"Find({f}, sort={s}) with indexes", db.find_ids(f, sort=s), before[n])
+        with AllRows() as rows:
+            for n, (f, s) in enumerate(queries):
+                rows.check(f"Find({f}, sort={s}) with indexes", db.find_ids(f, sort=s), before[n])
 
     def test_invalid_arguments(self, db):
         bad = [

@@ -14,6 +14,7 @@ from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.document import reference as ref
 from prism_accept.suites.document.basic import DocOps, body_struct, check_json, succeeds, to_json
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 # Values chosen to meet likely bugs: "30" next to 30 and 30.5, true next to 1, null next to
 # missing, arrays next to their elements, a scalar where others have an object, 2^53.
@@ -271,30 +272,32 @@ class DocumentQueryTests(InterfaceSuite):
         sort = [("age", False)]
         whole = ref.find(PEOPLE, {}, sort)
         pages = []
-        for skip in range(0, len(whole) + 1, 5):
-            page = people.find_ids({}, sort=sort, skip=skip, limit=5)
-            check(f"Find(skip={skip}, limit=5)", page, whole[skip : skip + 5])
-            pages += page
+        with AllRows() as rows:
+            for skip in range(0, len(whole) + 1, 5):
+                page = people.find_ids({}, sort=sort, skip=skip, limit=5)
+                rows.check(f"Find(skip={skip}, limit=5)", page, whole[skip : skip + 5])
+                pages += page
         check("the pages of 5, joined", pages, whole)
         for skip, limit in [(0, 1), (11, 1), (11, 5), (12, 1), (100, 0), (0, 0), (3, 0), (0, 12), (0, 13), (2**40, 1)]:
             people.check_find({}, sort=sort, skip=skip, limit=limit)
         people.check_find({"age": {"$gte": 25}}, sort=[("name", True)], skip=2, limit=3)
 
     def test_projection(self, people):
-        for paths in (
-            ["name"],
-            ["name", "address.city"],
-            ["address", "address.city"],
-            ["address.city", "address"],
-            ["tags.0"],
-            ["nested.a.b.c", "nick"],
-            ["missing"],
-        ):
-            want = {id: ref.project(PEOPLE[id], paths) for id in PEOPLE}
-            got = people.find({}, projection=paths)
-            check(f"Find(projection={paths}) ids", [id for id, _ in got], sorted(PEOPLE))
-            for id, body in got:
-                check_json(f"Find(projection={paths}) document {id!r}", body, want[id])
+        with AllRows() as rows:
+            for paths in (
+                ["name"],
+                ["name", "address.city"],
+                ["address", "address.city"],
+                ["address.city", "address"],
+                ["tags.0"],
+                ["nested.a.b.c", "nick"],
+                ["missing"],
+            ):
+                want = {id: ref.project(PEOPLE[id], paths) for id in PEOPLE}
+                got = people.find({}, projection=paths)
+                rows.check(f"Find(projection={paths}) ids", [id for id, _ in got], sorted(PEOPLE))
+                for id, body in got:
+                    check_json(f"Find(projection={paths}) document {id!r}", body, want[id])
 
     def test_find_one(self, people):
         request = people.request({"age": {"$gte": 25}}, sort=[("age", True)])
@@ -329,11 +332,18 @@ class DocumentQueryTests(InterfaceSuite):
             "b6": {"kind": "x", "n": {"v": 1}, "deep": {"k": "q"}},
         }
         db.load(docs)
-        for function, name in [(pb.AggregateRequest.COUNT, "count"), (pb.AggregateRequest.SUM, "sum"), (pb.AggregateRequest.AVG, "avg")]:
-            field = "" if name == "count" else "n"
-            for filter_, group_by in [({}, "kind"), ({"n": {"$gte": 1}}, "kind"), ({}, "deep.k"), ({"kind": "nobody"}, "kind")]:
-                got = db.aggregate(filter_, group_by, function, field)
-                check(f"Aggregate {name}({field}) of {filter_} by {group_by!r}", got, ref.aggregate(docs, filter_, group_by, name, field))
+        with AllRows() as rows:
+            for function, name in [
+                (pb.AggregateRequest.COUNT, "count"),
+                (pb.AggregateRequest.SUM, "sum"),
+                (pb.AggregateRequest.AVG, "avg"),
+            ]:
+                field = "" if name == "count" else "n"
+                for filter_, group_by in [({}, "kind"), ({"n": {"$gte": 1}}, "kind"), ({}, "deep.k"), ({"kind": "nobody"}, "kind")]:
+                    got = db.aggregate(filter_, group_by, function, field)
+                    rows.check(
+                        f"Aggregate {name}({field}) of {filter_} by {group_by!r}", got, ref.aggregate(docs, filter_, group_by, name, field)
+                    )
 
     @requires.limit("max_batch_size")
     def test_whole_answers_over_thousands_of_documents(self, db, capabilities):
@@ -350,10 +360,11 @@ class DocumentQueryTests(InterfaceSuite):
         big = {"n": {"$gte": 100}}
         check("Find(n >= 100) skip 4000, no limit", db.find_ids(big, skip=4000), ref.find(db.inserted, big, skip=4000))
         check("Find({}) limit 4500", db.find_ids({}, limit=4500), sorted(db.inserted)[:4500])
-        for function, name, field in [(pb.AggregateRequest.COUNT, "count", ""), (pb.AggregateRequest.SUM, "sum", "n")]:
-            got = db.aggregate({}, "g", function, field)
-            check(f"Aggregate {name} by g: how many groups", len(got), 2500)
-            check(f"Aggregate {name}({field}) by g", got, ref.aggregate(db.inserted, {}, "g", name, field))
+        with AllRows() as rows:
+            for function, name, field in [(pb.AggregateRequest.COUNT, "count", ""), (pb.AggregateRequest.SUM, "sum", "n")]:
+                got = db.aggregate({}, "g", function, field)
+                rows.check(f"Aggregate {name} by g: how many groups", len(got), 2500)
+                rows.check(f"Aggregate {name}({field}) by g", got, ref.aggregate(db.inserted, {}, "g", name, field))
         check("Aggregate avg(n) of odd by odd", db.aggregate({"odd": True}, "odd", pb.AggregateRequest.AVG, "n"), {"true": 2500.0})
 
     def test_queries_see_every_write(self, db):
@@ -435,12 +446,15 @@ class DocumentQueryTests(InterfaceSuite):
         Aggregate of each namespace answer from its own documents only."""
         theirs = QueryOps(plugin, related("-other"))
         theirs.load({id: {"name": "ann", "age": 1, "theirs": True} for id in ("d01", "d02", "zz")})
-        for side in (people, theirs):
-            side.check_find({"name": "ann"}, sort=[("age", True)])
-            side.check_find({}, skip=1, limit=2)
-            want = ref.find(side.inserted, {"name": "ann"}, [("age", False)])
-            first = side.query.FindOne(side.request({"name": "ann"}, sort=[("age", False)]))
-            check(f"FindOne(name=ann, sort age) in {side.ns!r}", first.id, want[0])
-            for function, name, field in [(pb.AggregateRequest.COUNT, "count", ""), (pb.AggregateRequest.SUM, "sum", "age")]:
-                got = side.aggregate({}, "name", function, field)
-                check(f"Aggregate {name}({field}) by name in {side.ns!r}", got, ref.aggregate(side.inserted, {}, "name", name, field))
+        with AllRows() as rows:
+            for side in (people, theirs):
+                side.check_find({"name": "ann"}, sort=[("age", True)])
+                side.check_find({}, skip=1, limit=2)
+                want = ref.find(side.inserted, {"name": "ann"}, [("age", False)])
+                first = side.query.FindOne(side.request({"name": "ann"}, sort=[("age", False)]))
+                rows.check(f"FindOne(name=ann, sort age) in {side.ns!r}", first.id, want[0])
+                for function, name, field in [(pb.AggregateRequest.COUNT, "count", ""), (pb.AggregateRequest.SUM, "sum", "age")]:
+                    got = side.aggregate({}, "name", function, field)
+                    rows.check(
+                        f"Aggregate {name}({field}) by name in {side.ns!r}", got, ref.aggregate(side.inserted, {}, "name", name, field)
+                    )

@@ -14,6 +14,7 @@ from prism.graph.v1 import graph_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.graph.graphs import GraphOps
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 RANK_TOLERANCE = 1e-4
 ITERATIONS = 200
@@ -112,24 +113,25 @@ class GraphAnalyticsTests(InterfaceSuite):
 
     def test_path_to_itself_missing_nodes_and_no_path(self, graph, analytics):
         self.roads(graph)
-        for weighted in (False, True):
-            got = self.shortest(analytics, graph, "a", "a", weighted)
-            check(f"ShortestPath(a->a, weighted={weighted})", (list(got.node_ids), got.cost), (["a"], 0.0))
-            expect_status(
-                f"ShortestPath(z->a, weighted={weighted}): edges are directed",
-                grpc.StatusCode.NOT_FOUND,
-                lambda: self.shortest(analytics, graph, "z", "a", weighted),
-            )
-            expect_status(
-                f"ShortestPath(a->nowhere, weighted={weighted})",
-                grpc.StatusCode.NOT_FOUND,
-                lambda: self.shortest(analytics, graph, "a", "nowhere", weighted),
-            )
-            expect_status(
-                f"ShortestPath(nowhere->a, weighted={weighted})",
-                grpc.StatusCode.NOT_FOUND,
-                lambda: self.shortest(analytics, graph, "nowhere", "a", weighted),
-            )
+        with AllRows() as rows:
+            for weighted in (False, True):
+                got = self.shortest(analytics, graph, "a", "a", weighted)
+                rows.check(f"ShortestPath(a->a, weighted={weighted})", (list(got.node_ids), got.cost), (["a"], 0.0))
+                expect_status(
+                    f"ShortestPath(z->a, weighted={weighted}): edges are directed",
+                    grpc.StatusCode.NOT_FOUND,
+                    lambda: self.shortest(analytics, graph, "z", "a", weighted),
+                )
+                expect_status(
+                    f"ShortestPath(a->nowhere, weighted={weighted})",
+                    grpc.StatusCode.NOT_FOUND,
+                    lambda: self.shortest(analytics, graph, "a", "nowhere", weighted),
+                )
+                expect_status(
+                    f"ShortestPath(nowhere->a, weighted={weighted})",
+                    grpc.StatusCode.NOT_FOUND,
+                    lambda: self.shortest(analytics, graph, "nowhere", "a", weighted),
+                )
 
     def test_shortest_path_after_deletes(self, graph, analytics):
         self.roads(graph)
@@ -194,11 +196,12 @@ class GraphAnalyticsTests(InterfaceSuite):
         converged ranks), so running to convergence, or one step more or less, fails."""
         self.web(graph)
         converged = reference_ranks(graph.reference, 0.85)
-        for iterations in (1, 2, 3):
-            early = power_iterations(graph.reference, 0.85, iterations)
-            far = max(abs(early[n] - converged[n]) for n in early)
-            check(f"{iterations} power iterations differ from the converged ranks by more than 1e-3", far > 1e-3, True)
-            self.check_steps(analytics, graph, 0.85, iterations)
+        with AllRows() as rows:
+            for iterations in (1, 2, 3):
+                early = power_iterations(graph.reference, 0.85, iterations)
+                far = max(abs(early[n] - converged[n]) for n in early)
+                rows.check(f"{iterations} power iterations differ from the converged ranks by more than 1e-3", far > 1e-3, True)
+                self.check_steps(analytics, graph, 0.85, iterations)
         self.check_steps(analytics, graph, 0.5, 2)
 
     def test_page_rank_damping_at_its_bounds(self, graph, analytics):
@@ -313,10 +316,11 @@ class GraphAnalyticsTests(InterfaceSuite):
         other.edge("a>c", "a", "c", weight=0.0)
         graph.delete_node("c")
         graph.reference.remove_node("c")
-        for ops, whose in ((graph, "own"), (other, "the other")):
-            want = sorted(sorted(c) for c in nx.weakly_connected_components(ops.reference))
-            check(f"ConnectedComponents in {whose} namespace", self.components(analytics, ops), want)
-            self.check_steps(analytics, ops, 0.85, 2)
+        with AllRows() as rows:
+            for ops, whose in ((graph, "own"), (other, "the other")):
+                want = sorted(sorted(c) for c in nx.weakly_connected_components(ops.reference))
+                rows.check(f"ConnectedComponents in {whose} namespace", self.components(analytics, ops), want)
+                self.check_steps(analytics, ops, 0.85, 2)
         self.check_path(analytics, graph, "a", "b", True)
         check("ShortestPath(c->a, weighted) in the other namespace", self.check_path(analytics, other, "c", "a", True), ["c", "a"])
         check(

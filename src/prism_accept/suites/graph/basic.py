@@ -11,6 +11,7 @@ from prism.graph.v1 import graph_pb2 as pb
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.graph.graphs import GraphOps, batch_size, struct
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -118,8 +119,9 @@ class GraphBasicTests(InterfaceSuite):
         expect_status("GetNode(b) after DeleteNode", NOT_FOUND, lambda: graph.get_node("b"))
         for edge in ("ab", "bc", "bb", "cb"):
             expect_status(f"GetEdge({edge}) after DeleteNode(b)", NOT_FOUND, lambda: graph.get_edge(edge))
-        for edge in ("ca", "ac"):
-            check(f"GetEdge({edge}) after DeleteNode(b)", graph.get_edge(edge).id, edge)
+        with AllRows() as rows:
+            for edge in ("ca", "ac"):
+                rows.check(f"GetEdge({edge}) after DeleteNode(b)", graph.get_edge(edge).id, edge)
         graph.node("b")
         expect_status("GetEdge(ab) after b is added again: deleted edges stay deleted", NOT_FOUND, lambda: graph.get_edge("ab"))
         check("DeleteNode(b) again: no edges any more", graph.delete_node("b"), (True, 0))
@@ -209,15 +211,17 @@ class GraphBasicTests(InterfaceSuite):
         graph.add_nodes(nodes)
         graph.add_edges(edges)
         read = [i for i in range(n) if i < 8 or i >= n - 8 or i % 16 == 0]
-        for node in (nodes[i] for i in read):
-            want = pb.Node(id=node.id, labels=sorted(node.labels), properties=node.properties)
-            check(f"GetNode({node.id}) after AddNodes of {n}", graph.get_node(node.id), want)
-        for edge in (edges[i] for i in read):
-            want = pb.Edge()
-            want.CopyFrom(edge)
-            if not edge.HasField("weight"):
-                want.weight = 1.0
-            check(f"GetEdge({edge.id}) after AddEdges of {n}", graph.get_edge(edge.id), want)
+        with AllRows() as rows:
+            for node in (nodes[i] for i in read):
+                want = pb.Node(id=node.id, labels=sorted(node.labels), properties=node.properties)
+                rows.check(f"GetNode({node.id}) after AddNodes of {n}", graph.get_node(node.id), want)
+        with AllRows() as rows:
+            for edge in (edges[i] for i in read):
+                want = pb.Edge()
+                want.CopyFrom(edge)
+                if not edge.HasField("weight"):
+                    want.weight = 1.0
+                rows.check(f"GetEdge({edge.id}) after AddEdges of {n}", graph.get_edge(edge.id), want)
         hub = {key for u, v, key in graph.reference.edges(keys=True) if "n0" in (u, v)}
         check("DeleteNode(n0): every edge of the batch from or to it", graph.delete_node("n0"), (True, len(hub)))
 
@@ -310,9 +314,10 @@ class GraphBasicTests(InterfaceSuite):
         for ops, v in ((other, "theirs"), (graph, "mine")):
             ops.add_nodes([pb.Node(id=i, properties=struct({"v": v})) for i in ("a", "b", "c")])
             ops.add_edges([pb.Edge(id=f"{u}{w}", from_node=u, to_node=w, label=v) for u, w in (("a", "b"), ("b", "c"), ("c", "a"))])
-        for ops, v in ((graph, "mine"), (other, "theirs")):
-            check(f"GetNode(b) in the namespace of {v!r}", ops.get_node("b").properties, struct({"v": v}))
-            check(f"GetEdge(bc) in the namespace of {v!r}", ops.get_edge("bc").label, v)
+        with AllRows() as rows:
+            for ops, v in ((graph, "mine"), (other, "theirs")):
+                rows.check(f"GetNode(b) in the namespace of {v!r}", ops.get_node("b").properties, struct({"v": v}))
+                rows.check(f"GetEdge(bc) in the namespace of {v!r}", ops.get_edge("bc").label, v)
         other.add_nodes([pb.Node(id="d")])
         try:
             graph.add_edges([pb.Edge(id="ad", from_node="a", to_node="d", label="L")])

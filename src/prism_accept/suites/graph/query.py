@@ -20,6 +20,7 @@ from prism_accept.registry import BackendDeclaration
 from prism_accept.suites.base import InterfaceSuite, check, describe, expect_status
 from prism_accept.suites.graph.graphs import GraphOps, batch_size, struct
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 KNOWN_LANGUAGES = ("sql", "cypher", "sparql", "gremlin")
 PEOPLE = [  # (id, name, age), written in neither name nor age order
@@ -243,15 +244,16 @@ class GraphQueryTests(InterfaceSuite):
         graph.reference.remove_edge("p1", "p2", key="k1")
         other.delete_node("p3")
         other.reference.remove_node("p3")
-        for ops, whose in ((graph, "own"), (other, "the other")):
-            check(
-                f"{language}: count of edges in {whose} namespace",
-                self.query(stub, ops, language, EDGE_COUNT),
-                [{"n": ops.reference.number_of_edges()}],
-            )
-            want = [{"name": p["name"], "age": p["age"]} for p in self.people(ops) if p["age"] > 30]
-            got = self.query(stub, ops, language, PERSONS_OVER_30)
-            self.check_multiset(f"{language}: Person nodes over 30 in {whose} namespace", got, want)
+        with AllRows() as rows:
+            for ops, whose in ((graph, "own"), (other, "the other")):
+                rows.check(
+                    f"{language}: count of edges in {whose} namespace",
+                    self.query(stub, ops, language, EDGE_COUNT),
+                    [{"n": ops.reference.number_of_edges()}],
+                )
+                want = [{"name": p["name"], "age": p["age"]} for p in self.people(ops) if p["age"] > 30]
+                got = self.query(stub, ops, language, PERSONS_OVER_30)
+                self.check_multiset(f"{language}: Person nodes over 30 in {whose} namespace", got, want)
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
     def test_reads_after_writes(self, stub, graph, language):
@@ -327,12 +329,13 @@ class GraphQueryTests(InterfaceSuite):
         check(
             f"{language}: age of name=$name with name='Ann'", self.query(stub, graph, language, AGE_BY_NAME, {"name": "Ann"}), [{"age": 31}]
         )
-        for hostile in ("Ann' OR '1'='1", 'Ann" OR true OR "', "x' OR 1=1 --"):
-            check(
-                f"{language}: age of name=$name with name={hostile!r}: bound, never spliced",
-                self.query(stub, graph, language, AGE_BY_NAME, {"name": hostile}),
-                [],
-            )
+        with AllRows() as rows:
+            for hostile in ("Ann' OR '1'='1", 'Ann" OR true OR "', "x' OR 1=1 --"):
+                rows.check(
+                    f"{language}: age of name=$name with name={hostile!r}: bound, never spliced",
+                    self.query(stub, graph, language, AGE_BY_NAME, {"name": hostile}),
+                    [],
+                )
 
     @requires.behaviour("graph_query", "languages", *KNOWN_LANGUAGES)
     def test_queries_cannot_write(self, stub, graph, language):

@@ -14,6 +14,7 @@ from prism.graph.v1 import graph_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.graph.graphs import GraphOps, batch_size
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 DIRECTIONS = {"OUTGOING": pb.OUTGOING, "INCOMING": pb.INCOMING, "BOTH": pb.BOTH}
 
@@ -99,8 +100,9 @@ class GraphTraversalTests(InterfaceSuite):
         for leaf in ("z", "y", "x10", "x9", "B", "a", "é", "Z"):
             graph.edge(f"hub>{leaf}", "hub", leaf)
         want = ["hub", "B", "Z", "a", "x10", "x9", "y", "z", "é"]
-        for method in REFERENCE:
-            check(f"{method}(hub) over 8 leaves added in another order", self.traverse(traversal, graph, method, "hub"), want)
+        with AllRows() as rows:
+            for method in REFERENCE:
+                rows.check(f"{method}(hub) over 8 leaves added in another order", self.traverse(traversal, graph, method, "hub"), want)
 
     def test_max_depth(self, graph, traversal):
         self.city(graph)
@@ -161,24 +163,25 @@ class GraphTraversalTests(InterfaceSuite):
 
     def test_start_alone_missing_and_invalid(self, graph, traversal):
         self.city(graph)
-        for method in REFERENCE:
-            check(f"{method}(lone): a node without edges", self.traverse(traversal, graph, method, "lone"), ["lone"])
-            check(
-                f"{method}(s, edge_labels=[tram]): no edge has that label",
-                self.traverse(traversal, graph, method, "s", labels=("tram",)),
-                ["s"],
-            )
-            expect_status(
-                f"{method} from a missing node", grpc.StatusCode.NOT_FOUND, lambda: self.traverse(traversal, graph, method, "nowhere")
-            )
-            expect_status(
-                f"{method} with max_depth -1",
-                grpc.StatusCode.INVALID_ARGUMENT,
-                lambda: self.traverse(traversal, graph, method, "s", max_depth=-1),
-            )
-            expect_status(
-                f"{method} with an empty start", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.traverse(traversal, graph, method, "")
-            )
+        with AllRows() as rows:
+            for method in REFERENCE:
+                rows.check(f"{method}(lone): a node without edges", self.traverse(traversal, graph, method, "lone"), ["lone"])
+                rows.check(
+                    f"{method}(s, edge_labels=[tram]): no edge has that label",
+                    self.traverse(traversal, graph, method, "s", labels=("tram",)),
+                    ["s"],
+                )
+                expect_status(
+                    f"{method} from a missing node", grpc.StatusCode.NOT_FOUND, lambda: self.traverse(traversal, graph, method, "nowhere")
+                )
+                expect_status(
+                    f"{method} with max_depth -1",
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    lambda: self.traverse(traversal, graph, method, "s", max_depth=-1),
+                )
+                expect_status(
+                    f"{method} with an empty start", grpc.StatusCode.INVALID_ARGUMENT, lambda: self.traverse(traversal, graph, method, "")
+                )
 
     def test_deleted_nodes_and_edges_are_not_followed(self, graph, traversal):
         self.city(graph)
@@ -199,10 +202,11 @@ class GraphTraversalTests(InterfaceSuite):
         batch = batch_size(capabilities)
         graph.bulk(ids, [(ids[(i - 1) // 3], ids[i]) for i in range(1, size)], batch=batch)
         graph.bulk([], [(ids[i], ids[i + 7]) for i in range(0, size - 7, 50)], batch=batch, label="skip")
-        for method in REFERENCE:
-            got = self.traverse(traversal, graph, method, "n0")
-            check(f"{method}(n0) over {size} nodes: how many visited", len(got), size)
-            check(f"{method}(n0) over {size} nodes", got, REFERENCE[method](graph.reference, "n0"))
+        with AllRows() as rows:
+            for method in REFERENCE:
+                got = self.traverse(traversal, graph, method, "n0")
+                rows.check(f"{method}(n0) over {size} nodes: how many visited", len(got), size)
+                rows.check(f"{method}(n0) over {size} nodes", got, REFERENCE[method](graph.reference, "n0"))
         self.compare(traversal, graph, ids[-1], "BOTH", labels=("link",))
 
     @staticmethod

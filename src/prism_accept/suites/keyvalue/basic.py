@@ -12,6 +12,7 @@ from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 ALL_BYTES = bytes(range(256))
 METACHARACTER_KEYS = ["a*", "a?", "[ab]", "a[", "%", "_", "a.b", "a:b", "a b", "\\", "'", '"', "a/b", "*", "?", "a%_"]
@@ -75,16 +76,18 @@ class KeyValueBasicTests(InterfaceSuite):
     def test_concurrent_sets(self, kv, namespace):
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda i: self.set(kv, namespace, f"concurrent-key-{i}", f"concurrent-value-{i}".encode()), range(100)))
-        for i in range(100):
-            check(f"Get concurrent-key-{i}", get(kv, namespace, f"concurrent-key-{i}"), f"concurrent-value-{i}".encode())
+        with AllRows() as rows:
+            for i in range(100):
+                rows.check(f"Get concurrent-key-{i}", get(kv, namespace, f"concurrent-key-{i}"), f"concurrent-value-{i}".encode())
 
     # INTERFACES.md
     def test_binary_safe_values(self, kv, namespace):
         values = {"all-bytes": ALL_BYTES, "nul-inside": b"a\x00b\x00", "not-utf8": b"\xff\xfe\xc3\x28", "trailing-nul": b"x\x00"}
         for key, value in values.items():
             self.set(kv, namespace, key, value)
-        for key, value in values.items():
-            check(f"Get {key}", get(kv, namespace, key), value)
+        with AllRows() as rows:
+            for key, value in values.items():
+                rows.check(f"Get {key}", get(kv, namespace, key), value)
 
     def test_empty_value_is_not_missing(self, kv, namespace):
         self.set(kv, namespace, "empty", b"")
@@ -113,14 +116,16 @@ class KeyValueBasicTests(InterfaceSuite):
     def test_keys_with_metacharacters_are_literal(self, kv, namespace):
         for i, key in enumerate(METACHARACTER_KEYS):
             self.set(kv, namespace, key, f"v{i}".encode())
-        for i, key in enumerate(METACHARACTER_KEYS):
-            check(f"Get {key!r}", get(kv, namespace, key), f"v{i}".encode())
-        for missing in ["ab", "a", "b", "ax", "a.c", "ac", "x"]:
-            check(
-                f"Exists {missing!r} (only look-alikes were set)",
-                kv.Exists(pb.ExistsRequest(namespace=namespace, key=missing)).exists,
-                False,
-            )
+        with AllRows() as rows:
+            for i, key in enumerate(METACHARACTER_KEYS):
+                rows.check(f"Get {key!r}", get(kv, namespace, key), f"v{i}".encode())
+        with AllRows() as rows:
+            for missing in ["ab", "a", "b", "ax", "a.c", "ac", "x"]:
+                rows.check(
+                    f"Exists {missing!r} (only look-alikes were set)",
+                    kv.Exists(pb.ExistsRequest(namespace=namespace, key=missing)).exists,
+                    False,
+                )
         check("Delete 'a*'", kv.Delete(pb.DeleteRequest(namespace=namespace, key="a*")).found, True)
         check("Get 'a?' after deleting 'a*'", get(kv, namespace, "a?"), b"v1")
 
@@ -128,8 +133,9 @@ class KeyValueBasicTests(InterfaceSuite):
         keys = ["ключ", "キー", "🔑", "e\u0301", "\u00e9"]
         for i, key in enumerate(keys):
             self.set(kv, namespace, key, bytes([i]))
-        for i, key in enumerate(keys):
-            check(f"Get {key!r}", get(kv, namespace, key), bytes([i]))
+        with AllRows() as rows:
+            for i, key in enumerate(keys):
+                rows.check(f"Get {key!r}", get(kv, namespace, key), bytes([i]))
 
     def test_namespace_isolation(self, kv, namespace, related):
         other = related("-other")

@@ -14,6 +14,7 @@ from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 LITERAL_PREFIX_KEYS = ["a*b", "a*c", "axb", "ab", "a?", "aa", "[x]1", "x1", "[x", "%1", "a%", "11", "_1", "x_", "\\1", "1"]
 
@@ -88,11 +89,12 @@ class KeyValueScanTests(InterfaceSuite):
     # INTERFACES.md
     def test_prefix_metacharacters_are_literal(self, scan, seed, namespace):
         seed({k: k.encode() for k in LITERAL_PREFIX_KEYS})
-        for prefix in ["a*", "a?", "[x]", "[x", "%", "a%", "_", "x_", "\\", "a"]:
-            want = sorted(k for k in LITERAL_PREFIX_KEYS if k.startswith(prefix))
-            check(f"ScanKeys({prefix!r})", sorted(self.scan_keys(scan, namespace, prefix)), want)
-            check(f"Count({prefix!r})", self.count(scan, namespace, prefix), len(want))
-            check(f"Scan({prefix!r}) values", dict(self.scan_all(scan, namespace, prefix)), {k: k.encode() for k in want})
+        with AllRows() as rows:
+            for prefix in ["a*", "a?", "[x]", "[x", "%", "a%", "_", "x_", "\\", "a"]:
+                want = sorted(k for k in LITERAL_PREFIX_KEYS if k.startswith(prefix))
+                rows.check(f"ScanKeys({prefix!r})", sorted(self.scan_keys(scan, namespace, prefix)), want)
+                rows.check(f"Count({prefix!r})", self.count(scan, namespace, prefix), len(want))
+                rows.check(f"Scan({prefix!r}) values", dict(self.scan_all(scan, namespace, prefix)), {k: k.encode() for k in want})
 
     def test_scan_of_an_empty_namespace(self, scan, namespace):
         check("Scan of an empty namespace", self.scan_all(scan, namespace), [])

@@ -15,6 +15,7 @@ from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status, poll_until
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 SHORT_TTL_MS = 200
 POLL_MARGIN_S = 2.0  # how long past TTL + tolerance we keep polling before calling it a failure
@@ -104,8 +105,9 @@ class KeyValueTTLTests(InterfaceSuite):
             False,
         )
         check("Get of the key with a 60 s TTL", basic.Get(pb.GetRequest(namespace=namespace, key="kept")).value, b"w")
-        for key in first_reads:
-            check(f"Exists {key!r} afterwards", self.exists(basic, namespace, key), False)
+        with AllRows() as rows:
+            for key in first_reads:
+                rows.check(f"Exists {key!r} afterwards", self.exists(basic, namespace, key), False)
 
     def expire_twins(self, ttl, basic, namespace: str, capabilities, *names: str) -> None:
         """Keys `names` expire untouched: observed on a twin set just after them, so the interface

@@ -10,6 +10,7 @@ from prism.list.v1 import list_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.list.basic import ListOps
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 ITEMS = [bytes([c]) for c in b"abcdef"]
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -58,12 +59,16 @@ class ListRangeTests(InterfaceSuite):
         check("GetRange(2, 2)", self.get_range(rng, lists.ns, "k", 2, 2), [ITEMS[2]])
 
     def test_negative_ranges(self, rng, lists):
-        for start, stop in ((-3, -1), (-6, -6), (-2, 5), (1, -2), (-100, 1)):
-            check(f"GetRange({start}, {stop})", self.get_range(rng, lists.ns, "k", start, stop), ITEMS[reference_slice(6, start, stop)])
+        with AllRows() as rows:
+            for start, stop in ((-3, -1), (-6, -6), (-2, 5), (1, -2), (-100, 1)):
+                rows.check(
+                    f"GetRange({start}, {stop})", self.get_range(rng, lists.ns, "k", start, stop), ITEMS[reference_slice(6, start, stop)]
+                )
 
     def test_empty_ranges(self, rng, lists):
-        for start, stop in ((3, 2), (6, 10), (-1, -2), (5, -3), (100, 200)):
-            check(f"GetRange({start}, {stop})", self.get_range(rng, lists.ns, "k", start, stop), [])
+        with AllRows() as rows:
+            for start, stop in ((3, 2), (6, 10), (-1, -2), (5, -3), (100, 200)):
+                rows.check(f"GetRange({start}, {stop})", self.get_range(rng, lists.ns, "k", start, stop), [])
         check("GetRange of a missing list", self.get_range(rng, lists.ns, "missing", 0, -1), [])
 
     def test_out_of_range_ends_clamp(self, rng, lists):
@@ -99,14 +104,16 @@ class ListRangeTests(InterfaceSuite):
         as the whole would show here)."""
         values = [f"v{i}".encode() for i in range(LARGE)]
         size = capabilities.decl.limits.get("max_batch_size", LARGE)  # optional: no @requires
-        for i in range(0, LARGE, size):
-            end = min(i + size, LARGE)
-            check(f"PushRight of values {i}..{end - 1}", lists.push_right("large", *values[i:end]), end)
-        for start, stop in ((0, -1), (INT64_MIN, INT64_MAX), (-LARGE, LARGE)):
-            got = self.get_range(rng, lists.ns, "large", start, stop)
-            summary = (len(got), got[:1], got[-1:])
-            check(f"GetRange({start}, {stop}) of {LARGE} values: (length, first, last)", summary, (LARGE, [b"v0"], [b"v4999"]))
-            check(f"GetRange({start}, {stop}) of {LARGE} values equal to what was pushed", got == values, True)
+        with AllRows() as rows:
+            for i in range(0, LARGE, size):
+                end = min(i + size, LARGE)
+                rows.check(f"PushRight of values {i}..{end - 1}", lists.push_right("large", *values[i:end]), end)
+        with AllRows() as rows:
+            for start, stop in ((0, -1), (INT64_MIN, INT64_MAX), (-LARGE, LARGE)):
+                got = self.get_range(rng, lists.ns, "large", start, stop)
+                summary = (len(got), got[:1], got[-1:])
+                rows.check(f"GetRange({start}, {stop}) of {LARGE} values: (length, first, last)", summary, (LARGE, [b"v0"], [b"v4999"]))
+                rows.check(f"GetRange({start}, {stop}) of {LARGE} values equal to what was pushed", got == values, True)
         check(f"Trim(1, -2) of {LARGE} values", self.trim(rng, lists.ns, "large", 1, -2), LARGE - 2)
         check("GetRange(0, -1) after Trim(1, -2) equal to the middle", self.get_range(rng, lists.ns, "large", 0, -1) == values[1:-1], True)
 

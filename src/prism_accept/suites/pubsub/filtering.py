@@ -11,6 +11,7 @@ import pytest
 from prism.pubsub.v1 import pubsub_pb2 as pb
 from prism_accept.suites.base import InterfaceSuite, check
 from prism_accept.suites.pubsub.basic import PubSubOps, Subscription
+from prism_accept.suites.rows import AllRows
 
 
 def equals(attribute: str, value: str) -> pb.AttributeCondition:
@@ -98,11 +99,12 @@ class PubSubFilteringTests(InterfaceSuite):
         check("filtered subscriber of 't'", [m.payload for m in s.until(b"marker")], [b"marker"])
 
     def test_malformed_filters_are_invalid(self, ps):
-        for what, condition in [
-            ("a condition without a test", pb.AttributeCondition(attribute="a")),
-            ("an empty in_set", in_set("a")),
-            ("an empty attribute name", equals("", "x")),
-        ]:
-            request = pb.SubscribeFilteredRequest(namespace=ps.ns, topic="t", all_of=[condition])
-            s = ps.open(ps.filtering.SubscribeFiltered, request, f"SubscribeFiltered with {what}")
-            check(f"SubscribeFiltered with {what}: (messages, status)", s.end(), ([], "INVALID_ARGUMENT"))
+        with AllRows() as rows:
+            for what, condition in [
+                ("a condition without a test", pb.AttributeCondition(attribute="a")),
+                ("an empty in_set", in_set("a")),
+                ("an empty attribute name", equals("", "x")),
+            ]:
+                request = pb.SubscribeFilteredRequest(namespace=ps.ns, topic="t", all_of=[condition])
+                s = ps.open(ps.filtering.SubscribeFiltered, request, f"SubscribeFiltered with {what}")
+                rows.check(f"SubscribeFiltered with {what}: (messages, status)", s.end(), ([], "INVALID_ARGUMENT"))

@@ -12,6 +12,7 @@ from prism_accept.suites.base import InterfaceSuite, check
 from prism_accept.suites.delivery import audit
 from prism_accept.suites.pubsub.basic import PubSubOps
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 KEYS = 5
 PER_KEY = 100
@@ -57,13 +58,14 @@ class PubSubOrderingTests(InterfaceSuite):
         subscribers = [ps.subscribe("t"), ps.subscribe("t")]
         keys = [f"k{i}" for i in range(KEYS)]
         sent = publish_concurrently(plugin, ps.ns, "t", keys, PER_KEY)
-        for n, s in enumerate(subscribers):
-            got = s.take(KEYS * PER_KEY)
-            for key in keys:
-                mine = [m.payload.decode() for m in got if m.ordering_key == key]
-                audit(f"subscriber {n + 1}: key {key!r} ({PER_KEY} messages)", sent[key], [mine])
-            stray = [m.payload.decode() for m in got if m.ordering_key not in sent]
-            check(f"subscriber {n + 1}: messages without one of the ordering keys", stray, [])
+        with AllRows() as rows:
+            for n, s in enumerate(subscribers):
+                got = s.take(KEYS * PER_KEY)
+                for key in keys:
+                    mine = [m.payload.decode() for m in got if m.ordering_key == key]
+                    audit(f"subscriber {n + 1}: key {key!r} ({PER_KEY} messages)", sent[key], [mine])
+                stray = [m.payload.decode() for m in got if m.ordering_key not in sent]
+                rows.check(f"subscriber {n + 1}: messages without one of the ordering keys", stray, [])
 
     def test_ordering_key_round_trips(self, ps):
         s = ps.subscribe("t")

@@ -13,6 +13,7 @@ import pytest
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.delivery import audit
 from prism_accept.suites.pubsub.basic import PubSubOps, payloads
+from prism_accept.suites.rows import AllRows
 
 
 class PubSubPersistentTests(InterfaceSuite):
@@ -70,9 +71,10 @@ class PubSubPersistentTests(InterfaceSuite):
     def test_last_message_id(self, ps):
         expect_status("GetLastMessageID of a topic never published to", grpc.StatusCode.NOT_FOUND, lambda: ps.last_message_id("t"))
         ids = []
-        for i in range(3):
-            ids.append(ps.publish_persistent("t", f"m{i}".encode()))
-            check(f"GetLastMessageID after publish {i + 1}", ps.last_message_id("t"), ids[-1])
+        with AllRows() as rows:
+            for i in range(3):
+                ids.append(ps.publish_persistent("t", f"m{i}".encode()))
+                rows.check(f"GetLastMessageID after publish {i + 1}", ps.last_message_id("t"), ids[-1])
         check("distinct message ids of 3 publishes", len(set(ids)), 3)
         ps.publish_persistent("u", b"other topic")
         check("GetLastMessageID('t') after a publish to 'u'", ps.last_message_id("t"), ids[-1])
@@ -111,8 +113,9 @@ class PubSubPersistentTests(InterfaceSuite):
         sessions.append(payloads(last.until(sent[-1])))
         received = sorted({p for session in sessions for p in session})
         audit("every message over 4 durable sessions (lost)", [p.decode() for p in sent], [[p.decode() for p in received]])
-        for i, session in enumerate(sessions):
-            check(f"session {i + 1} in publish order", session, sorted(session))
+        with AllRows() as rows:
+            for i, session in enumerate(sessions):
+                rows.check(f"session {i + 1} in publish order", session, sorted(session))
 
     def test_ack_of_an_unknown_message_is_not_found(self, ps):
         ps.publish_persistent("t", b"m")

@@ -13,6 +13,7 @@ from prism.pubsub.v1 import pubsub_pb2 as pb
 from prism_accept.suites.base import InterfaceSuite, check
 from prism_accept.suites.pubsub.basic import PubSubOps, payloads
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 
 def matched(ps: PubSubOps, pattern: str, misses: list[str], hits: list[str]) -> None:
@@ -90,7 +91,8 @@ class PubSubWildcardsTests(InterfaceSuite):
                     pass
 
     def test_malformed_pattern_is_invalid(self, ps):
-        for pattern in ["a.>.b", ">.a", ""]:
-            request = pb.SubscribePatternRequest(namespace=ps.ns, pattern=pattern)
-            s = ps.open(ps.wildcards.SubscribePattern, request, f"SubscribePattern({pattern!r})")
-            check(f"SubscribePattern({pattern!r}): (messages, status)", s.end(), ([], "INVALID_ARGUMENT"))
+        with AllRows() as rows:
+            for pattern in ["a.>.b", ">.a", ""]:
+                request = pb.SubscribePatternRequest(namespace=ps.ns, pattern=pattern)
+                s = ps.open(ps.wildcards.SubscribePattern, request, f"SubscribePattern({pattern!r})")
+                rows.check(f"SubscribePattern({pattern!r}): (messages, status)", s.end(), ([], "INVALID_ARGUMENT"))

@@ -15,6 +15,7 @@ from prism.queue.v1 import queue_pb2 as pb
 from prism.queue.v1 import queue_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.delivery import audit
+from prism_accept.suites.rows import AllRows
 
 ALL_BYTES = bytes(range(256))
 METACHARACTER_QUEUES = ["q*", "q?", "q%", "q_", "q:", "q.x", "q q", "[q]", "'q'"]
@@ -221,10 +222,11 @@ class QueueBasicTests(InterfaceSuite):
         names = ["q", "Q", "q2", *METACHARACTER_QUEUES]
         sent = {name: q.enqueue(name, name.encode()) for name in names}
         elsewhere = other.enqueue("q", b"other namespace")
-        for name in names:
-            got = q.drain(name)
-            audit(f"Dequeue {name!r} until empty (one message per queue)", [sent[name]], [[m.message_id for m in got]])
-            check(f"payload from {name!r}", [m.payload for m in got], [name.encode()])
+        with AllRows() as rows:
+            for name in names:
+                got = q.drain(name)
+                audit(f"Dequeue {name!r} until empty (one message per queue)", [sent[name]], [[m.message_id for m in got]])
+                rows.check(f"payload from {name!r}", [m.payload for m in got], [name.encode()])
         audit("Dequeue 'q' of the other namespace", [elsewhere], [[m.message_id for m in other.drain("q")]])
 
     def test_invalid_arguments(self, q):

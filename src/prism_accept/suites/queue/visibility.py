@@ -16,6 +16,7 @@ from prism_accept.suites.base import InterfaceSuite, check, expect_status, poll_
 from prism_accept.suites.delivery import audit
 from prism_accept.suites.queue.basic import QueueOps, audit_producers, in_threads, produce_concurrently
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 LONG_MS = 60_000
 POLL_MARGIN_S = 2.0  # how long past timeout + tolerance we keep polling before calling it lost
@@ -176,15 +177,16 @@ class QueueVisibilityTests(InterfaceSuite):
                 grpc.StatusCode.FAILED_PRECONDITION,
                 lambda: with_receipt(q, rpc, taken[rpc].receipt),
             )
-        for rpc in RECEIPT_RPCS:
-            m = q.take(rpc.lower(), LONG_MS)
-            check(
-                f"DequeueWithTimeout right after the failed {rpc}: (id, delivery_count)",
-                (m.message_id, m.delivery_count) if m else None,
-                (sent[rpc], 2),
-            )
-            succeeds(f"Ack of the redelivery after the failed {rpc}", lambda: q.ack(rpc.lower(), m.receipt))
-            check(f"Dequeue after acking the redelivery ({rpc})", q.dequeue(rpc.lower()), None)
+        with AllRows() as rows:
+            for rpc in RECEIPT_RPCS:
+                m = q.take(rpc.lower(), LONG_MS)
+                rows.check(
+                    f"DequeueWithTimeout right after the failed {rpc}: (id, delivery_count)",
+                    (m.message_id, m.delivery_count) if m else None,
+                    (sent[rpc], 2),
+                )
+                succeeds(f"Ack of the redelivery after the failed {rpc}", lambda: q.ack(rpc.lower(), m.receipt))
+                rows.check(f"Dequeue after acking the redelivery ({rpc})", q.dequeue(rpc.lower()), None)
 
     def test_receipts_of_an_earlier_delivery(self, q, capabilities):
         """After the message was redelivered to another consumer, the first delivery's receipt
@@ -194,12 +196,15 @@ class QueueVisibilityTests(InterfaceSuite):
         sent = {rpc: q.enqueue(rpc.lower(), rpc.encode()) for rpc in RECEIPT_RPCS}
         old = {rpc: q.take(rpc.lower(), first_ms) for rpc in RECEIPT_RPCS}
         new, since = {}, {}
-        for rpc in RECEIPT_RPCS:
-            ms = second_ms if rpc == "ExtendVisibility" else LONG_MS
-            (new[rpc], _), _ = watch(q, rpc.lower(), ms, time.monotonic(), 0, (first_ms + tol) / 1000 + POLL_MARGIN_S)
-            since[rpc] = time.monotonic()
-            assert new[rpc] is not None, f"DequeueWithTimeout({rpc.lower()!r}): not redelivered after its {first_ms} ms timeout"
-            check(f"redelivery on {rpc.lower()!r}: (id, delivery_count)", (new[rpc].message_id, new[rpc].delivery_count), (sent[rpc], 2))
+        with AllRows() as rows:
+            for rpc in RECEIPT_RPCS:
+                ms = second_ms if rpc == "ExtendVisibility" else LONG_MS
+                (new[rpc], _), _ = watch(q, rpc.lower(), ms, time.monotonic(), 0, (first_ms + tol) / 1000 + POLL_MARGIN_S)
+                since[rpc] = time.monotonic()
+                assert new[rpc] is not None, f"DequeueWithTimeout({rpc.lower()!r}): not redelivered after its {first_ms} ms timeout"
+                rows.check(
+                    f"redelivery on {rpc.lower()!r}: (id, delivery_count)", (new[rpc].message_id, new[rpc].delivery_count), (sent[rpc], 2)
+                )
         for rpc in RECEIPT_RPCS:
             expect_status(
                 f"{rpc} with the receipt of the delivery before the current one",

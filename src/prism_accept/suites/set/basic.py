@@ -9,6 +9,7 @@ from prism.set.v1 import set_pb2 as pb
 from prism.set.v1 import set_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 BINARY = [bytes([c]) for c in range(256)] + [b"", bytes(range(256))]
 LARGE = 5_000  # members of a large set: beyond a silent cap of 1,000 and one SSCAN page
@@ -119,10 +120,12 @@ class SetBasicTests(InterfaceSuite):
     def test_unicode_and_nul_in_names(self, sets):
         """Names are UTF-8 strings: non-ASCII names and U+0000 inside a name are names of their own."""
         names = ["é", "e", "É", "e\u0301", "a\x00", "a\x00b", "a", "ab", "😀"]
-        for name in names:
-            check(f"Add to {name!r}", sets.add(name, name.encode()), 1)
-        for name in names:
-            check(f"GetMembers({name!r})", sets.members(name), [name.encode()])
+        with AllRows() as rows:
+            for name in names:
+                rows.check(f"Add to {name!r}", sets.add(name, name.encode()), 1)
+        with AllRows() as rows:
+            for name in names:
+                rows.check(f"GetMembers({name!r})", sets.members(name), [name.encode()])
 
     def test_namespace_isolation(self, sets, related):
         other = SetOps(sets.stub, related("-other"))
@@ -142,16 +145,18 @@ class SetBasicTests(InterfaceSuite):
         def own(ops: SetOps, name: str) -> bytes:
             return f"{ops.ns}/{name}".encode()
 
-        for ops in everyone:
-            for name in names:
-                check(f"Add(shared, own) to {name!r} in {ops.ns!r}", ops.add(name, b"shared", own(ops, name)), 2)
+        with AllRows() as rows:
+            for ops in everyone:
+                for name in names:
+                    rows.check(f"Add(shared, own) to {name!r} in {ops.ns!r}", ops.add(name, b"shared", own(ops, name)), 2)
         check("Remove(shared) from 's' in own namespace", sets.remove("s", b"shared"), 1)
         check("Remove(own member) from 's' in own namespace", sets.remove("s", own(sets, "s")), 1)
-        for ops in everyone:
-            for name in names:
-                want = [] if (ops, name) == (sets, "s") else sorted({b"shared", own(ops, name)})
-                check(f"GetMembers({name!r}) in {ops.ns!r} after emptying 's' in {sets.ns!r}", ops.members(name), want)
-                check(f"Contains(shared) of {name!r} in {ops.ns!r}", ops.contains(name, b"shared"), bool(want))
+        with AllRows() as rows:
+            for ops in everyone:
+                for name in names:
+                    want = [] if (ops, name) == (sets, "s") else sorted({b"shared", own(ops, name)})
+                    rows.check(f"GetMembers({name!r}) in {ops.ns!r} after emptying 's' in {sets.ns!r}", ops.members(name), want)
+                    rows.check(f"Contains(shared) of {name!r} in {ops.ns!r}", ops.contains(name, b"shared"), bool(want))
         for ops in everyone[1:]:
             ops.remove("s", b"shared", own(ops, "s"))
         check("Add(shared) to 's' in own namespace after the others emptied theirs", sets.add("s", b"shared"), 1)
@@ -161,13 +166,16 @@ class SetBasicTests(InterfaceSuite):
         """Emptying a set named `s*` (or `s_1`, `s%1`...) deletes that set only: a delete by
         glob or LIKE pattern would take the look-alike sets with it."""
         names = WILDCARD_NAMES + LOOK_ALIKES
-        for name in names:
-            check(f"Add to {name!r}", sets.add(name, name.encode(), b"common"), 2)
-        for name in WILDCARD_NAMES:
-            check(f"Remove every member of {name!r}", sets.remove(name, name.encode(), b"common"), 2)
-        for name in names:
-            want = [] if name in WILDCARD_NAMES else sorted({name.encode(), b"common"})
-            check(f"GetMembers({name!r}) after emptying {WILDCARD_NAMES}", sets.members(name), want)
+        with AllRows() as rows:
+            for name in names:
+                rows.check(f"Add to {name!r}", sets.add(name, name.encode(), b"common"), 2)
+        with AllRows() as rows:
+            for name in WILDCARD_NAMES:
+                rows.check(f"Remove every member of {name!r}", sets.remove(name, name.encode(), b"common"), 2)
+        with AllRows() as rows:
+            for name in names:
+                want = [] if name in WILDCARD_NAMES else sorted({name.encode(), b"common"})
+                rows.check(f"GetMembers({name!r}) after emptying {WILDCARD_NAMES}", sets.members(name), want)
 
     def test_read_after_write_through_every_read_path(self, sets):
         """Read, write, read again: a read answered from a view cached before the write got through."""

@@ -9,6 +9,7 @@ from prism.set.v1 import set_pb2 as pb
 from prism.set.v1 import set_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.set.basic import LARGE, NEIGHBOURS, SetOps, batch_size, large_members
 
 MEMBERS = [b"a", b"b", b"", b"\x00", b"\xff", b"ab"]
@@ -77,26 +78,28 @@ class SetCardinalityTests(InterfaceSuite):
             other.add("s", *MEMBERS[: n + 2])
         sets.add("s", b"mine", b"a")
         sets.remove("s", b"a")
-        for n, other in enumerate(others):
-            check(f"GetSize in {other.ns!r}", self.size(card, other.ns, "s"), n + 2)
-            check(f"IsMember(a, mine) in {other.ns!r}", self.is_member(card, other.ns, "s", [b"a", b"mine"]), [True, False])
-            other.remove("s", b"a")
+        with AllRows() as rows:
+            for n, other in enumerate(others):
+                rows.check(f"GetSize in {other.ns!r}", self.size(card, other.ns, "s"), n + 2)
+                rows.check(f"IsMember(a, mine) in {other.ns!r}", self.is_member(card, other.ns, "s", [b"a", b"mine"]), [True, False])
+                other.remove("s", b"a")
         check("GetSize in own namespace", self.size(card, sets.ns, "s"), 1)
         check("IsMember(a, b, mine) in own namespace", self.is_member(card, sets.ns, "s", [b"a", b"b", b"mine"]), [False, False, True])
 
     def test_read_after_write(self, card, sets):
         """GetSize and IsMember, a write, both again: an answer cached before the write got through."""
         held: set[bytes] = set()
-        for write, member in (("Add", b"a"), ("Add", b"b"), ("Remove", b"a"), ("Add", b"a"), ("Remove", b"a"), ("Remove", b"b")):
-            if write == "Add":
-                sets.add("s", member)
-                held.add(member)
-            else:
-                sets.remove("s", member)
-                held.discard(member)
-            check(f"GetSize after {write}({member!r})", self.size(card, sets.ns, "s"), len(held))
-            got = self.is_member(card, sets.ns, "s", [b"a", b"b"])
-            check(f"IsMember(a, b) after {write}({member!r})", got, [b"a" in held, b"b" in held])
+        with AllRows() as rows:
+            for write, member in (("Add", b"a"), ("Add", b"b"), ("Remove", b"a"), ("Add", b"a"), ("Remove", b"a"), ("Remove", b"b")):
+                if write == "Add":
+                    sets.add("s", member)
+                    held.add(member)
+                else:
+                    sets.remove("s", member)
+                    held.discard(member)
+                rows.check(f"GetSize after {write}({member!r})", self.size(card, sets.ns, "s"), len(held))
+                got = self.is_member(card, sets.ns, "s", [b"a", b"b"])
+                rows.check(f"IsMember(a, b) after {write}({member!r})", got, [b"a" in held, b"b" in held])
 
     @requires.limit("max_batch_size")
     def test_a_large_set(self, card, sets, capabilities):

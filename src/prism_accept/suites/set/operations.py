@@ -11,6 +11,7 @@ from prism.set.v1 import set_pb2 as pb
 from prism.set.v1 import set_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.set.basic import NEIGHBOURS, WILDCARD_NAMES, SetOps, batch_size, large_members
 
 SETS = {
@@ -85,44 +86,48 @@ class SetOperationsTests(InterfaceSuite):
     def test_operations_leave_their_sets_unchanged(self, algebra, sets):
         for operation in REFERENCE:
             self.run(algebra, sets.ns, operation, ["a", "b", "c"])
-        for name, members in SETS.items():
-            check(f"GetMembers({name!r}) after the operations", sets.members(name), sorted(members))
+        with AllRows() as rows:
+            for name, members in SETS.items():
+                rows.check(f"GetMembers({name!r}) after the operations", sets.members(name), sorted(members))
 
     def test_namespace_isolation(self, algebra, sets, related):
         """Namespaces whose names extend each other (`ns`, `ns:`, `ns:set:s`...) hold sets of the same names."""
-        for suffix in NEIGHBOURS:
-            other = SetOps(sets.stub, related(suffix))
-            other.add("a", b"theirs")
-            other.add("z", b"only-there")
-            for operation in REFERENCE:
-                self.expect(algebra, sets, operation, ["a", "z"])
-            check(f"Union(a, z) in {other.ns!r}", self.run(algebra, other.ns, "Union", ["a", "z"]), [b"only-there", b"theirs"])
-            check(f"Difference(a, b) in {other.ns!r}", self.run(algebra, other.ns, "Difference", ["a", "b"]), [b"theirs"])
+        with AllRows() as rows:
+            for suffix in NEIGHBOURS:
+                other = SetOps(sets.stub, related(suffix))
+                other.add("a", b"theirs")
+                other.add("z", b"only-there")
+                for operation in REFERENCE:
+                    self.expect(algebra, sets, operation, ["a", "z"])
+                rows.check(f"Union(a, z) in {other.ns!r}", self.run(algebra, other.ns, "Union", ["a", "z"]), [b"only-there", b"theirs"])
+                rows.check(f"Difference(a, b) in {other.ns!r}", self.run(algebra, other.ns, "Difference", ["a", "b"]), [b"theirs"])
 
     def test_names_with_wildcards_are_literal(self, algebra, sets):
         """A set named `a*` (or `a_`, `a%`...) is that set only, never the sets its name matches as a pattern."""
-        for name in (n.replace("s", "a", 1) for n in WILDCARD_NAMES):
-            sets.add(name, name.encode())
-            check(f"Union({name!r})", self.run(algebra, sets.ns, "Union", [name]), [name.encode()])
-            check(f"Intersection({name!r}, 'a')", self.run(algebra, sets.ns, "Intersection", [name, "a"]), [])
-            check(f"Difference('a', {name!r})", self.run(algebra, sets.ns, "Difference", ["a", name]), sorted(SETS["a"]))
+        with AllRows() as rows:
+            for name in (n.replace("s", "a", 1) for n in WILDCARD_NAMES):
+                sets.add(name, name.encode())
+                rows.check(f"Union({name!r})", self.run(algebra, sets.ns, "Union", [name]), [name.encode()])
+                rows.check(f"Intersection({name!r}, 'a')", self.run(algebra, sets.ns, "Intersection", [name, "a"]), [])
+                rows.check(f"Difference('a', {name!r})", self.run(algebra, sets.ns, "Difference", ["a", name]), sorted(SETS["a"]))
 
     def test_read_after_write(self, algebra, sets):
         """Each operation, a write to its sets, the operation again: an answer cached before the write got through."""
         for operation in REFERENCE:
             self.expect(algebra, sets, operation, ["a", "b"])
         held = {n: set(SETS[n]) for n in ("a", "b")}
-        for write, name, member in (("Remove", "a", b"3"), ("Add", "a", b"5"), ("Remove", "b", b"4"), ("Add", "b", b"1")):
-            if write == "Add":
-                sets.add(name, member)
-                held[name].add(member)
-            else:
-                sets.remove(name, member)
-                held[name].discard(member)
-            want = {"Union": held["a"] | held["b"], "Intersection": held["a"] & held["b"], "Difference": held["a"] - held["b"]}
-            for operation in REFERENCE:
-                what = f"{operation}(a, b) after {write}({name}, {member!r})"
-                check(what, self.run(algebra, sets.ns, operation, ["a", "b"]), sorted(want[operation]))
+        with AllRows() as rows:
+            for write, name, member in (("Remove", "a", b"3"), ("Add", "a", b"5"), ("Remove", "b", b"4"), ("Add", "b", b"1")):
+                if write == "Add":
+                    sets.add(name, member)
+                    held[name].add(member)
+                else:
+                    sets.remove(name, member)
+                    held[name].discard(member)
+                want = {"Union": held["a"] | held["b"], "Intersection": held["a"] & held["b"], "Difference": held["a"] - held["b"]}
+                for operation in REFERENCE:
+                    what = f"{operation}(a, b) after {write}({name}, {member!r})"
+                    rows.check(what, self.run(algebra, sets.ns, operation, ["a", "b"]), sorted(want[operation]))
 
     @requires.limit("max_batch_size")
     def test_large_operands_and_results(self, algebra, sets, capabilities):

@@ -12,6 +12,7 @@ from prism.set.v1 import set_pb2 as pb
 from prism.set.v1 import set_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.set.basic import LARGE, NEIGHBOURS, SetOps, batch_size, large_members
 
 MEMBERS = {b"a", b"b", b"c", b"d", b"e", b"", b"\x00", b"\xff"}
@@ -86,13 +87,14 @@ class SetRandomTests(InterfaceSuite):
         of `count` of 3) one member is never drawn with probability (1 - count/3)**60 and always
         drawn with (count/3)**60; over 3 members, both counts and both RPCs the false-failure
         bound is 2 * 2 * 3 * ((2/3)**60 + (1/3)**60) = 3.3e-10 < 1e-9."""
-        for operation in ("GetRandomMember", "PopRandomMember"):
-            for count in (1, 2):
-                got = self.draws(rnd, sets, operation, count)
-                never = [m for m in POOL if all(m not in drawn for drawn in got)]
-                always = [m for m in POOL if all(m in drawn for drawn in got)]
-                check(f"members of {POOL} never drawn by {POOL_DRAWS} {operation}({count})", never, [])
-                check(f"members of {POOL} drawn by every one of {POOL_DRAWS} {operation}({count})", always, [])
+        with AllRows() as rows:
+            for operation in ("GetRandomMember", "PopRandomMember"):
+                for count in (1, 2):
+                    got = self.draws(rnd, sets, operation, count)
+                    never = [m for m in POOL if all(m not in drawn for drawn in got)]
+                    always = [m for m in POOL if all(m in drawn for drawn in got)]
+                    rows.check(f"members of {POOL} never drawn by {POOL_DRAWS} {operation}({count})", never, [])
+                    rows.check(f"members of {POOL} drawn by every one of {POOL_DRAWS} {operation}({count})", always, [])
         check("GetMembers after the draws and the pops put back", sorted(sets.members("pool")), sorted(POOL))
 
     @requires.limit("max_batch_size")
@@ -115,24 +117,26 @@ class SetRandomTests(InterfaceSuite):
         """Random members after each Add and Remove come from the set as it is now, not as it was."""
         held = set(MEMBERS)
         check("GetRandomMember(100) before the writes", sorted(self.get(rnd, sets.ns, "s", 100)), sorted(held))
-        for write, member in (("Remove", b"a"), ("Add", b"new"), ("Remove", b""), ("Add", b"a")):
-            if write == "Add":
-                sets.add("s", member)
-                held.add(member)
-            else:
-                sets.remove("s", member)
-                held.discard(member)
-            check(f"GetRandomMember(100) after {write}({member!r})", sorted(self.get(rnd, sets.ns, "s", 100)), sorted(held))
+        with AllRows() as rows:
+            for write, member in (("Remove", b"a"), ("Add", b"new"), ("Remove", b""), ("Add", b"a")):
+                if write == "Add":
+                    sets.add("s", member)
+                    held.add(member)
+                else:
+                    sets.remove("s", member)
+                    held.discard(member)
+                rows.check(f"GetRandomMember(100) after {write}({member!r})", sorted(self.get(rnd, sets.ns, "s", 100)), sorted(held))
         check("PopRandomMember(100) after the writes", sorted(self.pop(rnd, sets.ns, "s", 100)), sorted(held))
         check("GetRandomMember(100) after popping every member", self.get(rnd, sets.ns, "s", 100), [])
 
     def test_pop_removes_exactly_those_returned(self, rnd, sets):
         left = set(MEMBERS)
-        for count in (1, 3):
-            popped = self.pop(rnd, sets.ns, "s", count)
-            well_formed(f"PopRandomMember({count})", popped, left, count)
-            left -= set(popped)
-            check(f"GetMembers after PopRandomMember({count}) returned {sorted(popped)}", sets.members("s"), sorted(left))
+        with AllRows() as rows:
+            for count in (1, 3):
+                popped = self.pop(rnd, sets.ns, "s", count)
+                well_formed(f"PopRandomMember({count})", popped, left, count)
+                left -= set(popped)
+                rows.check(f"GetMembers after PopRandomMember({count}) returned {sorted(popped)}", sets.members("s"), sorted(left))
 
     def test_pop_more_than_the_set_empties_it(self, rnd, sets):
         check("PopRandomMember(100) of 8", sorted(self.pop(rnd, sets.ns, "s", 100)), sorted(MEMBERS))
@@ -159,9 +163,10 @@ class SetRandomTests(InterfaceSuite):
             other.add("s", *MEMBERS)
         popped = self.pop(rnd, sets.ns, "s", 3)
         well_formed("PopRandomMember(3) in own namespace", popped, MEMBERS, 3)
-        for other in others:
-            check(f"GetMembers in {other.ns!r} after a pop in own namespace", other.members("s"), sorted(MEMBERS))
-            check(f"PopRandomMember(100) in {other.ns!r}", sorted(self.pop(rnd, other.ns, "s", 100)), sorted(MEMBERS))
+        with AllRows() as rows:
+            for other in others:
+                rows.check(f"GetMembers in {other.ns!r} after a pop in own namespace", other.members("s"), sorted(MEMBERS))
+                rows.check(f"PopRandomMember(100) in {other.ns!r}", sorted(self.pop(rnd, other.ns, "s", 100)), sorted(MEMBERS))
         check("GetMembers in own namespace after the others' pops", sets.members("s"), sorted(MEMBERS - set(popped)))
 
     def test_count_must_be_positive(self, rnd, sets):

@@ -11,6 +11,7 @@ import pytest
 from prism.sortedset.v1 import sortedset_pb2 as pb
 from prism.sortedset.v1 import sortedset_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.rows import AllRows
 
 Scored = list[tuple[bytes, float]]
 
@@ -114,14 +115,16 @@ class SortedSetBasicTests(InterfaceSuite):
     def test_scores_round_trip(self, zsets):
         scores = {b"inf": math.inf, b"-inf": -math.inf, b"half": -0.5, b"big": 1e308, b"tiny": 5e-324, b"odd": float(2**53 - 1)}
         check("Add of extreme scores", zsets.add("z", *scores.items()), len(scores))
-        for member, score in scores.items():
-            check(f"GetScore({member!r})", zsets.score("z", member), score)
+        with AllRows() as rows:
+            for member, score in scores.items():
+                rows.check(f"GetScore({member!r})", zsets.score("z", member), score)
 
     def test_binary_and_empty_members(self, zsets):
         members = [bytes([c]) for c in range(256)] + [b"", bytes(range(256))]
         check(f"Add of {len(members)} binary members", zsets.add("z", *((m, float(i)) for i, m in enumerate(members))), len(members))
-        for i in (0, 1, 255, 256, 257):
-            check(f"GetScore({members[i][:4]!r}...)", zsets.score("z", members[i]), float(i))
+        with AllRows() as rows:
+            for i in (0, 1, 255, 256, 257):
+                rows.check(f"GetScore({members[i][:4]!r}...)", zsets.score("z", members[i]), float(i))
 
     def test_keys_and_namespaces_are_separate(self, zsets, related):
         other = ZOps(zsets.stub, related("-other"))
@@ -138,14 +141,18 @@ class SortedSetBasicTests(InterfaceSuite):
             zsets.add(key, (b"a", float(i)), (b"k" + key.encode(), 0.0))
         check("Add(a=100) to 'z_' (an update)", zsets.add("z_", (b"a", 100.0)), 0)
         removed = ("z*", "%", "z[z]")
-        for key in removed:
-            check(f"Remove(a) from {key!r}", zsets.remove(key, b"a"), 1)
-        for i, key in enumerate(NAMES):
-            if key in removed:
-                zsets.missing(key, b"a", "after Remove(a) there")
-            else:
-                check(f"GetScore({key!r}, a) after writes to 'z_' {removed}", zsets.score(key, b"a"), 100.0 if key == "z_" else float(i))
-            check(f"GetScore({key!r}, its own member)", zsets.score(key, b"k" + key.encode()), 0.0)
+        with AllRows() as rows:
+            for key in removed:
+                rows.check(f"Remove(a) from {key!r}", zsets.remove(key, b"a"), 1)
+        with AllRows() as rows:
+            for i, key in enumerate(NAMES):
+                if key in removed:
+                    zsets.missing(key, b"a", "after Remove(a) there")
+                else:
+                    rows.check(
+                        f"GetScore({key!r}, a) after writes to 'z_' {removed}", zsets.score(key, b"a"), 100.0 if key == "z_" else float(i)
+                    )
+                rows.check(f"GetScore({key!r}, its own member)", zsets.score(key, b"k" + key.encode()), 0.0)
 
     def test_every_write_stays_in_its_namespace(self, zsets, related):
         """Add (new and update) and Remove in one namespace, on the same key and members as in

@@ -10,6 +10,7 @@ from prism.sortedset.v1 import sortedset_pb2 as pb
 from prism.sortedset.v1 import sortedset_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.sortedset.basic import WHOLE, Scored, ZOps, check_members, pairs
 
 MEMBERS = [b"b", b"\xff", b"aa", b"", b"a", b"ab", b"\x00", b"c", b"a\x00", b"B"]
@@ -80,24 +81,27 @@ class SortedSetLexTests(InterfaceSuite):
         check("GetRangeByLex(-, +)", self.get(lex, zsets.ns, "z", b"-", b"+"), REFERENCE)
 
     def test_inclusive_and_exclusive_bounds(self, lex, zsets):
-        for low, high in BOUNDS:
-            check(f"GetRangeByLex({low!r}, {high!r})", self.get(lex, zsets.ns, "z", low, high), by_lex(low, high))
+        with AllRows() as rows:
+            for low, high in BOUNDS:
+                rows.check(f"GetRangeByLex({low!r}, {high!r})", self.get(lex, zsets.ns, "z", low, high), by_lex(low, high))
 
     def test_reverse(self, lex, zsets):
-        for low, high in BOUNDS[:8]:
-            got = self.get(lex, zsets.ns, "z", low, high, reverse=True)
-            check(f"GetRangeByLex({low!r}, {high!r}, reverse)", got, by_lex(low, high, reverse=True))
+        with AllRows() as rows:
+            for low, high in BOUNDS[:8]:
+                got = self.get(lex, zsets.ns, "z", low, high, reverse=True)
+                rows.check(f"GetRangeByLex({low!r}, {high!r}, reverse)", got, by_lex(low, high, reverse=True))
 
     def test_offset_and_limit(self, lex, zsets):
         n = len(MEMBERS)
-        for offset, limit in ((0, 1), (2, 3), (3, 0), (n - 1, 5), (n, 1), (100, 0)):
-            for reverse in (False, True):
-                got = self.get(lex, zsets.ns, "z", b"-", b"+", offset=offset, limit=limit, reverse=reverse)
-                check(
-                    f"GetRangeByLex(-, +, offset={offset}, limit={limit}, reverse={reverse})",
-                    got,
-                    by_lex(b"-", b"+", offset, limit, reverse),
-                )
+        with AllRows() as rows:
+            for offset, limit in ((0, 1), (2, 3), (3, 0), (n - 1, 5), (n, 1), (100, 0)):
+                for reverse in (False, True):
+                    got = self.get(lex, zsets.ns, "z", b"-", b"+", offset=offset, limit=limit, reverse=reverse)
+                    rows.check(
+                        f"GetRangeByLex(-, +, offset={offset}, limit={limit}, reverse={reverse})",
+                        got,
+                        by_lex(b"-", b"+", offset, limit, reverse),
+                    )
         got = self.get(lex, zsets.ns, "z", b"(a", b"[c", offset=1, limit=2)
         check("GetRangeByLex((a, [c, offset=1, limit=2)", got, by_lex(b"(a", b"[c", 1, 2))
 
@@ -106,13 +110,14 @@ class SortedSetLexTests(InterfaceSuite):
         inside the bounds), with limits 0, 1, size and int64's maximum: "-".."+" forward and
         reverse, and between bounds. An offset past the end is empty, never the last member."""
         n = len(MEMBERS)
-        for low, high, reverse in ((b"-", b"+", False), (b"-", b"+", True), (b"(a", b"[c", False)):
-            inside = len(by_lex(low, high))
-            for offset in sorted({0, 1, n - 1, n, n + 1, 2**63 - 1, inside - 1, inside, inside + 1}):
-                for limit in (0, 1, n, 2**63 - 1):
-                    got = self.get(lex, zsets.ns, "z", low, high, offset=offset, limit=limit, reverse=reverse)
-                    want = by_lex(low, high, offset, limit, reverse)
-                    check(f"GetRangeByLex({low!r}, {high!r}, offset={offset}, limit={limit}, reverse={reverse})", got, want)
+        with AllRows() as rows:
+            for low, high, reverse in ((b"-", b"+", False), (b"-", b"+", True), (b"(a", b"[c", False)):
+                inside = len(by_lex(low, high))
+                for offset in sorted({0, 1, n - 1, n, n + 1, 2**63 - 1, inside - 1, inside, inside + 1}):
+                    for limit in (0, 1, n, 2**63 - 1):
+                        got = self.get(lex, zsets.ns, "z", low, high, offset=offset, limit=limit, reverse=reverse)
+                        want = by_lex(low, high, offset, limit, reverse)
+                        rows.check(f"GetRangeByLex({low!r}, {high!r}, offset={offset}, limit={limit}, reverse={reverse})", got, want)
 
     @requires.limit("max_batch_size")
     def test_whole_ranges_of_5000_members(self, lex, zsets, capabilities):
@@ -131,18 +136,19 @@ class SortedSetLexTests(InterfaceSuite):
     def test_reads_follow_adds_and_removals(self, lex, zsets):
         """Read, add members, read, remove members, read: a cached view answers the old members."""
         held = set(MEMBERS)
-        for add, remove in (([b"ac", b"\x00\x00"], []), ([], [b"a", b"\xff"]), ([b"a"], [b"ac", b""])):
-            if add:
-                zsets.add("z", *((m, SCORE) for m in add))
-            if remove:
-                zsets.remove("z", *remove)
-            held = (held | set(add)) - set(remove)
-            reference = [(m, SCORE) for m in sorted(held)]
-            for low, high in ((b"-", b"+"), (b"[a", b"(b")):
-                for reverse in (False, True):
-                    got = self.get(lex, zsets.ns, "z", low, high, reverse=reverse)
-                    want = by_lex(low, high, 0, 0, reverse, reference)
-                    check(f"GetRangeByLex({low!r}, {high!r}, reverse={reverse}) after +{add} -{remove}", got, want)
+        with AllRows() as rows:
+            for add, remove in (([b"ac", b"\x00\x00"], []), ([], [b"a", b"\xff"]), ([b"a"], [b"ac", b""])):
+                if add:
+                    zsets.add("z", *((m, SCORE) for m in add))
+                if remove:
+                    zsets.remove("z", *remove)
+                held = (held | set(add)) - set(remove)
+                reference = [(m, SCORE) for m in sorted(held)]
+                for low, high in ((b"-", b"+"), (b"[a", b"(b")):
+                    for reverse in (False, True):
+                        got = self.get(lex, zsets.ns, "z", low, high, reverse=reverse)
+                        want = by_lex(low, high, 0, 0, reverse, reference)
+                        rows.check(f"GetRangeByLex({low!r}, {high!r}, reverse={reverse}) after +{add} -{remove}", got, want)
 
     def test_a_missing_key_is_empty(self, lex, zsets):
         check("GetRangeByLex(-, +) of a missing key", self.get(lex, zsets.ns, "missing", b"-", b"+"), [])

@@ -13,6 +13,7 @@ from prism.sortedset.v1 import sortedset_pb2 as pb
 from prism.sortedset.v1 import sortedset_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.sortedset.basic import NAMES, WHOLE, Scored, ZOps, check_members, many, ordered, pairs
 
 KEYS = {
@@ -124,9 +125,10 @@ class SortedSetOperationsTests(InterfaceSuite):
         zsets.add("p", (b"a", math.inf), (b"b", 0.0), (b"c", 1.0))
         zsets.add("n", (b"a", -math.inf), (b"b", math.inf), (b"c", -math.inf))
         data = {"p": {b"a": math.inf, b"b": 0.0, b"c": 1.0}, "n": {b"a": -math.inf, b"b": math.inf, b"c": -math.inf}}
-        for aggregate in AGGREGATES:
-            got = self.combine(ops, zsets.ns, True, ["p", "n"], None, aggregate)
-            check(f"Intersection(p, n, {aggregate}) with infinite scores", got, reference(["p", "n"], None, aggregate, True, data))
+        with AllRows() as rows:
+            for aggregate in AGGREGATES:
+                got = self.combine(ops, zsets.ns, True, ["p", "n"], None, aggregate)
+                rows.check(f"Intersection(p, n, {aggregate}) with infinite scores", got, reference(["p", "n"], None, aggregate, True, data))
 
     @pytest.mark.parametrize("aggregate", sorted(AGGREGATES))
     def test_infinities_with_weights(self, ops, zsets, aggregate):
@@ -136,16 +138,18 @@ class SortedSetOperationsTests(InterfaceSuite):
         orders keys by size), so the contract pins only two terms."""
         for key, scores in INFINITE.items():
             zsets.add(key, *scores.items())
-        for weights in INFINITE_WEIGHTS:
-            for keys, ws in ((["p", "n"], weights), (["n", "p"], weights[::-1])):
-                for intersect in (False, True):
-                    name = "Intersection" if intersect else "Union"
-                    got = self.combine(ops, zsets.ns, intersect, keys, ws, aggregate)
-                    check(f"{name}({keys}, weights={ws}, {aggregate})", got, reference(keys, ws, aggregate, intersect, INFINITE))
-        for intersect in (False, True):
-            got = self.combine(ops, zsets.ns, intersect, ["p", "p"], [1.0, -1.0], aggregate)
-            want = reference(["p", "p"], [1.0, -1.0], aggregate, intersect, INFINITE)
-            check(f"{'Intersection' if intersect else 'Union'}(['p', 'p'], weights=[1, -1], {aggregate})", got, want)
+        with AllRows() as rows:
+            for weights in INFINITE_WEIGHTS:
+                for keys, ws in ((["p", "n"], weights), (["n", "p"], weights[::-1])):
+                    for intersect in (False, True):
+                        name = "Intersection" if intersect else "Union"
+                        got = self.combine(ops, zsets.ns, intersect, keys, ws, aggregate)
+                        rows.check(f"{name}({keys}, weights={ws}, {aggregate})", got, reference(keys, ws, aggregate, intersect, INFINITE))
+        with AllRows() as rows:
+            for intersect in (False, True):
+                got = self.combine(ops, zsets.ns, intersect, ["p", "p"], [1.0, -1.0], aggregate)
+                want = reference(["p", "p"], [1.0, -1.0], aggregate, intersect, INFINITE)
+                rows.check(f"{'Intersection' if intersect else 'Union'}(['p', 'p'], weights=[1, -1], {aggregate})", got, want)
 
     @requires.limit("max_batch_size")
     def test_union_and_intersection_of_5000_members_and_more(self, ops, zsets, capabilities):
@@ -168,17 +172,21 @@ class SortedSetOperationsTests(InterfaceSuite):
         data = {key: {key.encode(): float(i), b"shared": float(i)} for i, key in enumerate(names)}
         for key, scores in data.items():
             zsets.add(key, *scores.items())
-        for keys in (["nz*"], ["nz_", "n%"], ["nz?", "nz[z]", "n\\"], ["n*", "nz\\"]):
-            for intersect in (False, True):
-                name = "Intersection" if intersect else "Union"
-                check(f"{name}({keys})", self.combine(ops, zsets.ns, intersect, keys), reference(keys, None, "SUM", intersect, data))
+        with AllRows() as rows:
+            for keys in (["nz*"], ["nz_", "n%"], ["nz?", "nz[z]", "n\\"], ["n*", "nz\\"]):
+                for intersect in (False, True):
+                    name = "Intersection" if intersect else "Union"
+                    rows.check(
+                        f"{name}({keys})", self.combine(ops, zsets.ns, intersect, keys), reference(keys, None, "SUM", intersect, data)
+                    )
 
     def test_inputs_are_unchanged(self, ops, zsets):
         self.combine(ops, zsets.ns, False, ["x", "y", "z"], [2.0, 2.0, 2.0])
         self.combine(ops, zsets.ns, True, ["x", "y", "z"], None, "MAX")
-        for key, scores in KEYS.items():
-            for member, score in scores.items():
-                check(f"GetScore({key!r}, {member!r}) after the operations", zsets.score(key, member), score)
+        with AllRows() as rows:
+            for key, scores in KEYS.items():
+                for member, score in scores.items():
+                    rows.check(f"GetScore({key!r}, {member!r}) after the operations", zsets.score(key, member), score)
 
     def test_namespace_isolation(self, ops, zsets, related):
         other = ZOps(zsets.stub, related("-other"))

@@ -13,6 +13,7 @@ from prism.sortedset.v1 import sortedset_pb2 as pb
 from prism.sortedset.v1 import sortedset_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.sortedset.basic import NAMES, WHOLE, Scored, ZOps, check_members, many, ordered, pairs
 
 INF = math.inf
@@ -88,21 +89,28 @@ class SortedSetRangeTests(InterfaceSuite):
         check("GetRange(0, -1, reverse)", self.get_range(rng, zsets.ns, "z", 0, -1, True), REFERENCE[::-1])
 
     def test_rank_ranges_with_negative_indexes(self, rng, zsets):
-        for start, stop in ((1, 3), (2, 2), (-3, -1), (-1, -1), (-N, 0), (1, -2), (-100, 2), (0, 100), (-4, 100)):
-            for reverse in (False, True):
-                want = (REFERENCE[::-1] if reverse else REFERENCE)[rank_slice(start, stop)]
-                check(f"GetRange({start}, {stop}, reverse={reverse})", self.get_range(rng, zsets.ns, "z", start, stop, reverse), want)
+        with AllRows() as rows:
+            for start, stop in ((1, 3), (2, 2), (-3, -1), (-1, -1), (-N, 0), (1, -2), (-100, 2), (0, 100), (-4, 100)):
+                for reverse in (False, True):
+                    want = (REFERENCE[::-1] if reverse else REFERENCE)[rank_slice(start, stop)]
+                    rows.check(
+                        f"GetRange({start}, {stop}, reverse={reverse})", self.get_range(rng, zsets.ns, "z", start, stop, reverse), want
+                    )
 
     def test_empty_rank_ranges(self, rng, zsets):
-        for start, stop in ((3, 2), (N, N + 5), (-1, -2), (5, -N), (100, 200)):
-            check(f"GetRange({start}, {stop})", self.get_range(rng, zsets.ns, "z", start, stop), [])
+        with AllRows() as rows:
+            for start, stop in ((3, 2), (N, N + 5), (-1, -2), (5, -N), (100, 200)):
+                rows.check(f"GetRange({start}, {stop})", self.get_range(rng, zsets.ns, "z", start, stop), [])
         check("GetRange of a missing key", self.get_range(rng, zsets.ns, "missing", 0, -1), [])
 
     def test_inclusive_and_exclusive_score_bounds(self, rng, zsets):
-        for lo_ex in (False, True):
-            for hi_ex in (False, True):
-                got = self.by_score(rng, zsets.ns, "z", min=bound(1.0, lo_ex), max=bound(2.0, hi_ex))
-                check(f"GetRangeByScore({'(' if lo_ex else '['}1, 2{')' if hi_ex else ']'})", got, by_score(1.0, lo_ex, 2.0, hi_ex))
+        with AllRows() as rows:
+            for lo_ex in (False, True):
+                for hi_ex in (False, True):
+                    got = self.by_score(rng, zsets.ns, "z", min=bound(1.0, lo_ex), max=bound(2.0, hi_ex))
+                    rows.check(
+                        f"GetRangeByScore({'(' if lo_ex else '['}1, 2{')' if hi_ex else ']'})", got, by_score(1.0, lo_ex, 2.0, hi_ex)
+                    )
 
     def test_equal_bounds(self, rng, zsets):
         check("GetRangeByScore([1, 1])", self.by_score(rng, zsets.ns, "z", min=bound(1.0), max=bound(1.0)), by_score(1, False, 1, False))
@@ -118,9 +126,12 @@ class SortedSetRangeTests(InterfaceSuite):
             ((INF, False), (INF, False)),
             ((-INF, False), (-INF, False)),
         ]
-        for (lo, lo_ex), (hi, hi_ex) in cases:
-            got = self.by_score(rng, zsets.ns, "z", min=bound(lo, lo_ex), max=bound(hi, hi_ex))
-            check(f"GetRangeByScore({'(' if lo_ex else '['}{lo}, {hi}{')' if hi_ex else ']'})", got, by_score(lo, lo_ex, hi, hi_ex))
+        with AllRows() as rows:
+            for (lo, lo_ex), (hi, hi_ex) in cases:
+                got = self.by_score(rng, zsets.ns, "z", min=bound(lo, lo_ex), max=bound(hi, hi_ex))
+                rows.check(
+                    f"GetRangeByScore({'(' if lo_ex else '['}{lo}, {hi}{')' if hi_ex else ']'})", got, by_score(lo, lo_ex, hi, hi_ex)
+                )
 
     def test_unset_bounds_are_infinite(self, rng, zsets):
         check("GetRangeByScore() with no bounds", self.by_score(rng, zsets.ns, "z"), REFERENCE)
@@ -133,11 +144,12 @@ class SortedSetRangeTests(InterfaceSuite):
         check("GetRangeByScore(reverse) with no bounds", self.by_score(rng, zsets.ns, "z", reverse=True), REFERENCE[::-1])
 
     def test_offset_and_limit(self, rng, zsets):
-        for offset, limit in ((0, 1), (1, 2), (2, 0), (3, 100), (N - 1, 5), (N, 1), (100, 0)):
-            for reverse in (False, True):
-                got = self.by_score(rng, zsets.ns, "z", offset=offset, limit=limit, reverse=reverse)
-                want = by_score(-INF, False, INF, False, offset, limit, reverse)
-                check(f"GetRangeByScore(all, offset={offset}, limit={limit}, reverse={reverse})", got, want)
+        with AllRows() as rows:
+            for offset, limit in ((0, 1), (1, 2), (2, 0), (3, 100), (N - 1, 5), (N, 1), (100, 0)):
+                for reverse in (False, True):
+                    got = self.by_score(rng, zsets.ns, "z", offset=offset, limit=limit, reverse=reverse)
+                    want = by_score(-INF, False, INF, False, offset, limit, reverse)
+                    rows.check(f"GetRangeByScore(all, offset={offset}, limit={limit}, reverse={reverse})", got, want)
         got = self.by_score(rng, zsets.ns, "z", min=bound(1.0), max=bound(2.5, True), offset=1, limit=3)
         check("GetRangeByScore([1, 2.5), offset=1, limit=3)", got, by_score(1.0, False, 2.5, True, 1, 3))
 
@@ -147,24 +159,26 @@ class SortedSetRangeTests(InterfaceSuite):
     def test_rank_ends_below_minus_size_and_above_size(self, rng, zsets):
         """Every pair of ends around -size, 0 and size (and int64's), forward and reverse, against
         the clamped slice: an end below -size is 0, one above size is size - 1."""
-        for reverse, edges in ((False, EDGES), (True, REVERSE_EDGES)):
-            order = REFERENCE[::-1] if reverse else REFERENCE
-            for start in edges:
-                for stop in edges:
-                    got = self.get_range(rng, zsets.ns, "z", start, stop, reverse)
-                    check(f"GetRange({start}, {stop}, reverse={reverse})", got, order[rank_slice(start, stop)])
+        with AllRows() as rows:
+            for reverse, edges in ((False, EDGES), (True, REVERSE_EDGES)):
+                order = REFERENCE[::-1] if reverse else REFERENCE
+                for start in edges:
+                    for stop in edges:
+                        got = self.get_range(rng, zsets.ns, "z", start, stop, reverse)
+                        rows.check(f"GetRange({start}, {stop}, reverse={reverse})", got, order[rank_slice(start, stop)])
 
     def test_offset_and_limit_around_the_size(self, rng, zsets):
         """Offsets at 0, 1, size - 1, size, size + 1 and int64's maximum, with limits 0, 1, size
         and int64's maximum: unbounded forward and reverse, and between finite bounds."""
-        for low, high, reverse in ((None, None, False), (None, None, True), ((1.0, False), (2.5, True), False)):
-            ends = {} if low is None else {"min": bound(*low), "max": bound(*high)}
-            lo, hi = low or (-INF, False), high or (INF, False)
-            for offset in OFFSETS:
-                for limit in LIMITS:
-                    got = self.by_score(rng, zsets.ns, "z", offset=offset, limit=limit, reverse=reverse, **ends)
-                    want = by_score(*lo, *hi, offset, limit, reverse)
-                    check(f"GetRangeByScore({lo}, {hi}, offset={offset}, limit={limit}, reverse={reverse})", got, want)
+        with AllRows() as rows:
+            for low, high, reverse in ((None, None, False), (None, None, True), ((1.0, False), (2.5, True), False)):
+                ends = {} if low is None else {"min": bound(*low), "max": bound(*high)}
+                lo, hi = low or (-INF, False), high or (INF, False)
+                for offset in OFFSETS:
+                    for limit in LIMITS:
+                        got = self.by_score(rng, zsets.ns, "z", offset=offset, limit=limit, reverse=reverse, **ends)
+                        want = by_score(*lo, *hi, offset, limit, reverse)
+                        rows.check(f"GetRangeByScore({lo}, {hi}, offset={offset}, limit={limit}, reverse={reverse})", got, want)
 
     @requires.limit("max_batch_size")
     def test_whole_ranges_of_5000_members(self, rng, zsets, capabilities):
@@ -206,9 +220,10 @@ class SortedSetRangeTests(InterfaceSuite):
         names = ["n" + name for name in NAMES]  # "nz*" as a pattern matches "nz", "nz_" ...
         for i, key in enumerate(names):
             zsets.add(key, (key.encode(), float(i)))
-        for i, key in enumerate(names):
-            check(f"GetRange({key!r}, 0, -1)", self.get_range(rng, zsets.ns, key, 0, -1), [(key.encode(), float(i))])
-            check(f"GetRangeByScore({key!r})", self.by_score(rng, zsets.ns, key, reverse=True), [(key.encode(), float(i))])
+        with AllRows() as rows:
+            for i, key in enumerate(names):
+                rows.check(f"GetRange({key!r}, 0, -1)", self.get_range(rng, zsets.ns, key, 0, -1), [(key.encode(), float(i))])
+                rows.check(f"GetRangeByScore({key!r})", self.by_score(rng, zsets.ns, key, reverse=True), [(key.encode(), float(i))])
 
     def test_namespace_isolation(self, rng, zsets, related):
         other = ZOps(zsets.stub, related("-other"))

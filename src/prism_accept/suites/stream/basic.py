@@ -13,6 +13,7 @@ from prism.stream.v1 import stream_pb2 as pb
 from prism.stream.v1 import stream_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.delivery import audit
+from prism_accept.suites.rows import AllRows
 
 ALL_BYTES = bytes(range(256))
 METACHARACTER_STREAMS = ["s*", "s?", "s%", "s_", "s:", "s.x", "s s", "[s]", "'s'", "s-0", "0-1"]
@@ -126,9 +127,10 @@ class StreamBasicTests(InterfaceSuite):
 
     def test_latest_offset_follows_appends(self, s):
         seen = []
-        for i in range(5):
-            seen.append(s.append("s", b"x").offset)
-            check(f"GetLatestOffset after Append {i + 1}", s.latest("s"), (True, seen[-1]))
+        with AllRows() as rows:
+            for i in range(5):
+                seen.append(s.append("s", b"x").offset)
+                rows.check(f"GetLatestOffset after Append {i + 1}", s.latest("s"), (True, seen[-1]))
         audit_offsets("Read after 5 Appends", seen, s.read("s"))
 
     def test_read_from_latest_sees_only_new_records(self, s):
@@ -166,10 +168,11 @@ class StreamBasicTests(InterfaceSuite):
         names = ["s", "S", "s2", *METACHARACTER_STREAMS]
         sent = {name: s.append(name, name.encode()).offset for name in names}
         elsewhere = other.append("s", b"other namespace").offset
-        for name in names:
-            got = s.read(name)
-            audit_offsets(f"Read {name!r} (one record per stream)", [sent[name]], got)
-            check(f"payload from {name!r}", [r.payload for r in got], [name.encode()])
+        with AllRows() as rows:
+            for name in names:
+                got = s.read(name)
+                audit_offsets(f"Read {name!r} (one record per stream)", [sent[name]], got)
+                rows.check(f"payload from {name!r}", [r.payload for r in got], [name.encode()])
         audit_offsets("Read 's' of the other namespace", [elsewhere], other.read("s"))
 
     def test_invalid_arguments(self, s):

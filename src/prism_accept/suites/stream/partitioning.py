@@ -12,6 +12,7 @@ import pytest
 from prism.stream.v1 import stream_pb2 as pb
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.stream.basic import CALL_TIMEOUT_S, StreamOps, audit_offsets
 
 KEYS = 50
@@ -59,12 +60,13 @@ class StreamPartitioningTests(InterfaceSuite):
         check("keys whose records landed in more than one partition", split, {})
         outside = sorted({p for p in sent if not 0 <= p < count})
         check(f"partitions outside 0..{count - 1} in AppendResponse", outside, [])
-        for p in range(count):
-            got = s.read("s", partition=p)
-            audit_offsets(f"Read partition {p} (its records in append order)", sent.get(p, []), got)
-            check(f"partition field of records read from partition {p}", sorted({r.partition for r in got} - {p}), [])
-            wrong_key = [r.offset for r in got if r.key != key_of.get(f"{p}/{r.offset}")]
-            check(f"records of partition {p} whose key is not the one appended", wrong_key, [])
+        with AllRows() as rows:
+            for p in range(count):
+                got = s.read("s", partition=p)
+                audit_offsets(f"Read partition {p} (its records in append order)", sent.get(p, []), got)
+                rows.check(f"partition field of records read from partition {p}", sorted({r.partition for r in got} - {p}), [])
+                wrong_key = [r.offset for r in got if r.key != key_of.get(f"{p}/{r.offset}")]
+                rows.check(f"records of partition {p} whose key is not the one appended", wrong_key, [])
 
     def test_same_key_same_partition_when_appended_again(self, s):
         first = {k: s.append("s", b"a", key=k).partition for k in ("a", "b", "c", "é✓", "k:1")}
@@ -74,17 +76,19 @@ class StreamPartitioningTests(InterfaceSuite):
     def test_explicit_partition_append_and_read(self, s):
         count = s.partitions("s")
         sent: dict[int, list[str]] = {}
-        for p in range(count):
-            responses = [s.append_to("s", p, f"p{p}-{i}".encode(), {"p": str(p)}) for i in range(3)]
-            check(f"AppendToPartition({p}): partitions answered", [r.partition for r in responses], [p] * 3)
-            sent[p] = [r.offset for r in responses]
-        for p in range(count):
-            got = s.read("s", partition=p)
-            audit_offsets(f"Read partition {p} after 3 AppendToPartition", sent[p], got)
-            check(f"payloads of partition {p}", [r.payload for r in got], [f"p{p}-{i}".encode() for i in range(3)])
-            check(f"headers of partition {p}", [dict(r.headers) for r in got], [{"p": str(p)}] * 3)
-            check(f"GetLatestOffset of partition {p}", s.latest("s", partition=p), (True, sent[p][-1]))
-            audit_offsets(f"Read partition {p} from its second record", sent[p][1:], s.read("s", sent[p][1], partition=p))
+        with AllRows() as rows:
+            for p in range(count):
+                responses = [s.append_to("s", p, f"p{p}-{i}".encode(), {"p": str(p)}) for i in range(3)]
+                rows.check(f"AppendToPartition({p}): partitions answered", [r.partition for r in responses], [p] * 3)
+                sent[p] = [r.offset for r in responses]
+        with AllRows() as rows:
+            for p in range(count):
+                got = s.read("s", partition=p)
+                audit_offsets(f"Read partition {p} after 3 AppendToPartition", sent[p], got)
+                rows.check(f"payloads of partition {p}", [r.payload for r in got], [f"p{p}-{i}".encode() for i in range(3)])
+                rows.check(f"headers of partition {p}", [dict(r.headers) for r in got], [{"p": str(p)}] * 3)
+                rows.check(f"GetLatestOffset of partition {p}", s.latest("s", partition=p), (True, sent[p][-1]))
+                audit_offsets(f"Read partition {p} from its second record", sent[p][1:], s.read("s", sent[p][1], partition=p))
 
     def test_partition_out_of_range(self, s):
         count = s.partitions("s")

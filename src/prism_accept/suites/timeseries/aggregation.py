@@ -14,6 +14,7 @@ from prism.timeseries.v1 import timeseries_pb2 as pb
 from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.timeseries.basic import (
     ALL,
     LOOK_ALIKE_LABELS,
@@ -290,14 +291,15 @@ class TimeSeriesAggregationTests(InterfaceSuite):
         all_series = [(series, sorted(points.items())), ({"host": "b"}, [(100, 32.0)])]
         want = expected("cpu", [(lb, buckets(p, 1000, "sum")) for lb, p in all_series])
         check_answer("Aggregate(sum) after a new series", ts.aggregate("cpu", 1000, "sum"), want)
-        for write in ({900: 64.0}, {2500: 1.0}):
-            rolled = [(lb, buckets(p, 1000, "sum")) for lb, p in all_series]
-            check("Rollup(sum) to cpu_1s", ts.rollup("cpu", 1000, "sum", "cpu_1s"), sum(len(b) for _, b in rolled))
-            check_answer("Aggregate(max, bucket_ms=1) of cpu_1s", ts.aggregate("cpu_1s", 1, "max"), expected("cpu_1s", rolled))
-            check_answer("Query cpu_1s", ts.query("cpu_1s"), expected("cpu_1s", rolled))
-            ts.insert("cpu", series, sorted(write.items()))
-            points.update(write)
-            all_series[0] = (series, sorted(points.items()))
+        with AllRows() as rows:
+            for write in ({900: 64.0}, {2500: 1.0}):
+                rolled = [(lb, buckets(p, 1000, "sum")) for lb, p in all_series]
+                rows.check("Rollup(sum) to cpu_1s", ts.rollup("cpu", 1000, "sum", "cpu_1s"), sum(len(b) for _, b in rolled))
+                check_answer("Aggregate(max, bucket_ms=1) of cpu_1s", ts.aggregate("cpu_1s", 1, "max"), expected("cpu_1s", rolled))
+                check_answer("Query cpu_1s", ts.query("cpu_1s"), expected("cpu_1s", rolled))
+                ts.insert("cpu", series, sorted(write.items()))
+                points.update(write)
+                all_series[0] = (series, sorted(points.items()))
 
     def test_rollup_and_aggregate_are_per_namespace(self, ts, related):
         """The same metric and labels in `ns`, `ns:ts` and `ns-other`: Rollup reads and writes only
@@ -306,10 +308,11 @@ class TimeSeriesAggregationTests(InterfaceSuite):
         data = {suffix: [(0, 1.0 + k), (10, 2.0 * k), (1500, 3.0)] for k, suffix in enumerate(spaces)}
         for suffix, ops in spaces.items():
             ops.insert("cpu", {"host": "a"}, data[suffix])
-        for suffix, ops in spaces.items():
-            want = buckets(data[suffix], 1000, "sum")
-            check(f"Rollup(sum) in namespace + {suffix!r}", ops.rollup("cpu", 1000, "sum", "cpu_1s"), len(want))
-            check_answer(f"Query cpu_1s in namespace + {suffix!r}", ops.query("cpu_1s"), expected("cpu_1s", [({"host": "a"}, want)]))
+        with AllRows() as rows:
+            for suffix, ops in spaces.items():
+                want = buckets(data[suffix], 1000, "sum")
+                rows.check(f"Rollup(sum) in namespace + {suffix!r}", ops.rollup("cpu", 1000, "sum", "cpu_1s"), len(want))
+                check_answer(f"Query cpu_1s in namespace + {suffix!r}", ops.query("cpu_1s"), expected("cpu_1s", [({"host": "a"}, want)]))
         for suffix, ops in spaces.items():
             for function in ("sum", "first"):
                 want = expected("cpu", [({"host": "a"}, buckets(data[suffix], 1000, function))])

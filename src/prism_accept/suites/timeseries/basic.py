@@ -13,6 +13,7 @@ import pytest
 from prism.timeseries.v1 import timeseries_pb2 as pb
 from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, describe, expect_status
+from prism_accept.suites.rows import AllRows
 
 MAX_TS = 2**53  # point timestamps are within [-2^53, 2^53]
 ALL = (-(2**63), 2**63 - 1)  # a range holding every valid point
@@ -236,8 +237,9 @@ class TimeSeriesBasicTests(InterfaceSuite):
         """Label values and names holding `,` `=` NUL `{` `}` `"`: every set is its own series,
         answered with exactly its labels, and matchers compare those whole values."""
         data = [(labels, [(i, float(i)), (100 + i, -float(i))]) for i, labels in enumerate(LOOK_ALIKE_LABELS)]
-        for labels, points in data:
-            check(f"Insert into cpu{labels}", ts.insert("cpu", labels, points), 2)
+        with AllRows() as rows:
+            for labels, points in data:
+                rows.check(f"Insert into cpu{labels}", ts.insert("cpu", labels, points), 2)
         check_answer("Query cpu (every look-alike label set)", ts.query("cpu"), expected("cpu", data))
         for labels in LOOK_ALIKE_LABELS:
             for matchers in (tuple(eq(n, v) for n, v in labels.items()), tuple(ne(n, v) for n, v in labels.items())):

@@ -17,6 +17,7 @@ from prism.timeseries.v1 import timeseries_pb2 as pb
 from prism.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from prism_accept.suites.base import InterfaceSuite, check, expect_status, poll_until
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.timeseries.aggregation import AggregationOps, buckets
 from prism_accept.suites.timeseries.basic import LOOK_ALIKE_METRICS, Points, SeriesOps, batch_size, check_answer, expected
 from prism_accept.suites.timeseries.interpolation import InterpolationOps, drop_outside, interpolated, linear, step
@@ -101,16 +102,17 @@ class TimeSeriesRetentionTests(InterfaceSuite):
         own namespace only, checked in both."""
         old, new = self.old_and_new(now_ms())
         ts.insert("cpu", {}, old + new)
-        for suffix in (":ts", "-other"):
-            other = RetentionOps(ts.channel, related(suffix))
-            other.insert("cpu", {}, old + new)
-            other.set_retention("cpu", HOUR_MS // 2)
-            check("Compact in own namespace (no retention here)", ts.compact("cpu"), 0)
-            check_answer("Query in own namespace", ts.query("cpu"), expected("cpu", [({}, old + new)]))
-            check(f"Compact in namespace + {suffix!r}", other.compact("cpu"), 4)
-            check_answer(f"Query in namespace + {suffix!r}", other.query("cpu"), expected("cpu", [({}, new[1:])]))
-            check("Compact in own namespace after the other's", ts.compact("cpu"), 0)
-            check_answer("Query in own namespace after the other's Compact", ts.query("cpu"), expected("cpu", [({}, old + new)]))
+        with AllRows() as rows:
+            for suffix in (":ts", "-other"):
+                other = RetentionOps(ts.channel, related(suffix))
+                other.insert("cpu", {}, old + new)
+                other.set_retention("cpu", HOUR_MS // 2)
+                rows.check("Compact in own namespace (no retention here)", ts.compact("cpu"), 0)
+                check_answer("Query in own namespace", ts.query("cpu"), expected("cpu", [({}, old + new)]))
+                rows.check(f"Compact in namespace + {suffix!r}", other.compact("cpu"), 4)
+                check_answer(f"Query in namespace + {suffix!r}", other.query("cpu"), expected("cpu", [({}, new[1:])]))
+                rows.check("Compact in own namespace after the other's", ts.compact("cpu"), 0)
+                check_answer("Query in own namespace after the other's Compact", ts.query("cpu"), expected("cpu", [({}, old + new)]))
         ts.set_retention("cpu", HOUR_MS * 2 + HOUR_MS // 2)
         check("Compact in own namespace, retention 2.5 h", ts.compact("cpu"), 1)
         check_answer(f"Query in namespace + {suffix!r} after own Compact", other.query("cpu"), expected("cpu", [({}, new[1:])]))
@@ -125,8 +127,9 @@ class TimeSeriesRetentionTests(InterfaceSuite):
         retained = {"cpu_1", "cpu%1", "a*", "a\\", "a%"}
         for metric in sorted(retained):
             ts.set_retention(metric, 90 * 60 * 1000)  # 1.5 h: the points 2 and 3 hours old go
-        for metric in LOOK_ALIKE_METRICS:
-            check(f"Compact {metric!r}", ts.compact(metric), 2 if metric in retained else 0)
+        with AllRows() as rows:
+            for metric in LOOK_ALIKE_METRICS:
+                rows.check(f"Compact {metric!r}", ts.compact(metric), 2 if metric in retained else 0)
         for metric in LOOK_ALIKE_METRICS:
             kept = old[2:] + new if metric in retained else old + new
             check_answer(f"Query {metric!r} after every Compact", ts.query(metric), expected(metric, [({"host": "a"}, kept)]))
@@ -183,16 +186,17 @@ class TimeSeriesRetentionTests(InterfaceSuite):
         interpolation = InterpolationOps(ts.channel, ts.ns)
         at = [t for t, _ in old + new] + [(a + b) // 2 for (a, _), (b, _) in zip(old + new, (old + new)[1:])]
         outside = declaration.behaviours.get("timeseries_interpolation", {}).get("outside_range")
-        for points, when in ((old + new, "before"), (old[2:] + new, "after")):
-            if when == "after":
-                ts.set_retention("cpu", 90 * 60 * 1000)
-                check("Compact with a 1.5 h retention", ts.compact("cpu"), 2)
-            for method, reference in (("linear", linear), ("step", step)):
-                want = interpolated("cpu", [({"host": "a"}, points)], at, reference, outside or "absent")
-                got = interpolation.interpolate(method, "cpu", at)
-                if outside is None:  # undeclared: only the answers inside the series' span are checked
-                    got = drop_outside(got, want)
-                check_answer(f"Interpolate{method.title()} {when} Compact", got, want)
+        with AllRows() as rows:
+            for points, when in ((old + new, "before"), (old[2:] + new, "after")):
+                if when == "after":
+                    ts.set_retention("cpu", 90 * 60 * 1000)
+                    rows.check("Compact with a 1.5 h retention", ts.compact("cpu"), 2)
+                for method, reference in (("linear", linear), ("step", step)):
+                    want = interpolated("cpu", [({"host": "a"}, points)], at, reference, outside or "absent")
+                    got = interpolation.interpolate(method, "cpu", at)
+                    if outside is None:  # undeclared: only the answers inside the series' span are checked
+                        got = drop_outside(got, want)
+                    check_answer(f"Interpolate{method.title()} {when} Compact", got, want)
 
     def test_a_point_goes_once_older_than_the_retention(self, ts, capabilities):
         tolerance = capabilities.timing_tolerance_ms
