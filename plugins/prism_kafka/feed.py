@@ -34,7 +34,8 @@ _END = object()
 
 
 class Watcher(Protocol):
-    def written(self, next_offset: int) -> None: ...
+    def written(self, next_offset: int) -> None:
+        ...
 
 
 class Tails:
