@@ -241,21 +241,22 @@ class Feed:
                     consumer.seek(TopicPartition(self.topic, self.partition, following))  # a resume alone may wait ~1 s to fetch
                     paused_at = None
                 for message in consumer.consume(BATCH, CONSUME_WAIT_S):
-                    error = message.error()
+                    error, offset = message.error(), message.offset()
+                    mine = message.topic() == self.topic and message.partition() == self.partition and offset is not None
                     if error is not None:
-                        if error.code() == KafkaError._PARTITION_EOF:
+                        if error.code() == KafkaError._PARTITION_EOF and mine and offset is not None:
                             with self._lock:
-                                if self._written <= message.offset():
-                                    paused_at = message.offset()
+                                if self._written <= offset:
+                                    paused_at = offset
                             if paused_at is not None:
                                 consumer.pause([here])
                             continue
                         if not error.retriable() and not self._hand(KafkaException(error)):
                             return
                         continue
-                    if message.topic() != self.topic or message.partition() != self.partition or message.offset() < following:
+                    if not mine or offset is None or offset < following:
                         continue  # fetched for an earlier assignment of the pooled consumer
-                    following = message.offset() + 1
+                    following = offset + 1
                     if self._stop.is_set() or not self._hand(message):
                         return
         except KafkaException as e:

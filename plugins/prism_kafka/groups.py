@@ -158,7 +158,7 @@ class _Member:
                     offset = message.offset()
                     error = message.error()
                     if error is not None:
-                        if error.code() == KafkaError._PARTITION_EOF and message.partition() == 0:
+                        if error.code() == KafkaError._PARTITION_EOF and message.partition() == 0 and offset is not None:
                             self._pause_at(consumer, offset)
                         continue
                     if message.partition() != 0 or offset is None:
