@@ -1,6 +1,6 @@
-"""The Kafka plugin's connection: one producer, one admin client and one metadata consumer
-(watermarks, offsets by time, committed offsets) shared by every call, and consumers of their
-own for reads and subscriptions (feed.py).
+"""The Kafka plugin's connection: one producer, one admin client (topics, groups, committed
+offsets) and one metadata consumer (watermarks, offsets by time) shared by every call, and a
+pool of consumers for reads and subscriptions (feed.py), told of every record produced.
 
 confluent-kafka's calls block: each runs on the plugin's own thread pool (not asyncio's default
 one, which a few live subscriptions would fill), with a client timeout below the gRPC deadline
@@ -19,10 +19,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from prism_kafka import names, protocol
+from prism_kafka.feed import ConsumerPool, Tails
 from prism_plugin.status import failed_precondition, invalid, unavailable
 from prism_plugin.urls import redact_text, redacted, refusal
 
@@ -73,6 +74,7 @@ def consumer_config(servers: str, group: str | None = None) -> dict[str, Any]:
         "queued.max.messages.kbytes": 8192,  # what librdkafka prefetches per consumer
         "fetch.error.backoff.ms": 50,
         "session.timeout.ms": 6000,
+        "enable.partition.eof": True,  # a feed at the end of its partition pauses it (feed.py)
     }
 
 
@@ -89,6 +91,8 @@ class KafkaConnection:
         self._producer: Producer | None = None
         self._admin: AdminClient | None = None
         self._meta: Consumer | None = None
+        self._readers: ConsumerPool | None = None
+        self.tails = Tails()  # feeds and group members waiting for records this plugin writes
         self._known: set[str] = set()  # topics this plugin created or saw
         self.on_drop: list[Callable[[str], Awaitable[None]]] = []  # what else lets go of a dropped namespace
 
@@ -109,6 +113,12 @@ class KafkaConnection:
         if self._meta is None:
             raise failed_precondition("plugin not initialized: call PluginLifecycle.Initialize")
         return self._meta
+
+    @property
+    def readers(self) -> ConsumerPool:
+        if self._readers is None:
+            raise failed_precondition("plugin not initialized: call PluginLifecycle.Initialize")
+        return self._readers
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking client call on the pool, bounded by CALL_TIMEOUT_S (+ a margin)."""
@@ -132,6 +142,7 @@ class KafkaConnection:
         self._admin = admin
         self._producer = Producer({**client_config(servers), "linger.ms": 0, "acks": "all", "enable.idempotence": False})
         self._meta = Consumer(consumer_config(servers))
+        self._readers = ConsumerPool(functools.partial(Consumer, consumer_config(servers)))
         self._known = set()
         brokers = len(cluster.nodes)
         host, _, port = servers.split(",")[0].rpartition(":")
@@ -195,30 +206,25 @@ class KafkaConnection:
 
     async def committed(self, group: str, topic: str) -> int | None:
         """The group's committed offset of the topic's partition 0; None when it has none."""
-
-        def committed() -> int | None:
-            consumer = Consumer(consumer_config(self.servers or "", group))
-            try:
-                (found,) = consumer.committed([TopicPartition(topic, 0)], timeout=CALL_TIMEOUT_S)
-            finally:
-                consumer.close()
-            if found.error is not None:
-                raise KafkaException(found.error)
-            return found.offset if found.offset >= 0 else None
-
-        return await self.call(committed)
+        futures = self.admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])], request_timeout=CALL_TIMEOUT_S
+        )
+        listed = await self.call(futures[group].result, CALL_TIMEOUT_S)
+        (found,) = listed.topic_partitions
+        if found.error is not None:
+            raise KafkaException(found.error)
+        return found.offset if found.offset >= 0 else None
 
     async def commit(self, group: str, topic: str, offset: int) -> None:
-        """Commit the group's offset of the topic's partition 0 (the group never joins)."""
-
-        def commit() -> None:
-            consumer = Consumer(consumer_config(self.servers or "", group))
-            try:
-                consumer.commit(offsets=[TopicPartition(topic, 0, offset)], asynchronous=False)
-            finally:
-                consumer.close()
-
-        await self.call(commit)
+        """Commit the group's offset of the topic's partition 0 (AlterConsumerGroupOffsets: the
+        group has no member here; Kafka refuses it while the group has members)."""
+        futures = self.admin.alter_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0, offset)])], request_timeout=CALL_TIMEOUT_S
+        )
+        altered = await self.call(futures[group].result, CALL_TIMEOUT_S)
+        for found in altered.topic_partitions:
+            if found.error is not None:
+                raise KafkaException(found.error)
 
     async def produce(
         self, topic: str, partition: int | None, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None
@@ -244,9 +250,11 @@ class KafkaConnection:
         self.producer.produce(topic, **kwargs)
         await self.call(self.producer.flush, CALL_TIMEOUT_S)
         try:
-            return await asyncio.wait_for(done, CALL_TIMEOUT_S)
+            written = await asyncio.wait_for(done, CALL_TIMEOUT_S)
         except asyncio.TimeoutError:
             raise unavailable(f"Kafka did not acknowledge a record within {CALL_TIMEOUT_S} s") from None
+        self.tails.written(topic, written[0], written[1] + 1)
+        return written
 
     # namespaces
     async def drop_namespace(self, namespace: str) -> None:
@@ -293,8 +301,11 @@ class KafkaConnection:
             await asyncio.sleep(GROUP_RETRY_S)  # polling members that are leaving, with a deadline
 
     async def close(self) -> None:
-        meta, producer = self._meta, self._producer
+        meta, producer, readers = self._meta, self._producer, self._readers
         self._meta = self._producer = self._admin = None
+        self._readers = None
+        if readers is not None:
+            await asyncio.get_running_loop().run_in_executor(self.pool, readers.close)
         if producer is not None:
             await asyncio.get_running_loop().run_in_executor(self.pool, producer.flush, 1.0)
         if meta is not None:

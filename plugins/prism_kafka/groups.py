@@ -27,11 +27,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from prism_kafka import names
 from prism_kafka.connection import KafkaConnection, consumer_config
-from prism_kafka.feed import MAX_BUFFERED
+from prism_kafka.feed import EXTERNAL_POLL_S, MAX_BUFFERED, WATERMARK_TIMEOUT_S, Tails
 from prism_kafka.streams import PARTITIONS, parse_offset, record
 from prism_plugin.contracts.stream.basic import StoredRecord
 from prism_plugin.contracts.stream.consumer_groups import no_group
@@ -64,14 +64,19 @@ class _Group:
 class _Member:
     """One JoinConsumerGroup stream: a Kafka consumer in the group, run by a thread of its own."""
 
-    def __init__(self, config: dict[str, Any], topic: str, state: _Group, redeliver_ms: int):
-        self.config, self.topic, self.state, self.redeliver_s = config, topic, state, redeliver_ms / 1000
+    def __init__(self, config: dict[str, Any], topic: str, state: _Group, redeliver_ms: int, tails: Tails):
+        self.config, self.topic, self.state, self.redeliver_s, self.tails = config, topic, state, redeliver_ms / 1000, tails
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.joined: asyncio.Future[None] = self.loop.create_future()
         self.consumer: Consumer | None = None
         self.stop = threading.Event()
         self.commits: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.written_next = -1  # Tails: the next offset after what this plugin wrote to partition 0
+        self.paused_at: int | None = None  # partition 0 is paused at its end (this offset)
+        self.polled_at = 0.0
+        self.following = 0  # the offset after the last record fetched
         self.thread = threading.Thread(target=self._run, name=f"prism-kafka-member-{topic}", daemon=True)
 
     def _call_soon(self, fn: Any, *args: Any) -> None:
@@ -100,7 +105,11 @@ class _Member:
                     self.state.owner = self
                     p.offset = self.state.committed
                 self.commits.put(p.offset)
+                self.following = p.offset
         consumer.assign(partitions)
+        if self.paused_at is not None:
+            consumer.resume(partitions)  # paused before a revoke: the new assignment fetches
+            self.paused_at = None
         self._joined()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -143,12 +152,18 @@ class _Member:
                 if self.queue.qsize() >= MAX_BUFFERED:
                     self.stop.wait(CONSUME_WAIT_S)  # the consumer's stream is behind: wait for it
                     continue
-                messages = consumer.consume(100, CONSUME_WAIT_S)
+                messages = consumer.consume(100, CONSUME_WAIT_S)  # also serves rebalances while paused
                 now = time.monotonic()
                 for message in messages:
                     offset = message.offset()
-                    if message.error() is not None or message.partition() != 0 or offset is None:
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF and message.partition() == 0 and offset is not None:
+                            self._pause_at(consumer, offset)
                         continue
+                    if message.partition() != 0 or offset is None:
+                        continue
+                    self.following = offset + 1
                     with self.state.lock:
                         wanted = self._wanted(offset, now)
                     if wanted:
@@ -156,16 +171,54 @@ class _Member:
                 with self.state.lock:
                     overdue = self._overdue(now)
                 if overdue is not None:
-                    try:
-                        consumer.seek(TopicPartition(self.topic, 0, overdue))
-                    except KafkaException:
-                        pass  # not fetching yet: the next round tries again
+                    self._fetch_from(consumer, overdue)
+                elif self.paused_at is not None and self._more_than(consumer, self.paused_at, now):
+                    self._fetch_from(consumer, self.following)
         finally:
+            self.tails.unwatch(self.topic, 0, self)
             self._on_revoke(consumer, [])
             self._commit_requested(consumer)
             consumer.close()
             with self.state.lock:
                 self.state.members.discard(self)  # leaves the group: Kafka gives partition 0 to another member
+
+    def written(self, next_offset: int) -> None:
+        """Tails: this plugin wrote to partition 0 up to next_offset."""
+        with self.lock:
+            self.written_next = max(self.written_next, next_offset)
+
+    def _pause_at(self, consumer: Consumer, end: int) -> None:
+        """At the end of partition 0: stop fetching (feed.py says why) unless more was written."""
+        with self.lock:
+            if self.written_next > end:
+                return
+            self.paused_at, self.polled_at = end, time.monotonic()
+        consumer.pause([TopicPartition(self.topic, 0)])
+
+    def _more_than(self, consumer: Consumer, end: int, now: float) -> bool:
+        """Whether partition 0 has records at or beyond `end`: written here, or (every
+        EXTERNAL_POLL_S) by other clients, by its high watermark."""
+        with self.lock:
+            if self.written_next > end:
+                return True
+        if now - self.polled_at < EXTERNAL_POLL_S:
+            return False
+        self.polled_at = now
+        try:
+            _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, 0), timeout=WATERMARK_TIMEOUT_S, cached=False)
+        except KafkaException:
+            return True
+        return high > end
+
+    def _fetch_from(self, consumer: Consumer, offset: int) -> None:
+        """Fetch partition 0 from offset (resumed if paused; a resume alone may wait ~1 s)."""
+        try:
+            if self.paused_at is not None:
+                consumer.resume([TopicPartition(self.topic, 0)])
+                self.paused_at = None
+            consumer.seek(TopicPartition(self.topic, 0, offset))
+        except KafkaException:
+            pass  # not fetching yet (or revoked meanwhile): the next round tries again
 
     def _commit_requested(self, consumer: Consumer) -> None:
         """Commit the newest offset Ack asked for, from this thread (the consumer's own)."""
@@ -187,6 +240,7 @@ class _Member:
         self.commits.put(offset)
 
     async def start(self) -> None:
+        self.tails.watch(self.topic, 0, self)
         self.thread.start()
         try:
             await asyncio.wait_for(asyncio.shield(self.joined), JOIN_TIMEOUT_S)
@@ -246,7 +300,7 @@ class KafkaGroups:
             "client.id": f"prism-kafka-{uuid.uuid4().hex[:12]}",
             "partition.assignment.strategy": "range",
         }
-        member = _Member(config, self._topic(ns, stream), state, 0)
+        member = _Member(config, self._topic(ns, stream), state, 0, self.conn.tails)
         self._members[member] = ns
         await member.start()
         self._live.setdefault((ns, stream, group), Counter())[consumer] += 1

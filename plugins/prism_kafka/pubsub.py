@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator
 
 from prism_kafka import names
-from prism_kafka.connection import KafkaConnection, consumer_config
+from prism_kafka.connection import KafkaConnection
 from prism_kafka.feed import Feed
 from prism_plugin.contracts.pubsub.basic import Event, Published, Ready
 
@@ -78,7 +78,7 @@ class KafkaPubSub:
             begin = marks[1] if marks else 0
             if durable is not None:
                 await self.conn.commit(group, kafka_topic, begin)  # a new durable name starts here
-        feed = await Feed(consumer_config(self.conn.servers or ""), kafka_topic, 0, begin).start()
+        feed = await Feed(self.conn.readers, self.conn.tails, kafka_topic, 0, begin).start()
         subscription_id = uuid.uuid4().hex
         live = _Live(feed)
         self._live[(ns, subscription_id)] = live

@@ -22,7 +22,7 @@ import zlib
 from typing import AsyncIterator
 
 from prism_kafka import names
-from prism_kafka.connection import CALL_TIMEOUT_S, KafkaConnection, consumer_config
+from prism_kafka.connection import CALL_TIMEOUT_S, KafkaConnection
 from prism_kafka.feed import Feed
 from prism_plugin.contracts.stream.basic import EARLIEST, Start, StoredRecord
 from prism_plugin.status import invalid, out_of_range, shown, unavailable
@@ -72,7 +72,7 @@ class KafkaStreams:
         """The messages of [begin, end) of a partition (end at most its high watermark)."""
         if begin >= end:
             return
-        feed = await Feed(consumer_config(self.conn.servers or ""), topic, partition, begin).start()
+        feed = await Feed(self.conn.readers, self.conn.tails, topic, partition, begin).start()
         try:
             while True:
                 message = await feed.next(CALL_TIMEOUT_S)
@@ -123,7 +123,7 @@ class KafkaStreams:
         begin = low if start.offset is None else max(int(start.offset) + (0 if start.inclusive else 1), low)
         if begin >= high and idle_s <= 0:
             return
-        feed = await Feed(consumer_config(self.conn.servers or ""), topic, partition, begin).start()
+        feed = await Feed(self.conn.readers, self.conn.tails, topic, partition, begin).start()
         try:
             sent, following = 0, begin
             while max_records == 0 or sent < max_records:
