@@ -196,10 +196,12 @@ class Session:
 
 def keeps_connection(e: BaseException) -> bool:
     """Whether a connection is still usable after the error: a status of ours (deadline, conflict)
-    or an error the server answered (codes >= 1000); not a client-side failure mid-statement."""
+    or an error the server answered (codes 1000-1999 and 3000 up); not a client-side one (2000-2999:
+    lost connection, cannot connect), nor a failure mid-statement."""
     if isinstance(e, StatusError):
         return True
-    return isinstance(e, pymysql.err.MySQLError) and bool(e.args) and isinstance(e.args[0], int) and e.args[0] >= 1000
+    code = e.args[0] if isinstance(e, pymysql.err.MySQLError) and e.args else None
+    return isinstance(code, int) and (1000 <= code < 2000 or code >= 3000)
 
 
 class MariaDBConnection:
