@@ -11,6 +11,8 @@ from prism_mariadb.connection import MariaDBConnection
 from prism_mariadb.deadlines import bounded_by_call_deadlines
 from prism_mariadb.keyvalue import TABLES as KV_TABLES
 from prism_mariadb.keyvalue import MariaDBKeyValue
+from prism_mariadb.queues import TABLES as QUEUE_TABLES
+from prism_mariadb.queues import MariaDBQueues
 from prism_mariadb.transactions import MariaDBTransactions
 from prism_plugin.contracts.keyvalue import basic as kv_basic
 from prism_plugin.contracts.keyvalue import batch as kv_batch
@@ -18,13 +20,15 @@ from prism_plugin.contracts.keyvalue import cas as kv_cas
 from prism_plugin.contracts.keyvalue import scan as kv_scan
 from prism_plugin.contracts.keyvalue import transactional as kv_transactional
 from prism_plugin.contracts.keyvalue import ttl as kv_ttl
+from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.runtime import Plugin
 
 VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = MariaDBConnection(KV_TABLES)
+    conn = MariaDBConnection(KV_TABLES, QUEUE_TABLES)
+    queues = MariaDBQueues(conn)
     kv = MariaDBKeyValue(conn)
     transactions = MariaDBTransactions(conn)
     conn.closers.append(transactions.close)
@@ -35,6 +39,11 @@ def build_plugin() -> Plugin:
         kv_batch.Servicer(kv),
         kv_cas.Servicer(kv),
         kv_ttl.Servicer(kv),
+        basic.Servicer(queues),
+        visibility.Servicer(queues),
+        dead_letter.Servicer(queues),
+        priority.Servicer(queues),
+        delayed.Servicer(queues),
     ]
     return Plugin(
         name="mariadb",
