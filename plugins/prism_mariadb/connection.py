@@ -32,6 +32,7 @@ CLIENT_SLACK_S = 0.1
 # Every session: UTC (so UNIX_TIMESTAMP(NOW(3)) is exact), binary-safe utf8mb4, READ COMMITTED
 # for the one-statement operations (no gap locks); a transaction sets its own level.
 INIT = "SET time_zone = '+00:00', tx_isolation = 'READ-COMMITTED', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', lock_wait_timeout = 10, sql_notes = 0"
+SESSION_LEVEL = "READ COMMITTED"  # INIT's tx_isolation
 NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"  # the statement's start, ms since the epoch
 
 STATEMENT_TIMED_OUT = 1969  # ER_STATEMENT_TIMEOUT: max_statement_time passed
@@ -177,9 +178,10 @@ class Session:
         """A statement SET STATEMENT cannot prefix (START TRANSACTION, COMMIT, ROLLBACK, SET)."""
         await self._run(statement, None, False, limited=False)
 
-    async def transaction(self, work: Callable[["Session"], Awaitable[Any]], level: str = "READ COMMITTED") -> Any:
+    async def transaction(self, work: Callable[["Session"], Awaitable[Any]], level: str = SESSION_LEVEL) -> Any:
         """`work(self)` in one transaction, committed when it returns, rolled back when it raises."""
-        await self.control(f"SET TRANSACTION ISOLATION LEVEL {level}")
+        if level != SESSION_LEVEL:
+            await self.control(f"SET TRANSACTION ISOLATION LEVEL {level}")
         await self.control("START TRANSACTION")
         try:
             result = await work(self)
