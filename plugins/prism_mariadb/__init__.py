@@ -13,6 +13,8 @@ from prism_mariadb.keyvalue import TABLES as KV_TABLES
 from prism_mariadb.keyvalue import MariaDBKeyValue
 from prism_mariadb.queues import TABLES as QUEUE_TABLES
 from prism_mariadb.queues import MariaDBQueues
+from prism_mariadb.timeseries import TABLES as TIMESERIES_TABLES
+from prism_mariadb.timeseries import MariaDBTimeSeries
 from prism_mariadb.transactions import MariaDBTransactions
 from prism_plugin.contracts.keyvalue import basic as kv_basic
 from prism_plugin.contracts.keyvalue import batch as kv_batch
@@ -21,13 +23,18 @@ from prism_plugin.contracts.keyvalue import scan as kv_scan
 from prism_plugin.contracts.keyvalue import transactional as kv_transactional
 from prism_plugin.contracts.keyvalue import ttl as kv_ttl
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
+from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
+from prism_plugin.contracts.timeseries import basic as ts_basic
+from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
+from prism_plugin.contracts.timeseries import retention as ts_retention
 from prism_plugin.runtime import Plugin
 
 VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = MariaDBConnection(KV_TABLES, QUEUE_TABLES)
+    conn = MariaDBConnection(KV_TABLES, QUEUE_TABLES, TIMESERIES_TABLES)
+    series = MariaDBTimeSeries(conn)
     queues = MariaDBQueues(conn)
     kv = MariaDBKeyValue(conn)
     transactions = MariaDBTransactions(conn)
@@ -44,6 +51,10 @@ def build_plugin() -> Plugin:
         dead_letter.Servicer(queues),
         priority.Servicer(queues),
         delayed.Servicer(queues),
+        ts_basic.Servicer(series),
+        ts_aggregation.Servicer(series),
+        ts_retention.Servicer(series),
+        ts_interpolation.Servicer(series),
     ]
     return Plugin(
         name="mariadb",
