@@ -5,6 +5,8 @@ bounded by the call's deadline."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pymysql
 
 from prism_mariadb.connection import MariaDBConnection
@@ -16,6 +18,7 @@ from prism_mariadb.queues import MariaDBQueues
 from prism_mariadb.timeseries import TABLES as TIMESERIES_TABLES
 from prism_mariadb.timeseries import MariaDBTimeSeries
 from prism_mariadb.transactions import MariaDBTransactions
+from prism_plugin.contract import InterfaceServicer
 from prism_plugin.contracts.keyvalue import basic as kv_basic
 from prism_plugin.contracts.keyvalue import batch as kv_batch
 from prism_plugin.contracts.keyvalue import cas as kv_cas
@@ -39,7 +42,7 @@ def build_plugin() -> Plugin:
     kv = MariaDBKeyValue(conn)
     transactions = MariaDBTransactions(conn)
     conn.closers.append(transactions.close)
-    servicers = [
+    servicers: list[InterfaceServicer[Any]] = [
         kv_basic.Servicer(kv),
         kv_scan.Servicer(kv),
         kv_transactional.Servicer(transactions),

@@ -31,7 +31,10 @@ SCHEMA_LOCK = "prism_accept.schema"  # GET_LOCK name: one plugin creates the tab
 CLIENT_SLACK_S = 0.1
 # Every session: UTC (so UNIX_TIMESTAMP(NOW(3)) is exact), binary-safe utf8mb4, READ COMMITTED
 # for the one-statement operations (no gap locks); a transaction sets its own level.
-INIT = "SET time_zone = '+00:00', tx_isolation = 'READ-COMMITTED', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', lock_wait_timeout = 10, sql_notes = 0"
+INIT = (
+    "SET time_zone = '+00:00', tx_isolation = 'READ-COMMITTED', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION',"
+    " lock_wait_timeout = 10, sql_notes = 0"
+)
 SESSION_LEVEL = "READ COMMITTED"  # INIT's tx_isolation
 NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"  # the statement's start, ms since the epoch
 
@@ -133,7 +136,7 @@ def server_identity(version: str, comment: str = "") -> str:
 
 def server_said(e: BaseException) -> str:
     """What the server (or the client) said: its code and message, on one line."""
-    args = getattr(e, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(e, "args", ()))
     text = f"({args[0]}) {args[1]}" if len(args) >= 2 else str(e)
     return redact_text(" ".join(text.split()))[:300]
 

@@ -34,7 +34,10 @@ LIVE = f"(expires_at IS NULL OR expires_at > {NOW_MS})"
 KEY = "namespace = %(ns)s AND `key` = %(k)s"
 DUE = f"{NOW_MS} + %(ms)s"
 
-SET = "INSERT INTO prism_kv_entries (namespace, `key`, value, expires_at) VALUES (%(ns)s, %(k)s, %(v)s, {expires}) ON DUPLICATE KEY UPDATE value = VALUES(value), expires_at = VALUES(expires_at)"
+SET = (
+    "INSERT INTO prism_kv_entries (namespace, `key`, value, expires_at) VALUES (%(ns)s, %(k)s, %(v)s, {expires})"
+    " ON DUPLICATE KEY UPDATE value = VALUES(value), expires_at = VALUES(expires_at)"
+)
 SET_PLAIN = SET.format(expires="NULL")
 SET_WITH_TTL = SET.format(expires=DUE)
 GET = f"SELECT value FROM prism_kv_entries WHERE {KEY} AND {LIVE}"
@@ -65,7 +68,10 @@ PERSIST = f"UPDATE prism_kv_entries SET expires_at = NULL WHERE {KEY} AND expire
 # Batches: rows in key order (concurrent batches lock in one order), each statement at most
 # BATCH_STATEMENT_BYTES of values (max_allowed_packet is 16 MiB by default).
 BATCH_STATEMENT_BYTES = 4 * 1024 * 1024
-BATCH_SET = "INSERT INTO prism_kv_entries (namespace, `key`, value, expires_at) VALUES {rows} ON DUPLICATE KEY UPDATE value = VALUES(value), expires_at = NULL"
+BATCH_SET = (
+    "INSERT INTO prism_kv_entries (namespace, `key`, value, expires_at) VALUES {rows}"
+    " ON DUPLICATE KEY UPDATE value = VALUES(value), expires_at = NULL"
+)
 BATCH_GET = f"SELECT `key`, value FROM prism_kv_entries WHERE namespace = %s AND `key` IN {{keys}} AND {LIVE}"
 BATCH_DELETE = f"DELETE FROM prism_kv_entries WHERE namespace = %s AND `key` IN {{keys}} RETURNING {LIVE}"
 

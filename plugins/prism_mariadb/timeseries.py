@@ -169,7 +169,9 @@ class MariaDBTimeSeries:
     async def _points(s: Session, ids: list[int], start_ms: int, end_ms: int) -> dict[int, Points]:
         out: dict[int, Points] = {}
         if ids:
-            for series, ts, value in await s.fetchall(POINTS.format(ids="(" + ", ".join(["%s"] * len(ids)) + ")"), [*ids, start_ms, end_ms]):
+            for series, ts, value in await s.fetchall(
+                POINTS.format(ids="(" + ", ".join(["%s"] * len(ids)) + ")"), [*ids, start_ms, end_ms]
+            ):
                 out.setdefault(int(series), []).append((int(ts), float(value)))
         return out
 

@@ -29,7 +29,7 @@ import pymysql
 
 from prism_mariadb import deadlines
 from prism_mariadb.connection import MariaDBConnection, Session, server_said
-from prism_mariadb.keyvalue import LIVE, chunks, from_utf8, placeholders, utf8
+from prism_mariadb.keyvalue import BATCH_SET, LIVE, chunks, from_utf8, placeholders, utf8
 from prism_plugin.status import StatusError, aborted, failed_precondition, not_found, resource_exhausted, shown, unavailable
 
 MAX_OPEN = 8
@@ -43,7 +43,6 @@ BACKSTOP = f"SET SESSION idle_transaction_timeout = {int(IDLE_TIMEOUT_S) + 5}"
 GET = f"SELECT value FROM prism_kv_entries WHERE namespace = %s AND `key` = %s AND {LIVE}"
 SEEN = f"SELECT `key`, value FROM prism_kv_entries WHERE namespace = %s AND `key` IN {{keys}} AND {LIVE}"
 LOCK = f"SELECT `key`, value FROM prism_kv_entries WHERE namespace = %s AND `key` IN {{keys}} AND {LIVE} ORDER BY `key` FOR UPDATE"
-UPSERT = "INSERT INTO prism_kv_entries (namespace, `key`, value, expires_at) VALUES {rows} ON DUPLICATE KEY UPDATE value = VALUES(value), expires_at = NULL"
 DELETE = "DELETE FROM prism_kv_entries WHERE namespace = %s AND `key` IN {keys}"
 
 T = TypeVar("T")
@@ -224,9 +223,8 @@ async def _apply(t: _Transaction, s: Session) -> None:
     sets = sorted((utf8(k), v) for k, v in t.writes.items() if v is not None)
     for part in chunks(sets):
         rows_sql = ", ".join(["(%s, %s, %s, NULL)"] * len(part))
-        await s.execute(UPSERT.format(rows=rows_sql), [x for k, v in part for x in (ns, k, v)])
+        await s.execute(BATCH_SET.format(rows=rows_sql), [x for k, v in part for x in (ns, k, v)])
     deletes = sorted(utf8(k) for k, v in t.writes.items() if v is None and current.get(k) is not None)
     if deletes:
         await s.execute(DELETE.format(keys=placeholders(len(deletes))), [ns, *deletes])
     await s.control("COMMIT")
-
