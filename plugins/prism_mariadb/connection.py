@@ -152,7 +152,8 @@ class Session:
         sql = bounded(statement, left) if limited else statement
         async with self.conn.cursor() as cur:
             try:
-                await asyncio.wait_for(cur.execute(sql, args), left + CLIENT_SLACK_S)
+                async with asyncio.timeout(left + CLIENT_SLACK_S):  # no task per statement, as wait_for makes
+                    await cur.execute(sql, args)
                 rows = list(await cur.fetchall()) if fetch else []
             except asyncio.TimeoutError:
                 self.conn.close()  # mid-statement: the connection's state is unknown
