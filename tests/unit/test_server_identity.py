@@ -72,3 +72,46 @@ def test_nats_reports_the_info_lines_version():
 
     info = {"server_id": "NDX...", "server_name": "NDX...", "version": "2.15.1", "go": "go1.24.4", "jetstream": True}
     assert nats_identity(info) == "nats-server 2.15.1 (go1.24.4)"
+
+
+@pytest.mark.parametrize(
+    "version, comment, want",
+    [
+        ("10.11.19-MariaDB-0+deb12u1", "Debian 12", "mariadb 10.11.19"),
+        ("11.4.2-MariaDB", "mariadb.org binary distribution", "mariadb 11.4.2"),
+        ("8.0.36", "MySQL Community Server - GPL", "mysql 8.0.36"),
+        ("8.0.36-28", "Percona Server (GPL), Release 28", "percona server 8.0.36"),
+        ("8.0.11-TiDB-v7.5.0", "", "tidb v7.5.0 (compatible with mysql 8.0.11)"),
+        ("", "", "unknown server (VERSION() answered nothing)"),
+    ],
+)
+def test_mysql_protocol_servers_name_themselves(version, comment, want):
+    from prism_mariadb.connection import server_identity as mariadb_identity
+
+    assert mariadb_identity(version, comment) == want
+
+
+def test_the_probe_reads_the_mysql_handshake():
+    """net.server_identity's MySQL branch: the server version of the Initial Handshake Packet,
+    without the connection id and salt that follow it."""
+    import socket
+    import threading
+
+    from prism_accept.harness import net
+
+    payload = b"\x0a" + b"5.5.5-10.11.19-MariaDB-0+deb12u1\0" + b"\x07\0\0\0" + b"saltsalt\0" + b"\xfe\xf7"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+
+        def greet() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(len(payload).to_bytes(3, "little") + b"\0" + payload)
+
+        thread = threading.Thread(target=greet)
+        thread.start()
+        got = net.server_identity(f"mysql://root@127.0.0.1:{port}/test", timeout_s=2)
+        thread.join(2)
+    assert got == "protocol=10, server_version=5.5.5-10.11.19-MariaDB-0+deb12u1"

@@ -6,7 +6,7 @@ again in every Pants run, pantsd or not, `./pants` or plain `pants`) and puts it
 cell's sandbox as `.prism-instance.json`; a change of state changes the cell's inputs, so a PASS
 cached while Redis was up is not reused once Redis is down, and comes back when it is up again.
 Where the protocol tells it before a login (Redis INFO server, the NATS INFO line, AMQP's
-Connection.Start, PostgreSQL's parameter statuses: net.server_identity), what the server says it
+Connection.Start, PostgreSQL's parameter statuses, the MySQL handshake: net.server_identity), what the server says it
 is (product, version) is in the state too, so upgrading the server behind the same port reruns
 its cells.
 

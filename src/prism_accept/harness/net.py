@@ -155,6 +155,8 @@ IDENTITY_SCHEMES = {
     "amqp": "amqp",
     "postgresql": "postgresql",
     "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
 }
 _VERSION_FIELD = re.compile(r"^(server_name|[a-z]+_version|redis_build_id):(.*)$")
 
@@ -234,9 +236,25 @@ def _postgresql_identity(sock: socket.socket, user: str, database: str) -> str:
             return ", ".join(sorted(statuses))
 
 
+def _mysql_identity(sock: socket.socket) -> str:
+    """The protocol version and server version of the MySQL handshake (Initial Handshake
+    Packet: 3-byte length, sequence id, protocol version, NUL-terminated server version); the
+    connection id and salt after them change per connection, so they are left out."""
+    header = _read_until(sock, lambda d: len(d) >= 4)
+    if len(header) < 4:
+        return "mysql protocol: no answer"
+    size = int.from_bytes(header[:3], "little")
+    payload = (header[4:] + _read_until(sock, lambda d: len(header) - 4 + len(d) >= size, limit=size + 4))[:size]
+    if payload[:1] == b"\xff":  # an error packet (too many connections, host not allowed)
+        return "mysql error: " + payload[3:].decode(errors="replace")[:200]
+    version = payload[1:].partition(b"\0")[0].decode(errors="replace")
+    return f"protocol={payload[0] if payload else '?'}, server_version={version}"
+
+
 def server_identity(url: str, timeout_s: float = 0.5) -> str | None:
     """What the server at `url` says it is (Redis INFO server, the NATS INFO line, AMQP's
-    Connection.Start, PostgreSQL's parameter statuses), or None: another scheme, or no answer.
+    Connection.Start, PostgreSQL's parameter statuses, the MySQL handshake), or None: another
+    scheme, or no answer.
     Sends no password: it learns only what a server tells before or without one."""
     protocol = IDENTITY_SCHEMES.get(url.split("://", 1)[0].lower())
     address = host_port(url)
@@ -251,6 +269,8 @@ def server_identity(url: str, timeout_s: float = 0.5) -> str | None:
                 return _nats_identity(sock)
             if protocol == "amqp":
                 return _amqp_identity(sock)
+            if protocol == "mysql":
+                return _mysql_identity(sock)
             parts = urlsplit(url)
             user = parts.username if parts.username and not has_secret(url) else "postgres"
             return _postgresql_identity(sock, user, parts.path.lstrip("/") or user)

@@ -1,0 +1,68 @@
+"""The MariaDB plugin, through aiomysql (aio-libs' asyncio client over PyMySQL, the one
+SQLAlchemy's asyncio MySQL dialect uses) and its pool: each data model is plain InnoDB tables
+named `prism_*` in the URL's database, every row namespaced by a column, every statement
+bounded by the call's deadline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymysql
+
+from prism_mariadb.connection import MariaDBConnection
+from prism_mariadb.deadlines import bounded_by_call_deadlines
+from prism_mariadb.keyvalue import TABLES as KV_TABLES
+from prism_mariadb.keyvalue import MariaDBKeyValue
+from prism_mariadb.queues import TABLES as QUEUE_TABLES
+from prism_mariadb.queues import MariaDBQueues
+from prism_mariadb.timeseries import TABLES as TIMESERIES_TABLES
+from prism_mariadb.timeseries import MariaDBTimeSeries
+from prism_mariadb.transactions import MariaDBTransactions
+from prism_plugin.contract import InterfaceServicer
+from prism_plugin.contracts.keyvalue import basic as kv_basic
+from prism_plugin.contracts.keyvalue import batch as kv_batch
+from prism_plugin.contracts.keyvalue import cas as kv_cas
+from prism_plugin.contracts.keyvalue import scan as kv_scan
+from prism_plugin.contracts.keyvalue import transactional as kv_transactional
+from prism_plugin.contracts.keyvalue import ttl as kv_ttl
+from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
+from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
+from prism_plugin.contracts.timeseries import basic as ts_basic
+from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
+from prism_plugin.contracts.timeseries import retention as ts_retention
+from prism_plugin.runtime import Plugin
+
+VERSION = "0.1.0"
+
+
+def build_plugin() -> Plugin:
+    conn = MariaDBConnection(KV_TABLES, QUEUE_TABLES, TIMESERIES_TABLES)
+    series = MariaDBTimeSeries(conn)
+    queues = MariaDBQueues(conn)
+    kv = MariaDBKeyValue(conn)
+    transactions = MariaDBTransactions(conn)
+    conn.closers.append(transactions.close)
+    servicers: list[InterfaceServicer[Any]] = [
+        kv_basic.Servicer(kv),
+        kv_scan.Servicer(kv),
+        kv_transactional.Servicer(transactions),
+        kv_batch.Servicer(kv),
+        kv_cas.Servicer(kv),
+        kv_ttl.Servicer(kv),
+        basic.Servicer(queues),
+        visibility.Servicer(queues),
+        dead_letter.Servicer(queues),
+        priority.Servicer(queues),
+        delayed.Servicer(queues),
+        ts_basic.Servicer(series),
+        ts_aggregation.Servicer(series),
+        ts_retention.Servicer(series),
+        ts_interpolation.Servicer(series),
+    ]
+    return Plugin(
+        name="mariadb",
+        version=VERSION,
+        connector=conn,
+        servicers=[bounded_by_call_deadlines(s) for s in servicers],
+        unavailable_errors=(pymysql.err.OperationalError, pymysql.err.InterfaceError),
+    )
