@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import coverage
 import pytest
@@ -19,6 +20,7 @@ from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
 from prism_accept.harness.process import COVERAGE_ENV, PluginProcess, plugin_command
 from prism_accept.registry import PluginLaunch
 from prism_accept.reports.coverage import write_reports
+from prism_accept.reports.coverage_link import coverage_link
 
 RCFILE = Path("build-support/coveragerc")
 
@@ -117,6 +119,16 @@ def test_a_backends_report_counts_only_its_own_cells(tmp_path):
     assert report["meta"]["branch_coverage"]
     assert "memstore" in (tmp_path / "out" / "index.html").read_text()
     assert "(no cell reaches it)" in (tmp_path / "out" / "memstore" / "summary.md").read_text()
+
+
+def test_the_matrix_page_links_the_coverage_report_only_when_there_is_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    full, partial = SimpleNamespace(partial=""), SimpleNamespace(partial="tests/compliance:redis")
+    assert coverage_link(full) == ""
+    (tmp_path / "dist" / "coverage").mkdir(parents=True)
+    (tmp_path / "dist" / "coverage" / "index.html").write_text("<html></html>")
+    assert 'href="../coverage/index.html"' in coverage_link(full)
+    assert coverage_link(partial) == ""  # its page is not in dist/compliance/: the link would be wrong
 
 
 if __name__ == "__main__":
