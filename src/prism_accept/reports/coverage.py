@@ -114,7 +114,9 @@ def backend_report(cov: coverage.Coverage, root: Path, backend: str, package: st
         part = next(p for d, p in parts.items() if rel.startswith(d + "/"))
         if part == "SDK" and not s["covered_lines"]:
             part = NOT_IMPORTED  # the SDK's code for other interfaces: out of this backend's totals
-        modules.append(ModuleCoverage(rel, part, s["num_statements"], s["covered_lines"], s.get("num_branches", 0), s.get("covered_branches", 0)))
+        modules.append(
+            ModuleCoverage(rel, part, s["num_statements"], s["covered_lines"], s.get("num_branches", 0), s.get("covered_branches", 0))
+        )
     result = BackendCoverage(backend, package, cells, tuple(modules))
     (target / "summary.md").write_text(render_backend_markdown(result))
     return result
@@ -136,7 +138,9 @@ def render_backend_markdown(b: BackendCoverage) -> str:
     for m in [*sorted(b.modules, key=lambda m: (PARTS.index(m.part), m.path)), b.total("plugin"), b.total("SDK")]:
         line, branch = _pct(m)
         note = " (no cell reaches it)" if m.part == "plugin" and m.statements and not m.reached else ""
-        lines.append(f"| {m.path}{note} | {m.part} | {m.covered_lines}/{m.statements} | {line} | {m.covered_branches}/{m.branches} | {branch} |")
+        lines.append(
+            f"| {m.path}{note} | {m.part} | {m.covered_lines}/{m.statements} | {line} | {m.covered_branches}/{m.branches} | {branch} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -149,7 +153,8 @@ def render_summary_markdown(results: list[BackendCoverage], missing: dict[str, s
     lines = [
         "# Coverage of plugin code by the suites",
         "",
-        "| backend | cells | plugin lines | plugin branches | SDK lines | SDK branches | least covered plugin modules | least covered SDK modules |",
+        "| backend | cells | plugin lines | plugin branches | SDK lines | SDK branches "
+        "| least covered plugin modules | least covered SDK modules |",
         "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for b in results:
@@ -186,7 +191,7 @@ def render_index_html(results: list[BackendCoverage], missing: dict[str, str]) -
         for m in sorted(b.modules, key=lambda m: (PARTS.index(m.part), m.line_pct, m.path)):
             cls = ' class="unreached"' if m.part == "plugin" and m.statements and not m.reached else ""
             rows.append(
-                f"<tr{cls}><td>{escape(m.path)}</td><td>{m.part}</td><td class=\"n\">{m.covered_lines}/{m.statements}</td>"
+                f'<tr{cls}><td>{escape(m.path)}</td><td>{m.part}</td><td class="n">{m.covered_lines}/{m.statements}</td>'
                 f'<td class="n">{_pct(m)[0]}</td><td class="n">{m.covered_branches}/{m.branches}</td><td class="n">{_pct(m)[1]}</td></tr>'
             )
         for t in (p, s):
@@ -202,7 +207,7 @@ def render_index_html(results: list[BackendCoverage], missing: dict[str, str]) -
             + "</table>"
         )
     for backend, why in sorted(missing.items()):
-        overview.append(f"<tr><td>{escape(backend)}</td><td class=\"n\">0</td><td colspan=\"4\">{escape(why)}</td></tr>")
+        overview.append(f'<tr><td>{escape(backend)}</td><td class="n">0</td><td colspan="4">{escape(why)}</td></tr>')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Coverage of plugin code by the suites</title><style>{INDEX_STYLE}</style></head>
 <body>
