@@ -237,23 +237,22 @@ def write_reports(
     # The run's own settings: relative paths (from the build root), branches, contexts shown.
     cov = coverage.Coverage(data_file=str(merged), config_file=str(root / RCFILE))
     cov.load()
-    packages = {plugins[b] for b in selected if b in plugins} | {SDK_PACKAGE}
-    known = {Path(f).as_posix() for f in cov.get_data().measured_files()}
-    unmeasured = [
-        path
-        for package in sorted(packages)
-        for path in (p.relative_to(root).as_posix() for p in sorted((root / package_dir(root, package)).rglob("*.py")))
-        if path not in known and (root / path).as_posix() not in known
-    ]
-    cov.get_data().touch_files(unmeasured)
-    results, missing = [], {}
+    missing = {}
     for backend in selected:
         if backend not in plugins:
             missing[backend] = "its plugin is not a Python module (plugin.command): not measured"
         elif not cells_in(cov.get_data(), backend):
             missing[backend] = "no cell recorded data (none ran, or every cell skipped)"
-        else:
-            results.append(backend_report(cov, root, backend, plugins[backend], out, html))
+    reported = [b for b in selected if b not in missing]
+    known = {Path(f).as_posix() for f in cov.get_data().measured_files()}
+    unmeasured = [
+        path
+        for package in sorted({plugins[b] for b in reported} | {SDK_PACKAGE} if reported else set())
+        for path in (p.relative_to(root).as_posix() for p in sorted((root / package_dir(root, package)).rglob("*.py")))
+        if path not in known and (root / path).as_posix() not in known
+    ]
+    cov.get_data().touch_files(unmeasured)
+    results = [backend_report(cov, root, b, plugins[b], out, html) for b in reported]
     merged.unlink()
     (out / "index.html").write_text(render_index_html(results, missing))
     (out / "summary.md").write_text(render_summary_markdown(results, missing))
