@@ -1,6 +1,6 @@
 # RFC-015's commands, as thin wrappers over ./pants (see README.md, "Make targets").
 # Each target is one ./pants command; no logic lives here.
-.PHONY: help test-compliance test-interface validate-registry
+.PHONY: help test-compliance test-interface validate-registry coverage
 
 help:  ## list the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -16,3 +16,9 @@ test-interface:  ## one interface on every backend declaring it: make test-inter
 
 validate-registry:  ## the registry files against the schema and the catalog
 	./pants test tests/registry::
+
+coverage:  ## every cell under coverage: per-backend reports of plugin code in dist/coverage/ (README, "Coverage")
+	build-support/bin/coverage
+
+coverage-%:  ## one backend's cells under coverage, e.g. make coverage-redis
+	build-support/bin/coverage $*

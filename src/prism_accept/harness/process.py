@@ -33,8 +33,20 @@ class PluginStartError(Exception):
     """The plugin did not come up; the message says what happened and ends with its stderr."""
 
 
+COVERAGE_ENV = "PRISM_PLUGIN_COVERAGE"  # a coverage.py config file: measure `plugin.module` plugins under it
+SDK_PACKAGE = "prism_plugin"  # the Python plugin SDK, measured with every Python plugin
+
+
 def plugin_command(launch: PluginLaunch) -> list[str]:
+    """The plugin's command line. With PRISM_PLUGIN_COVERAGE set (build-support/bin/coverage sets
+    it), a `plugin.module` plugin runs under `coverage run` with that config file (its data file,
+    branch, relative_files, context, and `patch = _exit` so the SDK's os._exit on stdin EOF saves
+    the data), measuring the plugin's package and the SDK; unset, the command is unchanged."""
     if launch.module:
+        rcfile = os.environ.get(COVERAGE_ENV)
+        if rcfile:
+            source = f"--source={launch.module.partition('.')[0]},{SDK_PACKAGE}"
+            return [sys.executable, "-m", "coverage", "run", f"--rcfile={rcfile}", "--parallel-mode", source, "-m", launch.module]
         return [sys.executable, "-m", launch.module]
     return list(launch.command)
 

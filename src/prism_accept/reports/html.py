@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from prism_accept.reports.coverage_link import coverage_link
 from prism_accept.reports.labels import LABEL, cell_text, check_title, partial_line, totals_line
 from prism_accept.reports.layout import groups
 
@@ -123,6 +124,7 @@ def render_html(matrix) -> str:
 {f'<p class="partial">{escape(partial_line(matrix))}</p>' if matrix.partial else ""}
 <p class="certifies">Suite commit <code class="commit">{escape(matrix.commit)}</code>; report written {escape(matrix.generated_at)}.</p>
 <p class="legend">{legend} PASS* = passed except known deviations declared in the backend's registry file. Click a cell for its cases.</p>
+{coverage_link(matrix)}
 <table class="grid"><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
 {details}
 <h2>What this certifies</h2>
