@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator
@@ -78,7 +78,7 @@ class RunAs:
 
     uid: int | None = None  # None: this process's user
     gid: int | None = None
-    home: Path = Path.home()
+    home: Path = field(default_factory=Path.home)
 
     @classmethod
     def for_server(cls, spec: EmbeddedServer) -> RunAs:

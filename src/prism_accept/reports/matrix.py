@@ -41,6 +41,7 @@ class Matrix:
     commit: str = ""
     generated_at: str = ""
     partial: str = ""  # the selection of a run of some cells only (empty: the whole matrix)
+    variants: dict[str, str] = field(default_factory=dict)  # column of a server variant -> its description
 
     def interfaces(self, backend: str) -> dict[str, CellResult]:
         return {c: r for c, r in self.cells[backend].items() if r.kind == INTERFACE.name}
@@ -48,15 +49,20 @@ class Matrix:
     def checks(self, backend: str) -> dict[str, CellResult]:
         return {c: r for c, r in self.cells[backend].items() if r.kind != INTERFACE.name}
 
-    def certifies(self, backend: str) -> dict[str, list[str] | str]:
-        """What this backend's results certify: plugin, server version, instance, run times."""
+    def certifies(self, backend: str) -> dict[str, list[str] | str | None]:
+        """What this column's results certify: its backend and server variant, plugin, server
+        version (as the server states it), instance, run times."""
         row = self.cells[backend].values()
 
         def distinct(attr: str) -> list[str]:
             return sorted({getattr(r, attr) for r in row if getattr(r, attr)})
 
         times = distinct("timestamp")
+        column = Column.parse(backend)
         return {
+            "backend": column.backend,
+            "variant": column.variant or None,
+            "variant_description": self.variants.get(backend, "") or None,
             "plugin": distinct("plugin"),
             "backend_version": distinct("backend_version"),
             "instance": distinct("instance"),
@@ -154,6 +160,7 @@ def load_matrix(reports: Path, registry: Path | None = None, partial: str = "", 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     return Matrix(
         cells=build_matrix(backends, reports, bool(partial)),
+        variants={str(c): d.variant_description for c, d in columns(backends) if c.variant},
         models={i.name: i.model for i in catalog},
         commit=commit or suite_commit(Path.cwd()),
         generated_at=now,
