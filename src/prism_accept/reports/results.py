@@ -122,9 +122,10 @@ def read_report(path: Path, column: str = "", cell: str = "") -> CellResult:
     if not (column and cell):
         column, cell = parse_report_name(path) or ("?", path.stem)
     try:
-        backend, variant = Column.parse(column).backend, Column.parse(column).variant
+        parsed = Column.parse(column)
     except ValueError:  # a report file of no cell's name, read as itself
-        backend, variant = column, ""
+        parsed = Column(column)
+    backend, variant = parsed.backend, parsed.variant
     if not path.is_file():
         return CellResult(backend, cell, "error", variant, reason="no result: the cell did not run (see the Pants output)")
     try:
