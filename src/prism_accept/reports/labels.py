@@ -53,6 +53,6 @@ def totals_line(matrix) -> str:
     total = sum(counts.values())
     extra = "".join(f", {n} {LABEL[s]}" for s, n in counts.items() if n and s != "pass")
     backends = len({Column.parse(c).backend for c in matrix.cells})
-    variants = len(matrix.cells) - backends
+    variants = sum(bool(Column.parse(c).variant) for c in matrix.cells)
     on = f" across {backends} backends" + (f" and {variants} server variant{'s' if variants != 1 else ''}" if variants else "")
     return f"{counts['pass']}/{total} interfaces PASS{extra}{on}"
