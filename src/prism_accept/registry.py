@@ -177,7 +177,8 @@ class BackendDeclaration:
         found = next((v for v in self.variants if v.name == name), None)
         if found is None:
             known = ", ".join(self.variant_names) or "none"
-            raise RegistryError(self.path, [f"field 'variants': no variant '{name}' (declared: {known}); fix: declare it under `variants:`"])
+            problem = f"field 'variants': no variant '{name}' (declared: {known}); fix: declare it under `variants:`"
+            raise RegistryError(self.path, [problem])
         return replace(
             self,
             instance=found.instance,

@@ -103,7 +103,8 @@ def test_a_variant_name_that_cannot_name_cells(tmp_path):
 def test_a_variants_deviation_must_name_a_cell_of_the_backend(tmp_path):
     text = BASE.format(name="b") + VARIANT.replace("cell: keyvalue_basic", "cell: keyvalue_basik")
     got = problems(write(tmp_path, "b", text))
-    assert "field 'variants.fork-8.1.deviations[0].cell': the backend has no cell 'keyvalue_basik'; fix: did you mean 'keyvalue_basic'?" in got
+    want = "field 'variants.fork-8.1.deviations[0].cell': the backend has no cell 'keyvalue_basik'; fix: did you mean 'keyvalue_basic'?"
+    assert want in got
 
 
 def test_a_variants_embedded_server_names_the_missing_field(tmp_path):

@@ -68,7 +68,8 @@ def gone_within(pid: int, seconds: float) -> bool:
 
 
 def spec(**kw) -> EmbeddedServer:
-    base = EmbeddedServer("fake-dist", "fake/bin/server", ("--port", "{port}", "--data-dir", "{data_dir}"), "tcp://127.0.0.1:{port}", "{distribution} {version}")
+    args = ("--port", "{port}", "--data-dir", "{data_dir}")
+    base = EmbeddedServer("fake-dist", "fake/bin/server", args, "tcp://127.0.0.1:{port}", "{distribution} {version}")
     return replace(base, **kw)
 
 
@@ -87,7 +88,8 @@ def test_a_variant_server_that_never_gets_ready_is_an_error_naming_the_variant(t
 def test_a_variant_resolves_to_its_server_and_the_server_is_gone_after_the_cell(tmp_path, monkeypatch):
     """The variant's declaration (its instance, not the backend's local Redis) starts its server;
     stopping the instance (the cell's end) stops the process by pid."""
-    binary = script(tmp_path, "server", "#!{python}\nimport os, sys\nopen(sys.argv[2], 'w').write(str(os.getpid()))\n" + SERVER.split("\n", 1)[1])
+    writes_its_pid = "#!{python}\nimport os, sys\nopen(sys.argv[2], 'w').write(str(os.getpid()))\n"
+    binary = script(tmp_path, "server", writes_its_pid + SERVER.split("\n", 1)[1])
     (tmp_path / "made-by-template").write_text("none")
     monkeypatch.setattr(servers, "installed", lambda s, path=None: (binary, "8.1.8"))
     valkey = load_all()["redis"].variant("valkey-8.1")

@@ -200,7 +200,8 @@ def template_dir(spec: EmbeddedServer, version: str, run_as: RunAs) -> Path:
         if done.returncode != 0:
             shutil.rmtree(staging, ignore_errors=True)
             output = (done.stdout + done.stderr).decode(errors="replace")[-1000:]
-            raise ServerStartError(f"{spec.distribution} {version}: {binary.name} (the template) exited with status {done.returncode}. {output}")
+            why = f"{binary.name} (the template) exited with status {done.returncode}"
+            raise ServerStartError(f"{spec.distribution} {version}: {why}. {output}")
         (made / ".complete").touch()
         run_as.own(made)
         shutil.rmtree(target, ignore_errors=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestSuite
 
-from prism_accept.cellname import CELL_PACKAGE, CellAddress, CellName, Column, kind_of
+from prism_accept.cellname import CellAddress, CellName, Column, kind_of
 from prism_accept.redact import redact
 
 XFAIL_TYPE = "pytest.xfail"

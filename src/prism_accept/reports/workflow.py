@@ -95,7 +95,10 @@ def _cells_job(name: str, decl: BackendDeclaration) -> dict:
     # the server variants' cells too: the harness starts their servers from the lockfile's distributions
     targets = [f"{CELLS_PATH}:{column}" for column in (Column(name), *(Column(name, v) for v in decl.variant_names))]
     steps += [
-        {"name": f"Cells of {name}" + (" and its server variants" if decl.variants else ""), "run": f"./pants matrix {' '.join(targets)}\n"},
+        {
+            "name": f"Cells of {name}" + (" and its server variants" if decl.variants else ""),
+            "run": f"./pants matrix {' '.join(targets)}\n",
+        },
         {
             "name": "Upload the cells' reports",
             "if": "always()",
