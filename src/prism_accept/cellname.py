@@ -1,14 +1,21 @@
-"""What a compliance cell is, parsed once from its name.
+"""What a compliance cell is, parsed once from its name (CellName), and where it is (CellAddress).
 
 The cells of backend B are `tests/compliance:B#<cell>`, and `<cell>` says the kind of cell and
 its subject: `keyvalue_basic` (an interface's suite), `model-keyvalue` (a data model's state
 machine), `conventions` and `undeclared` (one per backend). The Pants plugin that generates the
 cells, the cell runner, the reports and the benchmark all read names through `CellName`, so a
 new kind of cell is one entry in `KINDS`. (Also imported by the Pants plugin: Python 3.9.)
+
+A backend's server variants (another version or fork of its server, `variants:` in its registry
+file) have cells of their own, under the target `<backend>.<variant>`:
+`tests/compliance:redis.valkey-8.1#keyvalue_basic`. Backend names hold no `.` (the registry's
+schema), so the first `.` of a target name separates the variant. `CellAddress` is the one place
+that spells and reads these names: target names, addresses, report file names, matrix columns.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -77,3 +84,85 @@ class CellName:
 def kind_of(cell: str) -> str:
     """The kind's name of a cell name (`interface`, `model`, `conventions`, `undeclared`)."""
     return CellName.parse(cell).kind.name
+
+
+CELLS_PATH = "tests/compliance"  # where the generated cells are (Pants address path)
+CELL_PACKAGE = "tests.compliance"  # the same path as Pants spells it in report file names
+VARIANT_SEPARATOR = "."  # backend.variant; Pants refuses `@` (parametrization) in target names
+BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+VARIANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_REPORT_NAME = re.compile(re.escape(CELL_PACKAGE) + r"\.(?P<target>[^@/]+)@(?P<cell>[^/@]+)\.xml$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A backend, or one server variant of it: a column of the matrix, a compliance_cells target."""
+
+    backend: str
+    variant: str = ""  # "" for the backend's reference instance
+
+    @classmethod
+    def parse(cls, text: str) -> Column:
+        """`redis` -> (redis, ""); `redis.valkey-8.1` -> (redis, valkey-8.1)."""
+        backend, sep, variant = text.partition(VARIANT_SEPARATOR)
+        if not BACKEND_NAME.match(backend) or (sep and not VARIANT_NAME.match(variant)):
+            raise ValueError(f"{text!r} is not <backend> or <backend>{VARIANT_SEPARATOR}<variant>")
+        return cls(backend, variant)
+
+    def __str__(self) -> str:
+        return f"{self.backend}{VARIANT_SEPARATOR}{self.variant}" if self.variant else self.backend
+
+
+@dataclass(frozen=True)
+class CellAddress:
+    """One cell of one backend or variant: `tests/compliance:<backend>[.<variant>]#<cell>`."""
+
+    column: Column
+    cell: CellName
+
+    @classmethod
+    def of(cls, backend: str, cell: str, variant: str = "") -> CellAddress:
+        return cls(Column(backend, variant), CellName.parse(cell))
+
+    @classmethod
+    def parse(cls, text: str) -> CellAddress:
+        """`tests/compliance:redis.valkey-8.1#keyvalue_basic`, `redis.valkey-8.1#keyvalue_basic`."""
+        target, sep, cell = text.rpartition(":")[2].partition("#")
+        if not sep:
+            raise ValueError(f"{text!r} is not <backend>[{VARIANT_SEPARATOR}<variant>]#<cell>")
+        return cls(Column.parse(target), CellName.parse(cell))
+
+    @classmethod
+    def from_report(cls, file_name: str) -> CellAddress | None:
+        """The cell of a report Pants wrote (`tests.compliance.redis.valkey-8.1@keyvalue_basic.xml`)."""
+        m = _REPORT_NAME.search(file_name)
+        if not m:
+            return None
+        try:
+            return cls(Column.parse(m["target"]), CellName.parse(m["cell"]))
+        except ValueError:
+            return None
+
+    @property
+    def backend(self) -> str:
+        return self.column.backend
+
+    @property
+    def variant(self) -> str:
+        return self.column.variant
+
+    @property
+    def target_name(self) -> str:
+        return str(self.column)
+
+    @property
+    def spec(self) -> str:
+        return f"{CELLS_PATH}:{self}"
+
+    @property
+    def report_name(self) -> str:
+        """The file name of the cell's JUnit report, as Pants writes it (Address.path_safe_spec)."""
+        return f"{CELL_PACKAGE}.{self.column}@{self.cell}.xml"
+
+    def __str__(self) -> str:
+        return f"{self.column}#{self.cell}"

@@ -2,6 +2,12 @@
 
 Validation is JSON Schema (backend.schema.json, with the interface names filled in from the
 catalog). Every error names the file, the field and the fix.
+
+A file may declare server variants of its backend (`variants:`): another version or fork of the
+server, each with its own `instance:` (the same shape as the backend's) and its own
+`deviations:`. `BackendDeclaration.variant(name)` is the declaration a variant's cells run
+with: the backend's plugin, interfaces, limits and behaviours, the variant's instance and only the
+variant's deviations (none inherited: a Valkey deviation is not a Redis one, nor the reverse).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import difflib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -18,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import yaml
 
 from prism_accept import catalog
-from prism_accept.cellname import CONVENTIONS, CellName
+from prism_accept.cellname import CONVENTIONS, CellName, Column
 from prism_accept.paths import registry_dir
 
 if TYPE_CHECKING:
@@ -46,6 +52,10 @@ FIELD_FIXES = {
     "binary": "add `binary: <the server binary's path inside the distribution>` under `embedded:`",
     "args": "add `args: [...]` (the server's arguments; {port} and {data_dir} are filled in) under `embedded:`",
     "label": "add `label: <what the reports call the instance>` ({distribution} {version} are filled in) under `embedded:`",
+}
+VARIANT_FIXES = {
+    "description": "add `description: <the server: product, version, where its binary comes from>` to the variant",
+    "instance": "add `instance:` to the variant (the same fields as the backend's `instance:`, e.g. `embedded:` and `start_hint`)",
 }
 
 
@@ -93,6 +103,18 @@ class EmbeddedServer:
     url: str  # what the plugin gets; placeholder {port}
     label: str  # what the reports call the instance; placeholders {distribution} and {version}
     ready_timeout_s: float = 10.0
+    template: ServerTemplate | None = None  # a data directory made once per machine and version
+    user: str | None = None  # the system user the server runs as when the harness is root
+    install_dirs: tuple[str, ...] = ()  # what `user` needs of the distribution (default: the binary's dir)
+
+
+@dataclass(frozen=True)
+class ServerTemplate:
+    """How to make an embedded server's template data directory (e.g. PostgreSQL's initdb): once
+    per machine and distribution version; each cell's {data_dir} is a copy of it."""
+
+    binary: str  # its path inside the distribution
+    args: tuple[str, ...]  # placeholder {template_dir}
 
 
 @dataclass(frozen=True)
@@ -114,6 +136,16 @@ class Deviation:
 
 
 @dataclass(frozen=True)
+class VariantSpec:
+    """A server variant of a backend (`variants.<name>`): its instance and its own deviations."""
+
+    name: str
+    description: str
+    instance: InstanceSpec
+    deviations: tuple[Deviation, ...] = ()
+
+
+@dataclass(frozen=True)
 class BackendDeclaration:
     path: str
     backend: str
@@ -125,6 +157,37 @@ class BackendDeclaration:
     tolerances: dict[str, int] = field(default_factory=dict)
     behaviours: dict[str, dict[str, Any]] = field(default_factory=dict)
     deviations: tuple[Deviation, ...] = ()
+    variants: tuple[VariantSpec, ...] = ()
+    variant_name: str = ""  # set on the declaration of a variant's cells (see `variant`)
+    variant_description: str = ""
+
+    @property
+    def column(self) -> Column:
+        """The matrix column and compliance_cells target of these cells: `redis`, `redis.valkey-8.1`."""
+        return Column(self.backend, self.variant_name)
+
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variants)
+
+    def variant(self, name: str) -> BackendDeclaration:
+        """The declaration a variant's cells run with: this backend's plugin, interfaces, limits and
+        behaviours; the variant's instance and deviations (the backend's are not inherited)."""
+        if not name:
+            return self
+        found = next((v for v in self.variants if v.name == name), None)
+        if found is None:
+            known = ", ".join(self.variant_names) or "none"
+            problem = f"field 'variants': no variant '{name}' (declared: {known}); fix: declare it under `variants:`"
+            raise RegistryError(self.path, [problem])
+        return replace(
+            self,
+            instance=found.instance,
+            deviations=found.deviations,
+            variants=(),
+            variant_name=found.name,
+            variant_description=found.description,
+        )
 
 
 def schema(interface_names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -147,7 +210,14 @@ def _describe(error: "jsonschema.ValidationError", interface_names: Sequence[str
     if error.validator == "required":
         missing = error.message.split("'")[1]
         place = f"{where}.{missing}" if error.absolute_path else missing
-        return f"field '{place}' is missing; fix: {FIELD_FIXES.get(missing, f'add `{missing}:`')}"
+        in_variant = len(error.absolute_path) == 2 and error.absolute_path[0] == "variants"
+        fix = (VARIANT_FIXES if in_variant else FIELD_FIXES).get(missing) or FIELD_FIXES.get(missing, f"add `{missing}:`")
+        return f"field '{place}' is missing; fix: {fix}"
+    if error.validator in ("pattern", "maxLength") and list(error.absolute_path) == ["variants"]:
+        return (
+            f"field 'variants': {error.instance!r} is not a variant name; fix: lower-case letters, digits, "
+            "`.`, `-` and `_`, at most 40 characters, e.g. `valkey-8.1` (it names the cells: <backend>.<variant>#<cell>)"
+        )
     if error.validator == "enum" and list(error.absolute_path)[:1] == ["implements"]:
         close = difflib.get_close_matches(str(error.instance), list(interface_names), n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'?" if close else "use one of the names in registry/interfaces.yaml"
@@ -176,8 +246,14 @@ def _describe(error: "jsonschema.ValidationError", interface_names: Sequence[str
         return f"field '{where}': {error.instance} is above the largest value the suites can use, {most}; fix: declare at most {most}"
     if error.validator == "oneOf" and list(error.absolute_path) == ["plugin"]:
         return "field 'plugin': give exactly one of `module` or `command`; fix: keep one"
-    if error.validator == "anyOf" and list(error.absolute_path) == ["instance"]:
-        return "field 'instance': says nowhere to find the backend; fix: add `embedded:`, `local:`, `url_env:` or `container:`"
+    if error.validator == "oneOf" and list(error.absolute_path)[-1:] == ["embedded"] and isinstance(error.instance, dict):
+        import jsonschema
+
+        inner = jsonschema.exceptions.best_match(e for e in error.context if e.validator != "type")
+        if inner is not None:
+            return _describe(inner, interface_names)
+    if error.validator == "anyOf" and list(error.absolute_path)[-1:] == ["instance"]:
+        return f"field '{where}': says nowhere to find the backend; fix: add `embedded:`, `local:`, `url_env:` or `container:`"
     return f"field '{where}': {error.message}; fix: see src/prism_accept/backend.schema.json"
 
 
@@ -197,16 +273,20 @@ def validate(document: Any, path: Path | str, interface_names: Sequence[str] | N
                 f"fix: rename the file to {document['backend']}.yaml or set `backend: {stem}`"
             )
     if isinstance(document, dict):
-        problems += _deviation_cell_problems(document, interface_names=names)
+        problems += _deviation_cell_problems(document, document.get("deviations"), "deviations", names)
+        variants = document.get("variants")
+        for name, variant in variants.items() if isinstance(variants, dict) else ():
+            if isinstance(variant, dict):
+                field_name = f"variants.{name}.deviations"
+                problems += _deviation_cell_problems(document, variant.get("deviations"), field_name, names)
     if problems:
         raise RegistryError(path, problems)
 
 
-def _deviation_cell_problems(document: dict[str, Any], interface_names: Sequence[str]) -> list[str]:
+def _deviation_cell_problems(document: dict[str, Any], deviations: Any, where: str, interface_names: Sequence[str]) -> list[str]:
     """A deviation must name a cell the backend has: a declared interface, model-<model> of a
     model it declares an interface of, or conventions; anything else would never run."""
     implements = [i for i in document.get("implements") or () if isinstance(i, str)]
-    deviations = document.get("deviations")
     if not isinstance(deviations, list):
         return []
     models = {i.partition("_")[0] for i in implements if i in interface_names}  # keyvalue_basic -> keyvalue
@@ -220,7 +300,7 @@ def _deviation_cell_problems(document: dict[str, Any], interface_names: Sequence
                 hint = f"declare '{cell}' under `implements:`, or remove the deviation"
             else:
                 hint = f"did you mean '{close[0]}'?" if close else f"name one of {', '.join(cells)}"
-            problems.append(f"field 'deviations[{n}].cell': the backend has no cell '{cell}'; fix: {hint}")
+            problems.append(f"field '{where}[{n}].cell': the backend has no cell '{cell}'; fix: {hint}")
     return problems
 
 
@@ -287,13 +367,12 @@ def _container(container: dict[str, Any]) -> ContainerSpec:
     )
 
 
-def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
-    plugin = document["plugin"]
-    instance = document["instance"]
+def _instance(instance: dict[str, Any]) -> InstanceSpec:
     container = instance.get("container")
     embedded = instance.get("embedded", False)
     server = None
     if isinstance(embedded, dict):
+        template = embedded.get("template")
         server = EmbeddedServer(
             distribution=embedded["distribution"],
             binary=embedded["binary"],
@@ -301,7 +380,26 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
             url=embedded["url"],
             label=embedded["label"],
             ready_timeout_s=float(embedded.get("ready_timeout_s", 10.0)),
+            template=ServerTemplate(template["binary"], tuple(str(a) for a in template["args"])) if template else None,
+            user=embedded.get("user"),
+            install_dirs=tuple(embedded.get("install_dirs") or ()),
         )
+    return InstanceSpec(
+        start_hint=instance["start_hint"],
+        embedded=embedded is True,
+        server=server,
+        url_env=instance.get("url_env"),
+        local=instance.get("local"),
+        container=_container(container) if container else None,
+    )
+
+
+def _deviations(listed: Any) -> tuple[Deviation, ...]:
+    return tuple(Deviation(**d) for d in listed or ())
+
+
+def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
+    plugin = document["plugin"]
     return BackendDeclaration(
         path=shown,
         backend=document["backend"],
@@ -312,27 +410,39 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
             startup_timeout_s=float(plugin.get("startup_timeout_s", 20.0)),
         ),
         implements=tuple(document["implements"]),
-        instance=InstanceSpec(
-            start_hint=instance["start_hint"],
-            embedded=embedded is True,
-            server=server,
-            url_env=instance.get("url_env"),
-            local=instance.get("local"),
-            container=_container(container) if container else None,
-        ),
+        instance=_instance(document["instance"]),
         limits=dict(document.get("limits") or {}),
         tolerances=dict(document.get("tolerances") or {}),
         behaviours={k: dict(v) for k, v in (document.get("behaviours") or {}).items()},
-        deviations=tuple(Deviation(**d) for d in document.get("deviations") or ()),
+        deviations=_deviations(document.get("deviations")),
+        variants=tuple(
+            VariantSpec(name, v["description"], _instance(v["instance"]), _deviations(v.get("deviations")))
+            for name, v in (document.get("variants") or {}).items()
+        ),
     )
 
 
-def load_backend(name: str, directory: Path | None = None) -> BackendDeclaration:
+def variant_names(text: str) -> list[str]:
+    """The variant names a registry file's text declares, read leniently (no validation): the
+    Pants plugin synthesizes a compliance_cells per variant from them, and the cells' generation
+    then validates the file (an invalid file fails there, with the loader's message)."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    variants = document.get("variants") if isinstance(document, dict) else None
+    if not isinstance(variants, dict):
+        return []
+    return [str(name) for name in variants if isinstance(name, str)]
+
+
+def load_backend(name: str, directory: Path | None = None, variant: str = "") -> BackendDeclaration:
+    """A backend's declaration, or (with `variant`) the declaration its variant's cells run with."""
     directory = directory or registry_dir() / "backends"
     path = directory / f"{name}.yaml"
     if not path.is_file():
         raise RegistryError(_display(path), [f"no such file; fix: create it to declare backend '{name}'"])
-    return load_file(path)
+    return load_file(path).variant(variant)
 
 
 def load_all(directory: Path | None = None) -> dict[str, BackendDeclaration]:

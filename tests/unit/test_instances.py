@@ -173,12 +173,12 @@ def test_what_a_traceback_prints_of_an_instance_holds_no_password():
 # Embedded servers (instance.embedded as a mapping): kafka.yaml's noida-db broker.
 
 FAKE_SERVER = """#!{python}
-import signal, socket, sys
+import os, signal, socket, sys
 port = int(sys.argv[sys.argv.index("--port") + 1])
 s = socket.socket()
 s.bind(("127.0.0.1", port))
 s.listen()
-open(sys.argv[sys.argv.index("--data-dir") + 1], "w").write("started")
+open(os.path.join(sys.argv[sys.argv.index("--data-dir") + 1], "started"), "w").write("started")  # made for it
 signal.pause()  # serves until the harness stops it
 """
 

@@ -41,7 +41,7 @@ from prism_accept.harness import net
 from prism_accept.paths import CELL_STATE_FILE
 from prism_accept.registry import InstanceSpec
 from prism_cells.registry_rules import BackendName, RegistryEntry
-from prism_cells.target_types import ComplianceBackendField
+from prism_cells.target_types import ComplianceBackendField, ComplianceVariantField
 
 # Where a password-bearing URL is handed to the cell: private to the user, outside the repo.
 SECRETS_DIR = Path("~/.cache/prism-accept/instance-urls").expanduser()
@@ -136,7 +136,9 @@ async def instance_state(request: InstanceStateRequest) -> PytestPluginSetup:
     backend = request.target[ComplianceBackendField].value
     assert backend is not None
     entry = await Get(RegistryEntry, BackendName(backend))
-    spec = entry.declaration.instance
+    declaration = entry.declaration.variant(request.target.get(ComplianceVariantField).value or "")
+    spec = declaration.instance
+    backend = str(declaration.column)  # a variant's state and secret file are its own (redis.valkey-8.1)
     env = await Get(EnvironmentVars, EnvironmentVarsRequest([v for v in (spec.url_env, "DOCKER_HOST") if v]))
     url = env.get(spec.url_env) if spec.url_env else None
     url = url or None

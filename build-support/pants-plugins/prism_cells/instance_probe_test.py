@@ -14,11 +14,11 @@ from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.unions import UnionMembership
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 
-from prism_accept.registry import BackendDeclaration, EmbeddedServer, InstanceSpec, PluginLaunch
+from prism_accept.registry import BackendDeclaration, EmbeddedServer, InstanceSpec, PluginLaunch, VariantSpec
 from prism_cells import instance_probe
 from prism_cells.instance_probe import InstanceStateRequest, plan_probe
 from prism_cells.registry_rules import BackendName, RegistryEntry
-from prism_cells.target_types import ComplianceBackendField
+from prism_cells.target_types import ComplianceBackendField, ComplianceVariantField
 
 REDIS = InstanceSpec(start_hint="start it", url_env="PRISM_REDIS_URL", local="redis://127.0.0.1:6379/0")
 SECRET_URL = "redis://:s3cret-pw@127.0.0.1:6390/0"
@@ -123,3 +123,45 @@ def test_no_password_in_the_probe_process_or_the_state_digest(tmp_path, monkeypa
     assert "s3cret-pw" not in json.dumps(state)
     assert state["url"] == "redis://***@127.0.0.1:6390/0" and state["probe"] == {"tcp": "up"}
     assert open(state["url_file"]).read() == SECRET_URL
+
+
+def test_a_variants_cell_probes_the_variants_instance_not_its_backends() -> None:
+    """A variant's cells run on the server the harness starts (nothing to probe), even though
+    their backend's own instance is a local service; their state names the variant."""
+    membership = UnionMembership.from_rules(
+        [PythonTestTarget.register_plugin_field(ComplianceBackendField), PythonTestTarget.register_plugin_field(ComplianceVariantField)]
+    )
+    target = PythonTestTarget(
+        {"source": "test_cell.py", "compliance_backend": "redis", "compliance_variant": "fork-1"},
+        Address("tests/compliance", target_name="redis.fork-1", generated_name="keyvalue_basic"),
+        membership,
+    )
+    server = EmbeddedServer("fork-dist", "fork/bin/server", ("--port", "{port}"), "redis://127.0.0.1:{port}/0", "{distribution}")
+    decl = BackendDeclaration(
+        path="registry/backends/redis.yaml",
+        backend="redis",
+        description="d",
+        plugin=PluginLaunch(module="prism_redis"),
+        implements=("keyvalue_basic",),
+        instance=REDIS,
+        variants=(VariantSpec("fork-1", "A fork.", InstanceSpec(start_hint="x", server=server)),),
+    )
+    digests: list[CreateDigest] = []
+
+    def no_process(process: Process) -> ProcessResult:
+        raise AssertionError(f"nothing to probe for an embedded server, yet: {process.description}")
+
+    run_rule_with_mocks(
+        instance_probe.instance_state,
+        rule_args=[InstanceStateRequest(target)],
+        mock_gets=[
+            MockGet(RegistryEntry, (BackendName,), lambda _: RegistryEntry(decl.path, "text", decl)),
+            MockGet(EnvironmentVars, (EnvironmentVarsRequest,), lambda _: EnvironmentVars({})),
+            MockGet(ProcessResult, (Process,), no_process),
+            MockGet(Digest, (CreateDigest,), lambda c: digests.append(c) or EMPTY_DIGEST),
+        ],
+    )
+    state_file = digests[0][0]
+    assert isinstance(state_file, FileContent)
+    state = json.loads(state_file.content)
+    assert (state["backend"], state["instance"], state["probe"]) == ("redis.fork-1", "embedded server fork-dist", {})

@@ -1,4 +1,5 @@
-"""One `compliance_cells(name="<backend>")` in tests/compliance per registry/backends/*.yaml, and
+"""One `compliance_cells(name="<backend>")` in tests/compliance per registry/backends/*.yaml, one
+`compliance_cells(name="<backend>.<variant>")` per server variant the file declares, and
 `src/prism_accept/suites:every-suite`, the suite package of every data model of the catalog.
 
 The targets are synthesized from the registry's file names and the catalog, so declaring a
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pants.engine.fs import PathGlobs, Paths
+from pants.engine.fs import DigestContents, PathGlobs
 from pants.engine.internals.synthetic_targets import (
     SyntheticAddressMaps,
     SyntheticTargetsRequest,
@@ -20,6 +21,8 @@ from pants.engine.internals.synthetic_targets import (
 from pants.engine.internals.target_adaptor import TargetAdaptor
 from pants.engine.rules import Get, collect_rules, rule
 
+from prism_accept.cellname import Column
+from prism_accept.registry import variant_names
 from prism_cells.layout import CATALOG, CELLS_DIR, PROTO_DIR, REGISTRY_DIR, SUITES_DIR
 from prism_cells.registry_rules import Catalog, CatalogRequest
 
@@ -49,11 +52,23 @@ def backend_names(registry_files: tuple[str, ...]) -> list[str]:
     return sorted(os.path.splitext(os.path.basename(p))[0] for p in registry_files)
 
 
+def columns(registry: dict[str, str]) -> list[Column]:
+    """The backends and their variants, from each registry file's path and text (variants read
+    leniently: the cells' generation validates the file and fails with the loader's message)."""
+    found = []
+    for path, text in sorted(registry.items()):
+        backend = backend_names((path,))[0]
+        found.append(Column(backend))
+        found.extend(Column(backend, v) for v in variant_names(text))
+    return found
+
+
 @rule
 async def synthesize_compliance_cells(request: ComplianceCellsPerDirectoryRequest) -> SyntheticAddressMaps:
     if request.path != CELLS_DIR:
         return SyntheticAddressMaps()
-    paths = await Get(Paths, PathGlobs([f"{REGISTRY_DIR}/*.yaml"]))
+    contents = await Get(DigestContents, PathGlobs([f"{REGISTRY_DIR}/*.yaml"]))
+    registry = {c.path: c.content.decode(errors="replace") for c in contents}
     return SyntheticAddressMaps.for_targets_request(
         request,
         [
@@ -62,10 +77,10 @@ async def synthesize_compliance_cells(request: ComplianceCellsPerDirectoryReques
                 tuple(
                     TargetAdaptor(
                         "compliance_cells",
-                        backend,
-                        f"{REGISTRY_DIR}/{backend}.yaml",
+                        str(column),
+                        f"{REGISTRY_DIR}/{column.backend}.yaml",
                     )
-                    for backend in backend_names(paths.files)
+                    for column in columns(registry)
                 ),
             )
         ],

@@ -6,6 +6,9 @@ PRISM_BACKEND=B and PRISM_CELL=<cell>:
 - `#undeclared`: the other interfaces answer UNIMPLEMENTED (needs every model's protos);
 - `#conventions`, when src/prism_accept/runtime/conventions.py exists;
 - `#model-<model>` per data model B declares an interface of, when src/prism_accept/models/<model>.py exists.
+A server variant V of B (`variants:` in B's file) is a compliance_cells of its own,
+`B.V` (prism_accept.cellname.Column), generating the same cells as B (`tests/compliance:B.V#<cell>`)
+with PRISM_VARIANT=V, tagged `variant:V`, depending on what provides the variant's instance.
 Each cell depends only on what its result depends on (its registry file, the catalog, the
 backend's plugin package, its suite), so `--changed-since` reruns exactly the affected cells.
 """
@@ -29,8 +32,8 @@ from pants.engine.unions import UnionMembership, UnionRule
 
 from prism_accept.cellname import CONVENTIONS as CONVENTIONS_CELL
 from prism_accept.cellname import UNDECLARED as UNDECLARED_CELL
-from prism_accept.cellname import CellName
-from prism_accept.registry import VALIDATED_ENV, InstanceSpec, text_digest
+from prism_accept.cellname import CellName, Column
+from prism_accept.registry import VALIDATED_ENV, InstanceSpec, RegistryError, text_digest
 from prism_cells.layout import (
     CATALOG,
     CELL_RUNNER,
@@ -41,9 +44,10 @@ from prism_cells.layout import (
     SUITES_DIR,
     UNDECLARED,
 )
-from prism_cells.registry_rules import BackendName, Catalog, CatalogRequest, RegistryEntry
+from prism_cells.registry_rules import BackendName, Catalog, CatalogRequest, InvalidRegistryFile, RegistryEntry
 
 HYPOTHESIS_PROFILE_ENV = "PRISM_HYPOTHESIS_PROFILE"
+VARIANT_ENV = "PRISM_VARIANT"  # read by prism_accept.runtime.cell (which the plugin cannot import)
 HYPOTHESIS_CELL_TIMEOUT_S = 1800
 
 
@@ -70,6 +74,13 @@ class ComplianceBackendField(StringField):
 
     alias = "compliance_backend"
     help = "The backend a compliance cell tests (set by compliance_cells; not for hand use)."
+
+
+class ComplianceVariantField(StringField):
+    """Set on generated cells of a server variant only: the variant's name."""
+
+    alias = "compliance_variant"
+    help = "The server variant of the backend a compliance cell tests (set by compliance_cells; not for hand use)."
 
 
 class GenerateComplianceCellsRequest(GenerateTargetsRequest):
@@ -149,9 +160,13 @@ def plan_cells(
 @rule
 async def generate_compliance_cells(request: GenerateComplianceCellsRequest, union_membership: UnionMembership) -> GeneratedTargets:
     generator = request.generator
-    backend = generator.address.target_name
+    column = Column.parse(generator.address.target_name)
+    backend, variant = column.backend, column.variant
     entry, catalog = await MultiGet(Get(RegistryEntry, BackendName(backend)), Get(Catalog, CatalogRequest()))
-    decl = entry.declaration
+    try:
+        decl = entry.declaration.variant(variant)
+    except RegistryError as e:
+        raise InvalidRegistryFile(str(e)) from None
     module = decl.plugin.module
     optional = [
         *(suite_path(i) for i in decl.implements),
@@ -170,9 +185,13 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
 
     def target(cell: Cell) -> PythonTestTarget:
         env = [f"PRISM_BACKEND={backend}", f"PRISM_CELL={cell.name}", f"{VALIDATED_ENV}={text_digest(entry.text)}"]
+        if variant:
+            env.append(f"{VARIANT_ENV}={variant}")
         if cell.hypothesis:
             env.append(HYPOTHESIS_PROFILE_ENV)
         tags = [*(request.template.get("tags") or ()), "compliance", f"backend:{backend}", f"cell:{cell.kind}"]
+        if variant:
+            tags.append(f"variant:{variant}")
         if cell.interface:
             tags.append(f"interface:{cell.interface}")
         return PythonTestTarget(
@@ -186,6 +205,7 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
                 # models/machine.py); their fast cases keep pytest's 120 s per case.
                 "timeout": max(timeout, HYPOTHESIS_CELL_TIMEOUT_S) if cell.hypothesis else timeout,
                 ComplianceBackendField.alias: backend,
+                **({ComplianceVariantField.alias: variant} if variant else {}),
             },
             generator.address.create_generated(cell.name),
             union_membership,
@@ -200,4 +220,5 @@ def rules():
         *collect_rules(),
         UnionRule(GenerateTargetsRequest, GenerateComplianceCellsRequest),
         PythonTestTarget.register_plugin_field(ComplianceBackendField),
+        PythonTestTarget.register_plugin_field(ComplianceVariantField),
     ]

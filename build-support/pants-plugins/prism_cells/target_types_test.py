@@ -10,9 +10,11 @@ from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import Dependencies, Tags
 from pants.testutil.rule_runner import RuleRunner
 
+from prism_accept.cellname import CellAddress
 from prism_accept.registry import EmbeddedServer, InstanceSpec
 from prism_cells import register
-from prism_cells.target_types import ComplianceCellsTarget, instance_dependencies
+from prism_cells.synthetic import columns
+from prism_cells.target_types import ComplianceBackendField, ComplianceCellsTarget, ComplianceVariantField, instance_dependencies
 
 CATALOG = """\
 keyvalue:
@@ -139,3 +141,76 @@ def test_an_embedded_servers_distribution_is_a_dependency_of_the_cells() -> None
     server = EmbeddedServer("noida-db", "noida_db/noida-db", ("--port", "{port}"), "kafka://127.0.0.1:{port}", "{distribution}")
     assert instance_dependencies(InstanceSpec(start_hint="x", server=server)) == ["3rdparty/python:reqs#noida-db"]
     assert instance_dependencies(InstanceSpec(start_hint="x", embedded=True)) == []
+
+
+VARIANTS = """\
+variants:
+  fork-2.1:
+    description: A fork of the server.
+    instance:
+      embedded:
+        distribution: fork-dist
+        binary: fork_dist/bin/server
+        args: [--port, "{port}"]
+        url: redis://127.0.0.1:{port}/0
+        label: "{distribution} {version}"
+      start_hint: installed with the lockfile
+    deviations:
+      - cell: keyvalue_basic
+        case: get_missing
+        reason: the fork documents another answer
+"""
+
+
+def test_a_variant_is_a_compliance_cells_of_its_own_with_the_backends_cells(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"registry/backends/alpha.yaml": backend_yaml("alpha", ["keyvalue_basic", "list_basic"]) + VARIANTS})
+    generator = rule_runner.get_target(Address("tests/compliance", target_name="alpha.fork-2.1"))
+    assert isinstance(generator, ComplianceCellsTarget)
+    reference = {t.address.generated_name for t in _generated(rule_runner, "alpha")}
+    variant = {t.address.generated_name for t in _generated(rule_runner, "alpha.fork-2.1")}
+    assert variant == reference == {"keyvalue_basic", "list_basic", "undeclared", "conventions", "model-keyvalue"}
+    tgt = cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")
+    assert tgt.get(Tags).value == ("compliance", "backend:alpha", "cell:interface", "variant:fork-2.1", "interface:keyvalue_basic")
+    env = tgt[PythonTestsExtraEnvVarsField].value
+    assert env[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=keyvalue_basic") and "PRISM_VARIANT=fork-2.1" in env
+    assert tgt[ComplianceBackendField].value == "alpha" and tgt[ComplianceVariantField].value == "fork-2.1"
+    deps = set(tgt[Dependencies].value or ())
+    assert "3rdparty/python:reqs#fork-dist" in deps and "src/prism_accept/suites/keyvalue/basic.py" in deps
+    assert "3rdparty/python:reqs#fork-dist" not in (cell(rule_runner, "alpha", "keyvalue_basic")[Dependencies].value or ())
+    assert not any(e.startswith("PRISM_VARIANT") for e in cell(rule_runner, "alpha", "keyvalue_basic")[PythonTestsExtraEnvVarsField].value)
+
+
+def test_the_names_pants_gives_a_variants_cell_are_the_ones_cellname_reads(rule_runner: RuleRunner) -> None:
+    """The address and the JUnit report name (Address.path_safe_spec) parse back to the cell."""
+    rule_runner.write_files({"registry/backends/alpha.yaml": backend_yaml("alpha", ["keyvalue_basic"]) + VARIANTS})
+    for target in (*_generated(rule_runner, "alpha"), *_generated(rule_runner, "alpha.fork-2.1")):
+        address = CellAddress.parse(target.address.spec)
+        assert address.spec == target.address.spec
+        assert address.report_name == f"{target.address.path_safe_spec}.xml"
+        assert CellAddress.from_report(address.report_name) == address
+
+
+def test_a_variants_invalid_deviation_fails_its_cells_with_the_loaders_message(rule_runner: RuleRunner) -> None:
+    bad = VARIANTS.replace("cell: keyvalue_basic", "cell: keyvalue_basik")
+    rule_runner.write_files({"registry/backends/alpha.yaml": backend_yaml("alpha", ["keyvalue_basic"]) + bad})
+    with pytest.raises(ExecutionError) as e:
+        cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")
+    assert "field 'variants.fork-2.1.deviations[0].cell': the backend has no cell 'keyvalue_basik'" in str(e.value)
+
+
+def test_synthesized_columns_read_variants_leniently() -> None:
+    registry = {"registry/backends/b.yaml": "backend: b\nvariants:\n  v-1: {}\n", "registry/backends/a.yaml": "not: [valid"}
+    assert [str(c) for c in columns(registry)] == ["a", "b", "b.v-1"]
+
+
+def _generated(rule_runner: RuleRunner, target_name: str):
+    """The cells of one compliance_cells (those of the names a test backend can have)."""
+    generator = rule_runner.get_target(Address("tests/compliance", target_name=target_name))
+    names = ("keyvalue_basic", "list_basic", "undeclared", "conventions", "model-keyvalue", "model-list")
+    found = []
+    for name in names:
+        try:
+            found.append(cell(rule_runner, generator.address.target_name, name))
+        except ExecutionError:
+            pass
+    return found

@@ -7,6 +7,9 @@
    plugin), or an embedded server (instance.embedded as a mapping: a server binary from an
    installed Python distribution, started here for the cell and stopped with it; servers.py).
 
+A server variant of the backend (registry `variants:`) is resolved the same way from its own
+`instance:` (the cells get the variant's declaration, registry.BackendDeclaration.variant).
+
 None of them: InstanceUnavailable, whose message says how to start the backend; the cell is
 then a SKIP, never a pass and never a failure.
 
@@ -82,6 +85,7 @@ class Instance:
     stop: Callable[[], None] = field(default=lambda: None)
     label: str | None = None  # what reports call an instance the harness started (servers.py)
     ephemeral: bool = False  # started for this cell and gone with it (its data too)
+    identity: str = ""  # what a server the harness started says it is (net.server_identity)
 
     @property
     def shown(self) -> str:
@@ -126,13 +130,14 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
         return Instance("embedded:", "embedded")
     if spec.server:
         try:
-            server = servers.start(spec.server)
+            server = servers.start(spec.server, str(decl.column))
         except servers.ServerUnavailable as e:
-            raise InstanceUnavailable(f"no {decl.backend} instance: {e}. To start one: {spec.start_hint}") from None
-        return Instance(server.url, f"embedded server {spec.server.distribution}", stop=server.stop, label=server.label, ephemeral=True)
+            raise InstanceUnavailable(f"no {decl.column} instance: {e}. To start one: {spec.start_hint}") from None
+        source = f"embedded server {spec.server.distribution}"
+        return Instance(server.url, source, stop=server.stop, label=server.label, ephemeral=True, identity=server.identity)
     tried = [f"${spec.url_env} (unset)"] if spec.url_env else []
     if spec.local:
         tried.append(f"{spec.local} (not answering)")
     if spec.container:
         tried.append("testcontainers (no Docker engine)")
-    raise InstanceUnavailable(f"no {decl.backend} instance: tried {', '.join(tried) or 'nothing'}. To start one: {spec.start_hint}")
+    raise InstanceUnavailable(f"no {decl.column} instance: tried {', '.join(tried) or 'nothing'}. To start one: {spec.start_hint}")

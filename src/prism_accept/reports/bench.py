@@ -1,7 +1,8 @@
 """CPU-seconds per cell, from the `cpu_s` property each cell writes into its JUnit report
 (its own process and the plugin subprocesses it reaped), and with `--run-cpu` (the CPU time of
-the whole Pants run) Pants' own share per cell. Run by build-support/bin/bench-cells; a
-measurement, never a test."""
+the whole Pants run) Pants' own share per cell, and the mean per matrix column (a backend, or a
+server variant of it: `redis.valkey-8.1`). Run by build-support/bin/bench-cells; a measurement,
+never a test."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from prism_accept.cellname import kind_of
+from prism_accept.cellname import CellAddress, kind_of
 from prism_accept.reports.results import parse_report_name, suites_of
 
 
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         kinds.setdefault(kind_of(cell), []).append(seconds)
     for kind, values in sorted(kinds.items()):
         print(f"{kind}: {len(values)} cells, mean {statistics.mean(values):.2f} CPU-s")
+    columns: dict[str, list[float]] = {}
+    for cell, seconds in cpu.items():
+        columns.setdefault(str(CellAddress.parse(cell).column), []).append(seconds)
+    if len(columns) > 1:
+        for column, values in sorted(columns.items()):
+            print(f"{column}: {len(values)} cells, mean {statistics.mean(values):.2f} CPU-s, max {max(values):.2f}")
     print(f"all: {len(cpu)} cells, mean {statistics.mean(cpu.values()):.2f} CPU-s, total {sum(cpu.values()):.1f} CPU-s")
     if args.run_cpu is not None:
         pants = max(args.run_cpu - sum(cpu.values()), 0.0)

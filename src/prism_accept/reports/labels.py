@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prism_accept.cellname import MODEL, UNDECLARED, CellName
+from prism_accept.cellname import MODEL, UNDECLARED, CellName, Column
 
 SYMBOL = {"pass": "✓", "deviation": "✓*", "fail": "✗", "error": "!", "skip": "-"}
 LABEL = {"pass": "PASS", "deviation": "PASS*", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
@@ -52,4 +52,7 @@ def totals_line(matrix) -> str:
     counts = matrix.status_counts("interface")
     total = sum(counts.values())
     extra = "".join(f", {n} {LABEL[s]}" for s, n in counts.items() if n and s != "pass")
-    return f"{counts['pass']}/{total} interfaces PASS{extra} across {len(matrix.cells)} backends"
+    backends = len({Column.parse(c).backend for c in matrix.cells})
+    variants = sum(bool(Column.parse(c).variant) for c in matrix.cells)
+    on = f" across {backends} backends" + (f" and {variants} server variant{'s' if variants != 1 else ''}" if variants else "")
+    return f"{counts['pass']}/{total} interfaces PASS{extra}{on}"

@@ -5,6 +5,9 @@ their reports too). Prints RFC-015's text and writes dist/compliance/: matrix.js
 (the GitHub job summary), matrix.html (one self-contained page) and junit.xml (every cell merged).
 Every report says what it certifies: the suite's commit, each plugin's name and version, each
 instance's server version and when the cells ran.
+
+A column is a backend, or a server variant of it (`redis.valkey-8.1`, prism_accept.cellname.Column):
+each variant a registry file declares is a column of its own, beside its backend's.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prism_accept.catalog import load_catalog
-from prism_accept.cellname import INTERFACE, KINDS, UNDECLARED, CellName
+from prism_accept.cellname import INTERFACE, KINDS, UNDECLARED, CellName, Column
 from prism_accept.registry import BackendDeclaration, RegistryError, load_all
 from prism_accept.reports.results import (
     CellResult,
@@ -31,13 +34,14 @@ __all__ = ["Matrix", "build_matrix", "main", "read_report", "report_path"]
 
 @dataclass
 class Matrix:
-    """backend -> cell -> result, with what the run certifies."""
+    """column (a backend or <backend>.<variant>) -> cell -> result, with what the run certifies."""
 
     cells: dict[str, dict[str, CellResult]]
     models: dict[str, str] = field(default_factory=dict)  # interface -> data model, catalog order
     commit: str = ""
     generated_at: str = ""
     partial: str = ""  # the selection of a run of some cells only (empty: the whole matrix)
+    variants: dict[str, str] = field(default_factory=dict)  # column of a server variant -> its description
 
     def interfaces(self, backend: str) -> dict[str, CellResult]:
         return {c: r for c, r in self.cells[backend].items() if r.kind == INTERFACE.name}
@@ -45,15 +49,20 @@ class Matrix:
     def checks(self, backend: str) -> dict[str, CellResult]:
         return {c: r for c, r in self.cells[backend].items() if r.kind != INTERFACE.name}
 
-    def certifies(self, backend: str) -> dict[str, list[str] | str]:
-        """What this backend's results certify: plugin, server version, instance, run times."""
+    def certifies(self, backend: str) -> dict[str, list[str] | str | None]:
+        """What this column's results certify: its backend and server variant, plugin, server
+        version (as the server states it), instance, run times."""
         row = self.cells[backend].values()
 
         def distinct(attr: str) -> list[str]:
             return sorted({getattr(r, attr) for r in row if getattr(r, attr)})
 
         times = distinct("timestamp")
+        column = Column.parse(backend)
         return {
+            "backend": column.backend,
+            "variant": column.variant or None,
+            "variant_description": self.variants.get(backend, "") or None,
             "plugin": distinct("plugin"),
             "backend_version": distinct("backend_version"),
             "instance": distinct("instance"),
@@ -95,18 +104,28 @@ def _cell_order(declaration: BackendDeclaration, found: set[str]) -> list[str]:
     return [*dict.fromkeys(declaration.implements), *checks]
 
 
+def columns(backends: dict[str, BackendDeclaration]) -> list[tuple[Column, BackendDeclaration]]:
+    """Each backend, followed by its server variants (in the order its file declares them)."""
+    return [
+        (Column(name, variant), backends[name].variant(variant))
+        for name in sorted(backends)
+        for variant in ("", *backends[name].variant_names)
+    ]
+
+
 def build_matrix(backends: dict[str, BackendDeclaration], reports: Path, partial: bool = False) -> dict[str, dict[str, CellResult]]:
-    """Every declared cell of every backend (a missing report is an error, unless `partial`),
-    plus the per-backend checks (model-*, conventions) that have a report."""
+    """Every declared cell of every backend and variant (a missing report is an error, unless
+    `partial`), plus the per-backend checks (model-*, conventions) that have a report."""
     found: dict[str, set[str]] = {}
     for path in reports.glob("*.xml") if reports.is_dir() else ():
         named = parse_report_name(path)
         if named:
             found.setdefault(named[0], set()).add(named[1])
     matrix: dict[str, dict[str, CellResult]] = {}
-    for name in sorted(backends):
+    for column, declaration in columns(backends):
+        name = str(column)
         row = {}
-        for cell in _cell_order(backends[name], found.get(name, set())):
+        for cell in _cell_order(declaration, found.get(name, set())):
             path = report_path(reports, name, cell)
             if partial and not path.is_file():
                 continue
@@ -141,6 +160,7 @@ def load_matrix(reports: Path, registry: Path | None = None, partial: str = "", 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     return Matrix(
         cells=build_matrix(backends, reports, bool(partial)),
+        variants={str(c): d.variant_description for c, d in columns(backends) if c.variant},
         models={i.name: i.model for i in catalog},
         commit=commit or suite_commit(Path.cwd()),
         generated_at=now,
@@ -169,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         "--require",
         action="append",
         default=[],
-        metavar="BACKEND",
-        help="a backend whose instance this machine runs: a SKIP cell of it fails the run (CI)",
+        metavar="COLUMN",
+        help="a backend whose instance this machine runs, or a server variant (<backend>.<variant>) "
+        "the harness starts: a SKIP cell of it fails the run (CI)",
     )
     args = parser.parse_args(argv)
     if args.out.suffix == ".json":  # the old --out dist/compliance/matrix.json

@@ -21,25 +21,25 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestSuite
 
-from prism_accept.cellname import kind_of
+from prism_accept.cellname import CellAddress, CellName, Column, kind_of
 from prism_accept.redact import redact
 
-CELL_PACKAGE = "tests.compliance"  # the address path of the generated cells, as Pants names reports
 XFAIL_TYPE = "pytest.xfail"
 STATUSES = ("pass", "deviation", "fail", "error", "skip")
 
-_REPORT_NAME = re.compile(re.escape(CELL_PACKAGE) + r"\.(?P<backend>[^@/]+)@(?P<cell>[^/]+)\.xml$")
 _GOT_WANT = re.compile(r"^(?:[A-Za-z_.]*Error: )?(?P<operation>.+?): got (?P<got>.*), want (?P<want>.*)$")
 
 
-def report_path(reports: Path, backend: str, cell: str) -> Path:
-    """Pants names the report of tests/compliance:<backend>#<cell> like this."""
-    return reports / f"{CELL_PACKAGE}.{backend}@{cell}.xml"
+def report_path(reports: Path, column: str, cell: str) -> Path:
+    """Where Pants writes the report of tests/compliance:<column>#<cell> (column: a backend, or
+    <backend>.<variant>; prism_accept.cellname.CellAddress spells it)."""
+    return reports / CellAddress(Column.parse(column), CellName.parse(cell)).report_name
 
 
 def parse_report_name(path: Path) -> tuple[str, str] | None:
-    m = _REPORT_NAME.search(path.name)
-    return (m["backend"], m["cell"]) if m else None
+    """(column, cell) of a cell's report file (`redis.valkey-8.1`, `keyvalue_basic`), or None."""
+    address = CellAddress.from_report(path.name)
+    return (str(address.column), str(address.cell)) if address else None
 
 
 @dataclass
@@ -59,6 +59,7 @@ class CellResult:
     backend: str
     cell: str
     status: str
+    variant: str = ""  # the server variant the cell ran on ("" for the backend's own instance)
     passed: int = 0
     failed: int = 0  # failures and errors
     skipped: int = 0
@@ -69,6 +70,11 @@ class CellResult:
     plugin: str = ""
     timestamp: str = ""  # when the cell ran (a cached cell keeps the time of its run)
     cases: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def column(self) -> str:
+        """The matrix column: `redis`, or `redis.valkey-8.1` for a variant's cell."""
+        return str(Column(self.backend, self.variant))
 
     @property
     def kind(self) -> str:
@@ -111,16 +117,22 @@ def suites_of(path: Path) -> list[TestSuite]:
     return [xml] if isinstance(xml, TestSuite) else list(xml)  # type: ignore[list-item]
 
 
-def read_report(path: Path, backend: str = "", cell: str = "") -> CellResult:
-    if not (backend and cell):
-        backend, cell = parse_report_name(path) or ("?", path.stem)
+def read_report(path: Path, column: str = "", cell: str = "") -> CellResult:
+    """The result of one cell's report; `column` is the backend or <backend>.<variant>."""
+    if not (column and cell):
+        column, cell = parse_report_name(path) or ("?", path.stem)
+    try:
+        parsed = Column.parse(column)
+    except ValueError:  # a report file of no cell's name, read as itself
+        parsed = Column(column)
+    backend, variant = parsed.backend, parsed.variant
     if not path.is_file():
-        return CellResult(backend, cell, "error", reason="no result: the cell did not run (see the Pants output)")
+        return CellResult(backend, cell, "error", variant, reason="no result: the cell did not run (see the Pants output)")
     try:
         suites = suites_of(path)
     except (JUnitXmlError, OSError, SyntaxError, ValueError) as e:
-        return CellResult(backend, cell, "error", reason=redact(f"unreadable report {path.name}: {e}"))
-    result = CellResult(backend, cell, "error")
+        return CellResult(backend, cell, "error", variant, reason=redact(f"unreadable report {path.name}: {e}"))
+    result = CellResult(backend, cell, "error", variant)
     for suite in suites:
         props = {p.name: redact(p.value or "") for p in suite.properties()}
         result.instance = result.instance or props.get("instance", "")

@@ -9,6 +9,9 @@ from prism_accept.reports.labels import LABEL, SYMBOL, check_title, partial_line
 def _certifies(matrix, backend: str) -> list[str]:
     c = matrix.certifies(backend)
     lines = []
+    if c["variant"]:
+        about = f": {c['variant_description']}" if c["variant_description"] else ""
+        lines.append(f"  server variant {c['variant']} of {c['backend']}{about}")
     if c["plugin"]:
         lines.append(f"  plugin: {', '.join(c['plugin'])}")
     if c["backend_version"]:

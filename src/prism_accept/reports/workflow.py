@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from prism_accept.cellname import CELLS_PATH, Column
 from prism_accept.registry import BackendDeclaration, ContainerSpec, load_all
 
 WORKFLOW = Path(".github/workflows/compliance.yml")
@@ -91,8 +92,13 @@ def _cells_job(name: str, decl: BackendDeclaration) -> dict:
                 "run": f"timeout {WAIT_DEADLINE_S} bash -c 'until (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; do sleep 0.5; done'\n",
             }
         )
+    # the server variants' cells too: the harness starts their servers from the lockfile's distributions
+    targets = [f"{CELLS_PATH}:{column}" for column in (Column(name), *(Column(name, v) for v in decl.variant_names))]
     steps += [
-        {"name": f"Cells of {name}", "run": f"./pants matrix tests/compliance:{name}\n"},
+        {
+            "name": f"Cells of {name}" + (" and its server variants" if decl.variants else ""),
+            "run": f"./pants matrix {' '.join(targets)}\n",
+        },
         {
             "name": "Upload the cells' reports",
             "if": "always()",

@@ -1,7 +1,9 @@
 """Fixtures of one compliance cell (pytest plugin, loaded by tests/compliance/test_cell.py).
 
 The cell's backend and cell name (an interface, `undeclared`, `conventions` or `model-<model>`)
-come from PRISM_BACKEND and PRISM_CELL, which the generated Pants targets set. The instance is
+come from PRISM_BACKEND and PRISM_CELL, which the generated Pants targets set, and the server
+variant's name, if the cell is one of a variant's, from PRISM_VARIANT (the cell then runs with
+the variant's instance and deviations). The instance is
 resolved once per cell; none available is a SKIP with the reason; a plugin that will not start
 is an ERROR."""
 
@@ -14,7 +16,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from prism_accept.cellname import CellName
+from prism_accept.cellname import CellAddress, CellName
 from prism_accept.harness.endpoint import ENDPOINT_ENV, EndpointPlugin
 from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
 from prism_accept.harness.instances import InstanceUnavailable, cell_environ, resolve
@@ -27,13 +29,23 @@ from prism_accept.suites.base import Capabilities
 from prism_accept.suites.requirements import MARK, unmet
 from prism_accept.suites.rows import expect_rows, unchecked_rows
 
-__all__ = ["cell_from_environment"]
+__all__ = ["cell_address", "cell_from_environment"]
+VARIANT_ENV = "PRISM_VARIANT"
 
 
 @functools.lru_cache(maxsize=None)
 def cell_declaration() -> BackendDeclaration:
-    """The running cell's backend declaration, parsed once for the hooks, fixtures and runner."""
-    return load_backend(cell_from_environment()[0])
+    """The running cell's backend (or variant) declaration, parsed once for the hooks, fixtures
+    and runner."""
+    address = cell_address()
+    return load_backend(address.backend, variant=address.variant)
+
+
+def cell_address() -> CellAddress:
+    """The running cell, from PRISM_BACKEND, PRISM_VARIANT (unset or empty: the backend's own
+    instance) and PRISM_CELL."""
+    backend, cell = cell_from_environment()
+    return CellAddress.of(backend, cell, os.environ.get(VARIANT_ENV, ""))
 
 
 def cell_from_environment() -> tuple[str, str]:
@@ -59,6 +71,10 @@ def instance(declaration, record_testsuite_property):
     except InstanceUnavailable as e:
         pytest.skip(str(e))
     record_testsuite_property("instance", found.described)
+    if declaration.variant_name:
+        record_testsuite_property("variant", declaration.variant_name)
+    if found.identity:
+        record_testsuite_property("server_identity", found.identity)
     try:
         yield found
     finally:
