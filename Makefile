@@ -1,6 +1,6 @@
 # RFC-015's commands, as thin wrappers over ./pants (see README.md, "Make targets").
-# Each target is one ./pants command; no logic lives here.
-.PHONY: help test-compliance test-interface validate-registry
+# Each target is one ./pants command or build-support script; no logic lives here.
+.PHONY: help test-compliance test-interface validate-registry perf
 
 help:  ## list the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -16,3 +16,9 @@ test-interface:  ## one interface on every backend declaring it: make test-inter
 
 validate-registry:  ## the registry files against the schema and the catalog
 	./pants test tests/registry::
+
+perf:  ## performance baselines of every backend (dist/perf/: history.jsonl, perf.md, perf.html); uncached
+	build-support/bin/perf
+
+perf-%:  ## performance baselines of one backend, e.g. make perf-redis
+	build-support/bin/perf $*

@@ -124,6 +124,7 @@ class BackendDeclaration:
     tolerances: dict[str, int] = field(default_factory=dict)
     behaviours: dict[str, dict[str, Any]] = field(default_factory=dict)
     deviations: tuple[Deviation, ...] = ()
+    slo: dict[str, dict[str, float]] = field(default_factory=dict)  # interface -> {p99_ms, throughput_ops}
 
 
 def schema(interface_names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -197,6 +198,7 @@ def validate(document: Any, path: Path | str, interface_names: Sequence[str] | N
             )
     if isinstance(document, dict):
         problems += _deviation_cell_problems(document, interface_names=names)
+        problems += _slo_problems(document, interface_names=names)
     if problems:
         raise RegistryError(path, problems)
 
@@ -220,6 +222,23 @@ def _deviation_cell_problems(document: dict[str, Any], interface_names: Sequence
             else:
                 hint = f"did you mean '{close[0]}'?" if close else f"name one of {', '.join(cells)}"
             problems.append(f"field 'deviations[{n}].cell': the backend has no cell '{cell}'; fix: {hint}")
+    return problems
+
+
+def _slo_problems(document: dict[str, Any], interface_names: Sequence[str]) -> list[str]:
+    """An SLO must name an interface the backend declares (one it does not would never be judged)."""
+    slo = document.get("slo")
+    if not isinstance(slo, dict):
+        return []
+    implements = [i for i in document.get("implements") or () if isinstance(i, str)]
+    problems = []
+    for name in slo:
+        if name not in interface_names:
+            close = difflib.get_close_matches(str(name), list(interface_names), n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else "use one of the names in registry/interfaces.yaml"
+            problems.append(f"field 'slo.{name}': '{name}' is not a known interface; fix: {hint}")
+        elif name not in implements:
+            problems.append(f"field 'slo.{name}': the backend does not declare '{name}'; fix: declare it under `implements:`, or remove its SLO")
     return problems
 
 
@@ -323,6 +342,7 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
         tolerances=dict(document.get("tolerances") or {}),
         behaviours={k: dict(v) for k, v in (document.get("behaviours") or {}).items()},
         deviations=tuple(Deviation(**d) for d in document.get("deviations") or ()),
+        slo={k: dict(v) for k, v in (document.get("slo") or {}).items()},
     )
 
 
