@@ -174,6 +174,8 @@ def _describe(error: "jsonschema.ValidationError", interface_names: Sequence[str
     if error.validator == "maximum":
         most = error.validator_value
         return f"field '{where}': {error.instance} is above the largest value the suites can use, {most}; fix: declare at most {most}"
+    if error.validator == "exclusiveMinimum":
+        return f"field '{where}': {error.instance} is not above {error.validator_value}; fix: give a positive number"
     if error.validator == "oneOf" and list(error.absolute_path) == ["plugin"]:
         return "field 'plugin': give exactly one of `module` or `command`; fix: keep one"
     if error.validator == "anyOf" and list(error.absolute_path) == ["instance"]:

@@ -9,18 +9,19 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
-
-from hdrh.histogram import HdrHistogram
+from typing import TYPE_CHECKING, Callable
 
 from prism_accept.perf.stats import histogram, record_us
+
+if TYPE_CHECKING:
+    from hdrh.histogram import HdrHistogram
 
 
 @dataclass
 class Sample:
     """What one repeat of a workload measured."""
 
-    histogram: HdrHistogram
+    histogram: "HdrHistogram"
     ops: int
     seconds: float
     note: str = ""  # e.g. "987 of 1000 delivered"

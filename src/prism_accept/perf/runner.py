@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
 from prism_accept import registry
 from prism_accept.harness import instances
+from prism_accept.harness.journal import NamespaceJournal
 from prism_accept.harness.process import PluginProcess, PluginStartError, plugin_command
 from prism_accept.perf import history, slo
 from prism_accept.perf.direct import direct_for
@@ -123,6 +123,9 @@ class PerfRun:
             return
         assert plugin.proc is not None and plugin.channel is not None and plugin.info is not None
         pid = plugin.proc.pid
+        # namespaces are journaled as the cells' are: what a killed run left is dropped by the next run or cell
+        plugin.journal = NamespaceJournal.for_instance(decl.backend, instance.url)
+        plugin.sweep()
         about = {
             "server_version": plugin.backend_version,
             "plugin": self.settings.label or f"{plugin.info.name} {plugin.info.version}",
@@ -130,16 +133,16 @@ class PerfRun:
         }
         try:
             for workload in applicable(decl.implements):
-                self.workload(decl, workload, plugin.channel, lambda: process_cpu_s(pid), instance.url, about)
+                self.workload(decl, workload, plugin, lambda: process_cpu_s(pid), instance.url, about)
         finally:
             plugin.stop()
             instance.stop()
 
-    def workload(self, decl, workload: Workload, channel, cpu, url: str, about: dict) -> None:
-        namespace = f"prism-perf-{uuid.uuid4().hex[:12]}"
-        ctx = Context(channel=channel, namespace=namespace)
+    def workload(self, decl, workload: Workload, plugin: PluginProcess, cpu, url: str, about: dict) -> None:
+        namespace = plugin.track(f"prism-perf-{uuid.uuid4().hex[:12]}")
+        assert plugin.channel is not None
+        ctx = Context(channel=plugin.channel, namespace=namespace)
         ctx.state["implements"] = decl.implements
-        lifecycle = lifecycle_pb2_grpc.PluginLifecycleStub(channel)
         d = self.settings.duration_s
         try:
             workload.setup(ctx)
@@ -151,7 +154,7 @@ class PerfRun:
             return
         finally:
             try:
-                lifecycle.DropNamespace(lifecycle_pb2.DropNamespaceRequest(namespace=namespace), timeout=30)
+                plugin.drop_namespace(namespace)
             except Exception as e:  # noqa: BLE001
                 self.log(f"{decl.backend}: DropNamespace({namespace}) failed: {e}")
         runs = [r for r, _ in out]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from hdrh.histogram import HdrHistogram
+if TYPE_CHECKING:
+    from hdrh.histogram import HdrHistogram
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 60_000_000, 3  # 1 us .. 60 s, 3 significant digits
 PERCENTILES = (50.0, 95.0, 99.0)
@@ -17,11 +18,13 @@ CONFIDENCE = 0.95
 SPECTRUM = (0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.99, 100.0)
 
 
-def histogram() -> HdrHistogram:
+def histogram() -> "HdrHistogram":
+    from hdrh.histogram import HdrHistogram  # here: the reports read figures without it
+
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
 
 
-def record_us(h: HdrHistogram, seconds: float) -> None:
+def record_us(h: "HdrHistogram", seconds: float) -> None:
     h.record_value(min(HIGHEST_US, max(LOWEST_US, int(round(seconds * 1e6)))))
 
 
@@ -43,7 +46,7 @@ class Run:
         return asdict(self)
 
 
-def run_of(h: HdrHistogram, ops: int, seconds: float, cpu_s: float | None = None) -> Run:
+def run_of(h: "HdrHistogram", ops: int, seconds: float, cpu_s: float | None = None) -> Run:
     def ms(p: float) -> float:
         return h.get_value_at_percentile(p) / 1000.0
 

@@ -48,7 +48,7 @@ def _rfc(e: dict) -> str:
 def _regression(e: dict) -> str:
     if e.get("regressions"):
         return "REGRESSION " + ", ".join(f"{r['figure']} {r['change']:+.0%}" for r in e["regressions"])
-    return "baseline" if not e.get("baseline_run") else "ok"
+    return "first run (baseline)" if not e.get("baseline_run") else "no regression beyond noise"
 
 
 def rows(latest: dict) -> list[dict]:
@@ -151,6 +151,7 @@ def _svg(fig) -> str:
 def distribution_plot(latest: dict, backend: str):
     """The latency distribution of each workload of one backend (percentile spectrum, log scale), dashed: direct client."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -167,8 +168,8 @@ def distribution_plot(latest: dict, backend: str):
         ax.plot(xs, [ms for _, ms in spectrum], style, marker=".", label=f"{e['workload']}" + (" (direct)" if e["path"] == "direct" else ""))
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ticks = [1, 2, 10, 100, 1000, 10000, 1e5]
-    ax.set_xticks(ticks, ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "max"])
+    ax.set_xticks([2, 10, 100, 1000, 10000, 1e5], ["50%", "90%", "99%", "99.9%", "99.99%", "max"])
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     ax.set_xlabel("percentile")
     ax.set_ylabel("latency (ms)")
     ax.set_title(f"{backend}: latency by percentile (last repeat)")
@@ -180,6 +181,7 @@ def distribution_plot(latest: dict, backend: str):
 def history_plot(latest: dict, past: list[dict], backend: str):
     """p99 of each of the backend's workloads over the runs on this machine."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -193,6 +195,8 @@ def history_plot(latest: dict, past: list[dict], backend: str):
         if e.get("regressions"):
             ax.plot([len(points)], [points[-1][1]], "rx", markersize=12)
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("run on this machine (red x: regression)")
     ax.set_ylabel("p99 (ms)")
     ax.set_title(f"{backend}: p99 over runs")
@@ -232,3 +236,24 @@ def write_reports(perf_dir: Path = PERF_DIR) -> list[Path]:
     paths[1].write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>prism-accept performance</title><style>{STYLE}</style></head><body>{html_section(perf_dir)}</body></html>\n")
     paths[2].write_text(json.dumps(json_section(perf_dir), indent=1) + "\n")
     return paths
+
+
+
+# The three hooks of reports.write_all: the matrix reports with the perf section added.
+
+
+def matrix_json(document: dict, perf_dir: Path) -> dict:
+    """matrix.json with the key `perf`."""
+    return {**document, "perf": json_section(perf_dir)}
+
+
+def matrix_markdown(text: str, perf_dir: Path) -> str:
+    """matrix.md with the perf section at its end."""
+    return text.rstrip("\n") + "\n\n" + markdown_section(perf_dir)
+
+
+def matrix_html(page: str, perf_dir: Path) -> str:
+    """matrix.html with the perf section before </body>."""
+    section = html_section(perf_dir)
+    at = page.rfind("</body>")
+    return page[:at] + section + page[at:] if at >= 0 else page + section
