@@ -240,7 +240,9 @@ def _slo_problems(document: dict[str, Any], interface_names: Sequence[str]) -> l
             hint = f"did you mean '{close[0]}'?" if close else "use one of the names in registry/interfaces.yaml"
             problems.append(f"field 'slo.{name}': '{name}' is not a known interface; fix: {hint}")
         elif name not in implements:
-            problems.append(f"field 'slo.{name}': the backend does not declare '{name}'; fix: declare it under `implements:`, or remove its SLO")
+            problems.append(
+                f"field 'slo.{name}': the backend does not declare '{name}'; fix: declare it under `implements:`, or remove its SLO"
+            )
     return problems
 
 

@@ -3,9 +3,8 @@ accepts, and errors that name the file, the field and the fix."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -53,10 +52,20 @@ def test_no_slo_is_an_empty_mapping(tmp_path):
 @pytest.mark.parametrize(
     "text, want",
     [
-        ("slo:\n  keyvalue_basik: {p99_ms: 5}\n", "field 'slo.keyvalue_basik': 'keyvalue_basik' is not a known interface; fix: did you mean 'keyvalue_basic'?"),
-        ("slo:\n  keyvalue_scan: {p99_ms: 5}\n", "field 'slo.keyvalue_scan': the backend does not declare 'keyvalue_scan'; fix: declare it under `implements:`, or remove its SLO"),
+        (
+            "slo:\n  keyvalue_basik: {p99_ms: 5}\n",
+            "field 'slo.keyvalue_basik': 'keyvalue_basik' is not a known interface; fix: did you mean 'keyvalue_basic'?",
+        ),
+        (
+            "slo:\n  keyvalue_scan: {p99_ms: 5}\n",
+            "field 'slo.keyvalue_scan': the backend does not declare 'keyvalue_scan'; "
+            "fix: declare it under `implements:`, or remove its SLO",
+        ),
         ("slo:\n  keyvalue_basic: {p99_ms: 0}\n", "field 'slo.keyvalue_basic.p99_ms': 0 is not above 0; fix: give a positive number"),
-        ("slo:\n  keyvalue_basic: {p99: 5}\n", "field 'slo.keyvalue_basic': unknown field 'p99' (did you mean 'p99_ms'?); fix: remove it or use one of p99_ms, throughput_ops"),
+        (
+            "slo:\n  keyvalue_basic: {p99: 5}\n",
+            "field 'slo.keyvalue_basic': unknown field 'p99' (did you mean 'p99_ms'?); fix: remove it or use one of p99_ms, throughput_ops",
+        ),
         ("slo:\n  keyvalue_basic: {p99_ms: fast}\n", "field 'slo.keyvalue_basic.p99_ms': 'fast' is not of type 'number'"),
     ],
 )

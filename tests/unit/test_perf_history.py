@@ -14,16 +14,46 @@ MACHINE = {"id": "m1", "description": "recorded"}
 # per-repeat p50 ms, p99 ms, ops/s of `perf memstore --workload ...` (3 repeats of 1 s), then of
 # the same with --plugin-module mutants.broken_slow_plugin
 RECORDED = {
-    "ycsb-a": ([0.539, 0.495, 0.443], [8.019, 8.239, 1.626], [1023, 1108, 1952], [3.333, 4.795, 5.687], [26.175, 21.503, 23.583], [179, 162, 147]),
-    "ycsb-c": ([0.423, 0.442, 0.495], [9.415, 13.231, 12.063], [954, 565, 665], [3.837, 7.767, 9.999], [19.119, 24.735, 21.551], [170, 114, 89]),
-    "list-push-pop": ([3.755, 0.772, 3.043], [15.551, 19.087, 25.215], [216, 442, 187], [8.463, 10.719, 15.215], [27.679, 28.015, 31.999], [102, 78, 66]),
+    "ycsb-a": (
+        [0.539, 0.495, 0.443],
+        [8.019, 8.239, 1.626],
+        [1023, 1108, 1952],
+        [3.333, 4.795, 5.687],
+        [26.175, 21.503, 23.583],
+        [179, 162, 147],
+    ),
+    "ycsb-c": (
+        [0.423, 0.442, 0.495],
+        [9.415, 13.231, 12.063],
+        [954, 565, 665],
+        [3.837, 7.767, 9.999],
+        [19.119, 24.735, 21.551],
+        [170, 114, 89],
+    ),
+    "list-push-pop": (
+        [3.755, 0.772, 3.043],
+        [15.551, 19.087, 25.215],
+        [216, 442, 187],
+        [8.463, 10.719, 15.215],
+        [27.679, 28.015, 31.999],
+        [102, 78, 66],
+    ),
 }
 
 
 def entry(run_id: str, time: str, workload: str, p50: list[float], p99: list[float], tput: list[float], machine=MACHINE) -> dict:
     runs = [{"p50_ms": a, "p99_ms": b, "throughput": c} for a, b, c in zip(p50, p99, tput)]
     figures = {name: estimate([r[name] for r in runs]).as_dict() for name in ("p50_ms", "p99_ms", "throughput")}
-    return {"run_id": run_id, "time": time, "machine": machine, "backend": "memstore", "workload": workload, "path": "plugin", "figures": figures, "runs": runs}
+    return {
+        "run_id": run_id,
+        "time": time,
+        "machine": machine,
+        "backend": "memstore",
+        "workload": workload,
+        "path": "plugin",
+        "figures": figures,
+        "runs": runs,
+    }
 
 
 def test_the_2ms_mutant_is_a_regression_of_every_recorded_workload():

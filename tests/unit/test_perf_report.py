@@ -11,23 +11,53 @@ from prism_accept.reports import perf
 
 def entry(workload: str, path: str, p99: list[float], **extra) -> dict:
     runs = [
-        {"p50_ms": v / 4, "p99_ms": v, "max_ms": v * 2, "throughput": 1000 / v, "cpu_us_per_op": None, "spectrum": [[50.0, v / 4], [99.0, v], [100.0, v * 2]]}
+        {
+            "p50_ms": v / 4,
+            "p99_ms": v,
+            "max_ms": v * 2,
+            "throughput": 1000 / v,
+            "cpu_us_per_op": None,
+            "spectrum": [[50.0, v / 4], [99.0, v], [100.0, v * 2]],
+        }
         for v in p99
     ]
     figures = {k: estimate([r[k] for r in runs]).as_dict() for k in ("p50_ms", "p99_ms", "max_ms", "throughput")}
-    return {"run_id": "r2", "time": "2026-12-07T00:31:00Z", "machine": {"id": "m", "description": "d"}, "backend": "redis",
-            "workload": workload, "path": path, "repeats": len(runs), "figures": figures, "runs": runs, "notes": [], **extra}
+    return {
+        "run_id": "r2",
+        "time": "2026-12-07T00:31:00Z",
+        "machine": {"id": "m", "description": "d"},
+        "backend": "redis",
+        "workload": workload,
+        "path": path,
+        "repeats": len(runs),
+        "figures": figures,
+        "runs": runs,
+        "notes": [],
+        **extra,
+    }
 
 
 def recorded(tmp_path):
     plugin = entry(
-        "ycsb-a", "plugin", [2.0, 2.2, 2.1], ratio={"p50_ms": 3.5}, baseline_run="r1",
-        slo={"p99_ms": {"target": 5.0, "verdict": "meets"}}, rfc_015={"p99_ms": {"target": 5.0, "verdict": "meets"}},
+        "ycsb-a",
+        "plugin",
+        [2.0, 2.2, 2.1],
+        ratio={"p50_ms": 3.5},
+        baseline_run="r1",
+        slo={"p99_ms": {"target": 5.0, "verdict": "meets"}},
+        rfc_015={"p99_ms": {"target": 5.0, "verdict": "meets"}},
         regressions=[{"figure": "p99_ms", "now": 2.1, "before": 1.0, "change": 1.1, "baseline_run": "r1"}],
     )
     direct = entry("ycsb-a", "direct", [0.5, 0.6, 0.55])
     before = {**entry("ycsb-a", "plugin", [1.0, 1.0, 1.1]), "run_id": "r1", "time": "2026-12-07T00:30:00Z"}
-    latest = {"run_id": "r2", "time": plugin["time"], "commit": "abc", "machine": plugin["machine"], "skipped": {"mqtt": "no instance"}, "entries": [plugin, direct]}
+    latest = {
+        "run_id": "r2",
+        "time": plugin["time"],
+        "commit": "abc",
+        "machine": plugin["machine"],
+        "skipped": {"mqtt": "no instance"},
+        "entries": [plugin, direct],
+    }
     (tmp_path / "latest.json").write_text(json.dumps(latest))
     (tmp_path / "history.jsonl").write_text("\n".join(json.dumps(e) for e in (before, plugin, direct)) + "\n")
     return tmp_path

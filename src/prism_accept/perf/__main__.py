@@ -46,7 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     path = args.out / "history.jsonl"
     run.judge(history.read(path))
     history.append(path, run.entries)
-    latest = {"run_id": run.run_id, "time": run.time, "commit": run.commit, "machine": run.machine, "skipped": run.skipped, "entries": run.entries}
+    latest = {
+        "run_id": run.run_id,
+        "time": run.time,
+        "commit": run.commit,
+        "machine": run.machine,
+        "skipped": run.skipped,
+        "entries": run.entries,
+    }
     (args.out / "latest.json").write_text(json.dumps(latest, indent=1) + "\n")
     from prism_accept.reports import perf as perf_report
 
@@ -55,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     flagged = [e for e in run.entries if e.get("regressions")]
     for e in flagged:
         for r in e["regressions"]:
-            print(f"REGRESSION {e['backend']} {e['workload']} ({e['path']}): {r['figure']} {r['before']:.3f} -> {r['now']:.3f} ({r['change']:+.0%})")
+            print(
+                f"REGRESSION {e['backend']} {e['workload']} ({e['path']}): "
+                f"{r['figure']} {r['before']:.3f} -> {r['now']:.3f} ({r['change']:+.0%})"
+            )
     return 0
 
 

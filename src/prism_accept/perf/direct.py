@@ -35,8 +35,17 @@ class LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(CALL_TIMEOUT_S)
+        async def cancel_the_rest() -> None:  # e.g. a client's heartbeat task
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
+        try:
+            self.run(cancel_the_rest())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(CALL_TIMEOUT_S)
 
 
 def _ycsb_ops(get: Callable[[str], Any], put: Callable[[str, bytes], Any], read_share: float) -> Callable[[], None]:
@@ -130,16 +139,20 @@ def redis_pubsub(url: str, duration_s: float, repeats: int) -> list[Sample]:
             sub = r.pubsub(ignore_subscribe_messages=True)
             sub.subscribe(channel)
             sub.get_message(timeout=CALL_TIMEOUT_S)  # the subscribe confirmation
-            stop = threading.Event()
+            stop, finished = threading.Event(), threading.Event()
 
-            def read(on_delivery: Callable[[int], None], sub: Any = sub, stop: threading.Event = stop) -> None:
-                while not stop.is_set():
-                    m = sub.get_message(timeout=0.2)
-                    if m and m["type"] == "message":
-                        on_delivery(seq_of(m["data"]))
+            def read(on_delivery: Callable[[int], None], sub: Any = sub, stop: Any = stop, finished: Any = finished) -> None:
+                try:
+                    while not stop.is_set():
+                        m = sub.get_message(timeout=0.2)
+                        if m and m["type"] == "message":
+                            on_delivery(seq_of(m["data"]))
+                finally:
+                    finished.set()
 
             out.append(fixed_rate_end_to_end(lambda i, c=channel: r.publish(c, seq_payload(i)), read, PUBLISH_RATE, duration_s))
             stop.set()
+            finished.wait(CALL_TIMEOUT_S)  # the reader is out of get_message before its connection closes
             sub.close()
         return out
 
@@ -215,8 +228,13 @@ def mqtt_pubsub(url: str, duration_s: float, repeats: int) -> list[Sample]:
         out = []
         for n in range(repeats):
             topic = f"prism-perf/{uuid.uuid4().hex}/{n}"
-            client = aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883, timeout=CALL_TIMEOUT_S)
-            loop.run(client.__aenter__())
+
+            async def connected() -> Any:  # aiomqtt binds its client to the running loop
+                client = aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883, timeout=CALL_TIMEOUT_S)
+                await client.__aenter__()
+                return client
+
+            client = loop.run(connected())
             loop.run(client.subscribe(topic, qos=1))
             box: dict[str, Callable[[int], None]] = {}
 
@@ -232,7 +250,11 @@ def mqtt_pubsub(url: str, duration_s: float, repeats: int) -> list[Sample]:
                 box["f"] = on_delivery
                 done.wait(duration_s + 5)
 
-            out.append(fixed_rate_end_to_end(lambda i, c=client, t=topic: loop.run(c.publish(t, seq_payload(i), qos=1)), read, PUBLISH_RATE, duration_s))
+            out.append(
+                fixed_rate_end_to_end(
+                    lambda i, c=client, t=topic: loop.run(c.publish(t, seq_payload(i), qos=1)), read, PUBLISH_RATE, duration_s
+                )
+            )
             done.set()
             task.cancel()
             loop.run(client.__aexit__(None, None, None))
@@ -246,19 +268,32 @@ def rabbitmq_enqueue(url: str, duration_s: float, repeats: int) -> list[Sample]:
     import aio_pika
 
     loop = LoopThread()
+    payload = seq_payload(0, 256)
+    opened: dict[str, Any] = {}
+
+    async def open_queue() -> None:  # aio-pika binds what it makes to the running loop
+        opened["conn"] = await aio_pika.connect_robust(url, timeout=CALL_TIMEOUT_S)
+        opened["channel"] = await opened["conn"].channel(publisher_confirms=True)
+        opened["queue"] = await opened["channel"].declare_queue(f"prism-perf-{uuid.uuid4().hex}", durable=True, auto_delete=False)
+
+    async def publish() -> None:
+        message = aio_pika.Message(payload, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await opened["channel"].default_exchange.publish(message, routing_key=opened["queue"].name, timeout=CALL_TIMEOUT_S)
+
+    async def close() -> None:
+        if "queue" in opened:
+            await opened["queue"].delete(if_unused=False, if_empty=False)
+        if "conn" in opened:
+            await opened["conn"].close()
+
     try:
-        conn = loop.run(aio_pika.connect_robust(url, timeout=CALL_TIMEOUT_S))
-        channel = loop.run(conn.channel(publisher_confirms=True))
-        queue = loop.run(channel.declare_queue(f"prism-perf-{uuid.uuid4().hex}", durable=True, auto_delete=False))
-        payload = seq_payload(0, 256)
-        try:
-            op = lambda: loop.run(channel.default_exchange.publish(aio_pika.Message(payload, delivery_mode=2), routing_key=queue.name))  # noqa: E731
-            return [closed_loop(op, duration_s) for _ in range(repeats)]
-        finally:
-            loop.run(queue.delete(if_unused=False, if_empty=False))
-            loop.run(conn.close())
+        loop.run(open_queue(), timeout=CALL_TIMEOUT_S * 2)
+        return [closed_loop(lambda: loop.run(publish()), duration_s) for _ in range(repeats)]
     finally:
-        loop.close()
+        try:
+            loop.run(close(), timeout=CALL_TIMEOUT_S * 2)
+        finally:
+            loop.close()
 
 
 def kafka_append(url: str, duration_s: float, repeats: int) -> list[Sample]:

@@ -34,7 +34,13 @@ def serve() -> None:
 
 @contextmanager
 def echo_server(startup_timeout_s: float = 20.0) -> Iterator[tuple[subprocess.Popen, grpc.Channel]]:
-    proc = subprocess.Popen([sys.executable, "-m", "prism_accept.perf.echo"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=plugin_env(), start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prism_accept.perf.echo"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=plugin_env(),
+        start_new_session=True,
+    )
     raw = None
     try:
         assert proc.stdout is not None

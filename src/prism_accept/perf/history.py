@@ -12,7 +12,7 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from prism_accept.perf.stats import Estimate
 
@@ -46,7 +46,9 @@ def _memory_gib() -> float:
 def machine() -> dict[str, str]:
     """{"id", "description"}: the id is stable across runs on one machine and differs between machines."""
     cores = os.cpu_count() or 0
-    description = f"{_cpu_model()}, {cores} cores, {_memory_gib()} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    description = (
+        f"{_cpu_model()}, {cores} cores, {_memory_gib()} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
     try:
         machine_id = Path("/etc/machine-id").read_text().strip()
     except OSError:
@@ -95,7 +97,12 @@ def shifted(now: list[float], before: list[float], larger: bool) -> bool:
 
 
 def worse(
-    figure: str, now: Estimate, before: Estimate, now_runs: list[float] = (), before_runs: list[float] = (), min_change: float = MIN_CHANGE  # type: ignore[assignment]
+    figure: str,
+    now: Estimate,
+    before: Estimate,
+    now_runs: Sequence[float] = (),
+    before_runs: Sequence[float] = (),
+    min_change: float = MIN_CHANGE,
 ) -> bool:
     """Worse beyond noise, in the bad direction, by at least min_change (relative): the
     confidence intervals do not overlap, or the repeats are shifted (Mann-Whitney)."""

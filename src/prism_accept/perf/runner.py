@@ -100,8 +100,18 @@ class PerfRun:
     def echo_floor(self) -> None:
         with echo_server() as (proc, channel):
             echo_sample(channel, WARMUP_S)
-            out = [measured(lambda: echo_sample(channel, self.settings.duration_s), lambda: process_cpu_s(proc.pid)) for _ in range(self.settings.repeats)]
-        self.entry("grpc-echo", "grpc-echo", "echo", [r for r, _ in out], [n for _, n in out], describe="a bare gRPC unary echo of 1 KB (the floor)")
+            out = [
+                measured(lambda: echo_sample(channel, self.settings.duration_s), lambda: process_cpu_s(proc.pid))
+                for _ in range(self.settings.repeats)
+            ]
+        self.entry(
+            "grpc-echo",
+            "grpc-echo",
+            "echo",
+            [r for r, _ in out],
+            [n for _, n in out],
+            describe="a bare gRPC unary echo of 1 KB (the floor)",
+        )
         self.log(f"grpc-echo: p50 {self.entries[-1]['figures']['p50_ms']['mean']:.3f} ms")
 
     def backend(self, decl: registry.BackendDeclaration) -> None:
@@ -113,7 +123,9 @@ class PerfRun:
             return
         module = self.settings.plugin_module
         command = [sys.executable, "-m", module] if module else plugin_command(decl.plugin)
-        plugin = PluginProcess(command=command, startup_timeout_s=decl.plugin.startup_timeout_s, shares_harness=bool(module or decl.plugin.module))
+        plugin = PluginProcess(
+            command=command, startup_timeout_s=decl.plugin.startup_timeout_s, shares_harness=bool(module or decl.plugin.module)
+        )
         try:
             plugin.start(instance.settings)
         except PluginStartError as e:
@@ -150,7 +162,9 @@ class PerfRun:
             out = [measured(lambda: workload.sample(ctx, d), cpu) for _ in range(self.settings.repeats)]
         except Exception as e:  # noqa: BLE001 - one broken workload is reported, the run goes on
             self.log(f"{decl.backend} {workload.name}: ERROR {type(e).__name__}: {str(e)[:300]}")
-            self.entry(decl.backend, workload.name, "plugin", [], [], error=f"{type(e).__name__}: {str(e)[:300]}", model=workload.model, **about)
+            self.entry(
+                decl.backend, workload.name, "plugin", [], [], error=f"{type(e).__name__}: {str(e)[:300]}", model=workload.model, **about
+            )
             return
         finally:
             try:
@@ -160,7 +174,15 @@ class PerfRun:
         runs = [r for r, _ in out]
         objective = objective_of(decl, workload)
         entry = self.entry(
-            decl.backend, workload.name, "plugin", runs, [n for _, n in out], model=workload.model, mode=workload.mode, describe=workload.describe, **about
+            decl.backend,
+            workload.name,
+            "plugin",
+            runs,
+            [n for _, n in out],
+            model=workload.model,
+            mode=workload.mode,
+            describe=workload.describe,
+            **about,
         )
         figures = summarize(runs)
         if objective is not None:
@@ -173,7 +195,16 @@ class PerfRun:
                 samples = direct(url, d, self.settings.repeats)
                 druns = [run_of(s.histogram, s.ops, s.seconds) for s in samples]
                 dfig = summarize(druns)
-                self.entry(decl.backend, workload.name, "direct", druns, [s.note for s in samples], model=workload.model, mode=workload.mode, **about)
+                self.entry(
+                    decl.backend,
+                    workload.name,
+                    "direct",
+                    druns,
+                    [s.note for s in samples],
+                    model=workload.model,
+                    mode=workload.mode,
+                    **about,
+                )
                 entry["ratio"] = {
                     "p50_ms": ratio(figures["p50_ms"].mean, dfig["p50_ms"].mean),
                     "p99_ms": ratio(figures["p99_ms"].mean, dfig["p99_ms"].mean),

@@ -145,7 +145,9 @@ def no_setup(ctx: Context) -> None:
     pass
 
 
-def _subscription(ctx: Context, duration_s: float, on_message: Callable[[bytes], None], started: threading.Event) -> Callable[[Callable[[int], None]], None]:
+def _subscription(
+    ctx: Context, duration_s: float, on_message: Callable[[bytes], None], started: threading.Event
+) -> Callable[[Callable[[int], None]], None]:
     """The reader of a fixed-rate run: subscribes, signals `started` once Ready, delivers payloads."""
     ps, pb = ctx.stub("pubsub_basic"), ctx.pb("pubsub_basic")
     call = ps.Subscribe(pb.SubscribeRequest(namespace=ctx.namespace, topic="perf"), timeout=duration_s + 15)
@@ -262,7 +264,9 @@ def stream_max_rate(ctx: Context, duration_s: float) -> Sample:
 def queue_enqueue(ctx: Context, duration_s: float) -> Sample:
     q, pb = ctx.stub("queue_basic"), ctx.pb("queue_basic")
     payload = seq_payload(0, 256)
-    sample = closed_loop(lambda: q.Enqueue(pb.EnqueueRequest(namespace=ctx.namespace, queue="perf", payload=payload), timeout=CALL_TIMEOUT_S), duration_s)
+    sample = closed_loop(
+        lambda: q.Enqueue(pb.EnqueueRequest(namespace=ctx.namespace, queue="perf", payload=payload), timeout=CALL_TIMEOUT_S), duration_s
+    )
     ctx.state["enqueued"] = ctx.state.get("enqueued", 0) + sample.ops
     return sample
 
@@ -279,13 +283,18 @@ def queue_dequeue(acks: bool) -> Callable[[Context, float], Sample]:
         q, pb, name = ctx.stub("queue_basic"), ctx.pb("queue_basic"), ctx.state["queue"]
         total = 0
         # as many messages as about half the time allows to enqueue
-        probe = closed_loop(lambda: q.Enqueue(pb.EnqueueRequest(namespace=ctx.namespace, queue=name, payload=b"m" * 256), timeout=CALL_TIMEOUT_S), duration_s / 2)
+        probe = closed_loop(
+            lambda: q.Enqueue(pb.EnqueueRequest(namespace=ctx.namespace, queue=name, payload=b"m" * 256), timeout=CALL_TIMEOUT_S),
+            duration_s / 2,
+        )
         total = probe.ops
         if acks:
             vis = ctx.stub("queue_visibility")
 
             def take() -> bool:
-                got = vis.DequeueWithTimeout(pb.DequeueWithTimeoutRequest(namespace=ctx.namespace, queue=name, visibility_timeout_ms=30_000), timeout=CALL_TIMEOUT_S)
+                got = vis.DequeueWithTimeout(
+                    pb.DequeueWithTimeoutRequest(namespace=ctx.namespace, queue=name, visibility_timeout_ms=30_000), timeout=CALL_TIMEOUT_S
+                )
                 if not got.found:
                     return False
                 vis.Ack(pb.AckRequest(namespace=ctx.namespace, queue=name, receipt=got.message.receipt), timeout=CALL_TIMEOUT_S)
@@ -322,7 +331,9 @@ def list_push_pop(ctx: Context, duration_s: float) -> Sample:
 def set_load(ctx: Context) -> None:
     s, pb = ctx.stub("set_basic"), ctx.pb("set_basic")
     for n in range(10):
-        s.Add(pb.MembersRequest(namespace=ctx.namespace, set=f"s{n}", members=[f"m{i}".encode() for i in range(100)]), timeout=CALL_TIMEOUT_S)
+        s.Add(
+            pb.MembersRequest(namespace=ctx.namespace, set=f"s{n}", members=[f"m{i}".encode() for i in range(100)]), timeout=CALL_TIMEOUT_S
+        )
     ctx.state["zipf"] = ScrambledZipfian(200, rng=ctx.rng)
 
 
@@ -357,7 +368,9 @@ def sortedset_add_range(ctx: Context, duration_s: float) -> Sample:
         else:
             low = rng.uniform(0, RECORDS - 10)
             r.GetRangeByScore(
-                pb.GetRangeByScoreRequest(namespace=ctx.namespace, key="board", min=pb.ScoreBound(value=low), max=pb.ScoreBound(value=low + 10)),
+                pb.GetRangeByScoreRequest(
+                    namespace=ctx.namespace, key="board", min=pb.ScoreBound(value=low), max=pb.ScoreBound(value=low + 10)
+                ),
                 timeout=CALL_TIMEOUT_S,
             )
 
@@ -380,13 +393,28 @@ def timeseries_insert_query(ctx: Context, duration_s: float) -> Sample:
     def op() -> None:
         if rng.random() < 0.5:
             ctx.state["next_ms"] += 1000
-            ts.Insert(pb.InsertRequest(namespace=ctx.namespace, metric="cpu", labels={"host": "a"}, points=[pb.Point(timestamp_ms=ctx.state["next_ms"], value=1.0)]), timeout=CALL_TIMEOUT_S)
+            ts.Insert(
+                pb.InsertRequest(
+                    namespace=ctx.namespace,
+                    metric="cpu",
+                    labels={"host": "a"},
+                    points=[pb.Point(timestamp_ms=ctx.state["next_ms"], value=1.0)],
+                ),
+                timeout=CALL_TIMEOUT_S,
+            )
         else:
             start = 1_700_000_000_000 + rng.randrange(RECORDS - 60) * 1000
             if agg is not None:
-                agg.Aggregate(pb.AggregateRequest(namespace=ctx.namespace, metric="cpu", start_ms=start, end_ms=start + 60_000, bucket_ms=10_000, function=pb.AVG), timeout=CALL_TIMEOUT_S)
+                agg.Aggregate(
+                    pb.AggregateRequest(
+                        namespace=ctx.namespace, metric="cpu", start_ms=start, end_ms=start + 60_000, bucket_ms=10_000, function=pb.AVG
+                    ),
+                    timeout=CALL_TIMEOUT_S,
+                )
             else:
-                ts.Query(pb.QueryRequest(namespace=ctx.namespace, metric="cpu", start_ms=start, end_ms=start + 60_000), timeout=CALL_TIMEOUT_S)
+                ts.Query(
+                    pb.QueryRequest(namespace=ctx.namespace, metric="cpu", start_ms=start, end_ms=start + 60_000), timeout=CALL_TIMEOUT_S
+                )
 
     return closed_loop(op, duration_s)
 
@@ -413,10 +441,17 @@ def graph_bfs(ctx: Context, duration_s: float) -> Sample:
 
     def op() -> None:
         if rng.random() < 0.9:
-            t.TraverseBreadthFirst(pb.TraverseRequest(namespace=ctx.namespace, start=f"n{rng.randrange(GRAPH_NODES)}", max_depth=2), timeout=CALL_TIMEOUT_S)
+            t.TraverseBreadthFirst(
+                pb.TraverseRequest(namespace=ctx.namespace, start=f"n{rng.randrange(GRAPH_NODES)}", max_depth=2), timeout=CALL_TIMEOUT_S
+            )
         else:
             ctx.state["edges"] += 1
-            edge = pb.Edge(id=f"x{ctx.state['edges']}", from_node=f"n{rng.randrange(GRAPH_NODES)}", to_node=f"n{rng.randrange(GRAPH_NODES)}", label="knows")
+            edge = pb.Edge(
+                id=f"x{ctx.state['edges']}",
+                from_node=f"n{rng.randrange(GRAPH_NODES)}",
+                to_node=f"n{rng.randrange(GRAPH_NODES)}",
+                label="knows",
+            )
             g.AddEdge(pb.AddEdgeRequest(namespace=ctx.namespace, edge=edge), timeout=CALL_TIMEOUT_S)
 
     return closed_loop(op, duration_s)
@@ -431,8 +466,14 @@ def _doc(pb: Any, i: int) -> Any:
 def document_load(ctx: Context) -> None:
     d, pb = ctx.stub("document_basic"), ctx.pb("document_basic")
     if ctx.state.get("indexing"):
-        ctx.stub("document_indexing").CreateIndex(pb.CreateIndexRequest(namespace=ctx.namespace, collection="c", index=pb.Index(name="by_k", fields=["k"])), timeout=CALL_TIMEOUT_S)
-    d.InsertMany(pb.InsertManyRequest(namespace=ctx.namespace, collection="c", documents=[_doc(pb, i) for i in range(RECORDS)]), timeout=CALL_TIMEOUT_S)
+        ctx.stub("document_indexing").CreateIndex(
+            pb.CreateIndexRequest(namespace=ctx.namespace, collection="c", index=pb.Index(name="by_k", fields=["k"])),
+            timeout=CALL_TIMEOUT_S,
+        )
+    d.InsertMany(
+        pb.InsertManyRequest(namespace=ctx.namespace, collection="c", documents=[_doc(pb, i) for i in range(RECORDS)]),
+        timeout=CALL_TIMEOUT_S,
+    )
     ctx.state["next"] = RECORDS
 
 
@@ -443,7 +484,9 @@ def document_insert_find(ctx: Context, duration_s: float) -> Sample:
     def op() -> None:
         if rng.random() < 0.5:
             ctx.state["next"] += 1
-            d.Insert(pb.InsertRequest(namespace=ctx.namespace, collection="c", document=_doc(pb, ctx.state["next"])), timeout=CALL_TIMEOUT_S)
+            d.Insert(
+                pb.InsertRequest(namespace=ctx.namespace, collection="c", document=_doc(pb, ctx.state["next"])), timeout=CALL_TIMEOUT_S
+            )
         else:
             flt = struct_pb2.Struct()
             flt.update({"k": {"$eq": rng.randrange(100)}})
@@ -466,21 +509,88 @@ WORKLOADS: tuple[Workload, ...] = (
     Workload("ycsb-a", "keyvalue", ("keyvalue_basic",), "YCSB A: 50% read, 50% update, zipfian, 1 KB values", kv_load, ycsb(0.5)),
     Workload("ycsb-b", "keyvalue", ("keyvalue_basic",), "YCSB B: 95% read, 5% update", kv_load, ycsb(0.95)),
     Workload("ycsb-c", "keyvalue", ("keyvalue_basic",), "YCSB C: read only", kv_load, ycsb(1.0)),
-    Workload("ycsb-f", "keyvalue", ("keyvalue_basic", "keyvalue_cas"), "YCSB F: 50% read, 50% read-modify-write (CompareAndSwap)", kv_load, ycsb_f),
+    Workload(
+        "ycsb-f",
+        "keyvalue",
+        ("keyvalue_basic", "keyvalue_cas"),
+        "YCSB F: 50% read, 50% read-modify-write (CompareAndSwap)",
+        kv_load,
+        ycsb_f,
+    ),
     Workload("ycsb-e", "keyvalue", ("keyvalue_basic", "keyvalue_scan"), "YCSB E: 95% scan of ~100 keys, 5% insert", kv_load, ycsb_e),
-    Workload("pubsub-fixed-rate", "pubsub", ("pubsub_basic",), f"publish at {PUBLISH_RATE:.0f}/s, end-to-end latency publish -> delivery", no_setup, pubsub_fixed_rate, "fixed-rate"),
-    Workload("pubsub-max-rate", "pubsub", ("pubsub_basic",), "one publisher as fast as it is answered, one subscriber", no_setup, pubsub_max_rate),
-    Workload("stream-fixed-rate", "stream", ("stream_basic",), f"append at {PUBLISH_RATE:.0f}/s, end-to-end latency append -> tailing read", no_setup, stream_fixed_rate, "fixed-rate"),
+    Workload(
+        "pubsub-fixed-rate",
+        "pubsub",
+        ("pubsub_basic",),
+        f"publish at {PUBLISH_RATE:.0f}/s, end-to-end latency publish -> delivery",
+        no_setup,
+        pubsub_fixed_rate,
+        "fixed-rate",
+    ),
+    Workload(
+        "pubsub-max-rate", "pubsub", ("pubsub_basic",), "one publisher as fast as it is answered, one subscriber", no_setup, pubsub_max_rate
+    ),
+    Workload(
+        "stream-fixed-rate",
+        "stream",
+        ("stream_basic",),
+        f"append at {PUBLISH_RATE:.0f}/s, end-to-end latency append -> tailing read",
+        no_setup,
+        stream_fixed_rate,
+        "fixed-rate",
+    ),
     Workload("stream-max-rate", "stream", ("stream_basic",), "one appender as fast as it is answered", no_setup, stream_max_rate),
     Workload("queue-enqueue", "queue", ("queue_basic",), "Enqueue of 256 B messages, closed loop", no_setup, queue_enqueue),
-    Workload("queue-dequeue", "queue", ("queue_basic",), f"{CONSUMERS} competing consumers Dequeue a filled queue", queue_fill, queue_dequeue(acks=False)),
-    Workload("queue-dequeue-ack", "queue", ("queue_basic", "queue_visibility"), f"{CONSUMERS} competing consumers DequeueWithTimeout + Ack", queue_fill, queue_dequeue(acks=True)),
+    Workload(
+        "queue-dequeue",
+        "queue",
+        ("queue_basic",),
+        f"{CONSUMERS} competing consumers Dequeue a filled queue",
+        queue_fill,
+        queue_dequeue(acks=False),
+    ),
+    Workload(
+        "queue-dequeue-ack",
+        "queue",
+        ("queue_basic", "queue_visibility"),
+        f"{CONSUMERS} competing consumers DequeueWithTimeout + Ack",
+        queue_fill,
+        queue_dequeue(acks=True),
+    ),
     Workload("list-push-pop", "list", ("list_basic",), "50% PushRight, 50% PopLeft over 16 lists", no_setup, list_push_pop),
     Workload("set-contains-add", "set", ("set_basic",), "90% Contains, 10% Add, zipfian members", set_load, set_add_contains),
-    Workload("sortedset-add-range", "sortedset", ("sortedset_basic", "sortedset_range"), "50% Add, 50% GetRangeByScore (10-wide window) over 1000 members", sortedset_load, sortedset_add_range),
-    Workload("timeseries-insert-aggregate", "timeseries", ("timeseries_basic",), "50% Insert, 50% a 60 s window (Aggregate in 10 s buckets where declared, else Query)", with_flag("aggregation", "timeseries_aggregation", timeseries_load), timeseries_insert_query),
-    Workload("graph-bfs", "graph", ("graph_basic", "graph_traversal"), f"90% BFS depth 2 over {GRAPH_NODES} nodes x {GRAPH_EDGES_PER_NODE} edges, 10% AddEdge", graph_load, graph_bfs),
-    Workload("document-insert-find", "document", ("document_basic", "document_query"), "50% Insert, 50% Find by an (indexed where declared) field", with_flag("indexing", "document_indexing", document_load), document_insert_find),
+    Workload(
+        "sortedset-add-range",
+        "sortedset",
+        ("sortedset_basic", "sortedset_range"),
+        "50% Add, 50% GetRangeByScore (10-wide window) over 1000 members",
+        sortedset_load,
+        sortedset_add_range,
+    ),
+    Workload(
+        "timeseries-insert-aggregate",
+        "timeseries",
+        ("timeseries_basic",),
+        "50% Insert, 50% a 60 s window (Aggregate in 10 s buckets where declared, else Query)",
+        with_flag("aggregation", "timeseries_aggregation", timeseries_load),
+        timeseries_insert_query,
+    ),
+    Workload(
+        "graph-bfs",
+        "graph",
+        ("graph_basic", "graph_traversal"),
+        f"90% BFS depth 2 over {GRAPH_NODES} nodes x {GRAPH_EDGES_PER_NODE} edges, 10% AddEdge",
+        graph_load,
+        graph_bfs,
+    ),
+    Workload(
+        "document-insert-find",
+        "document",
+        ("document_basic", "document_query"),
+        "50% Insert, 50% Find by an (indexed where declared) field",
+        with_flag("indexing", "document_indexing", document_load),
+        document_insert_find,
+    ),
 )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prism_accept.reports import perf as perf_section
 from prism_accept.reports.html import render_html
 from prism_accept.reports.json_report import to_json
 from prism_accept.reports.junit import merge_reports
 from prism_accept.reports.markdown import render_markdown
-from prism_accept.reports import perf as perf_section
 
 
 def write_all(matrix, reports: Path, out: Path) -> list[Path]:

@@ -33,7 +33,9 @@ def _fig(e: dict, name: str, digits: int = 3) -> str:
 
 
 def _direct(latest: dict, e: dict) -> dict | None:
-    return next((d for d in latest["entries"] if d["path"] == "direct" and d["backend"] == e["backend"] and d["workload"] == e["workload"]), None)
+    return next(
+        (d for d in latest["entries"] if d["path"] == "direct" and d["backend"] == e["backend"] and d["workload"] == e["workload"]), None
+    )
 
 
 def _verdicts(e: dict) -> str:
@@ -73,7 +75,9 @@ def rows(latest: dict) -> list[dict]:
                 "slo": _verdicts(e),
                 "rfc": _rfc(e),
                 "trend": _regression(e),
-                "error": e.get("error", "") + ("; ".join(e.get("notes") or [])),
+                "error": "; ".join(
+                    [*filter(None, [e.get("error"), f"direct client failed: {e['direct_error']}" if e.get("direct_error") else ""]), *(e.get("notes") or [])]
+                ),
             }
         )
     return out
@@ -165,7 +169,9 @@ def distribution_plot(latest: dict, backend: str):
             continue
         xs = [1 / (1 - p / 100) if p < 100 else 1e5 for p, _ in spectrum]
         style = "--" if e["path"] == "direct" else "-"
-        ax.plot(xs, [ms for _, ms in spectrum], style, marker=".", label=f"{e['workload']}" + (" (direct)" if e["path"] == "direct" else ""))
+        ax.plot(
+            xs, [ms for _, ms in spectrum], style, marker=".", label=f"{e['workload']}" + (" (direct)" if e["path"] == "direct" else "")
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks([2, 10, 100, 1000, 10000, 1e5], ["50%", "90%", "99%", "99.9%", "99.99%", "max"])
@@ -213,7 +219,9 @@ def html_section(perf_dir: Path = PERF_DIR) -> str:
     out += [f"<th>{html.escape(t)}</th>" for _, t in COLUMNS] + ["</tr>"]
     for r in rows(latest):
         bad = "REGRESSION" in r["trend"] or "misses" in r["slo"]
-        out.append("<tr" + (" class='bad'" if bad else "") + ">" + "".join(f"<td>{html.escape(str(r[k]))}</td>" for k, _ in COLUMNS) + "</tr>")
+        out.append(
+            "<tr" + (" class='bad'" if bad else "") + ">" + "".join(f"<td>{html.escape(str(r[k]))}</td>" for k, _ in COLUMNS) + "</tr>"
+        )
     out.append("</table>")
     for backend, why in sorted(latest.get("skipped", {}).items()):
         out.append(f"<p>{html.escape(backend)}: not measured: {html.escape(why)}</p>")
@@ -226,17 +234,22 @@ def html_section(perf_dir: Path = PERF_DIR) -> str:
     return "\n".join(out)
 
 
-STYLE = "body{font-family:sans-serif;margin:1em}table.perf{border-collapse:collapse;font-size:12px}table.perf td,table.perf th{border:1px solid #ccc;padding:2px 5px}tr.bad td{background:#fdd}"
+STYLE = (
+    "body{font-family:sans-serif;margin:1em}table.perf{border-collapse:collapse;font-size:12px}"
+    "table.perf td,table.perf th{border:1px solid #ccc;padding:2px 5px}tr.bad td{background:#fdd}"
+)
 
 
 def write_reports(perf_dir: Path = PERF_DIR) -> list[Path]:
     """dist/perf/perf.md, perf.html (self-contained) and perf.json."""
     paths = [perf_dir / "perf.md", perf_dir / "perf.html", perf_dir / "perf.json"]
     paths[0].write_text(markdown_section(perf_dir))
-    paths[1].write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>prism-accept performance</title><style>{STYLE}</style></head><body>{html_section(perf_dir)}</body></html>\n")
+    paths[1].write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>prism-accept performance</title>"
+        f"<style>{STYLE}</style></head><body>{html_section(perf_dir)}</body></html>\n"
+    )
     paths[2].write_text(json.dumps(json_section(perf_dir), indent=1) + "\n")
     return paths
-
 
 
 # The three hooks of reports.write_all: the matrix reports with the perf section added.
