@@ -4,13 +4,14 @@ without results, the table with ratio, verdicts and regressions, the inlined plo
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from prism_accept.perf.stats import estimate
 from prism_accept.reports import perf
 
 
 def entry(workload: str, path: str, p99: list[float], **extra) -> dict:
-    runs = [
+    runs: list[dict[str, Any]] = [
         {
             "p50_ms": v / 4,
             "p99_ms": v,

@@ -150,7 +150,10 @@ def redis_pubsub(url: str, duration_s: float, repeats: int) -> list[Sample]:
                 finally:
                     finished.set()
 
-            out.append(fixed_rate_end_to_end(lambda i, c=channel: r.publish(c, seq_payload(i)), read, PUBLISH_RATE, duration_s))
+            def send(i: int, channel: str = channel) -> None:
+                r.publish(channel, seq_payload(i))
+
+            out.append(fixed_rate_end_to_end(send, read, PUBLISH_RATE, duration_s))
             stop.set()
             finished.wait(CALL_TIMEOUT_S)  # the reader is out of get_message before its connection closes
             sub.close()
@@ -210,7 +213,10 @@ def nats_pubsub(url: str, duration_s: float, repeats: int) -> list[Sample]:
                 box["f"] = on_delivery
                 done.wait(duration_s + 5)
 
-            out.append(fixed_rate_end_to_end(lambda i, s=subject: loop.run(nc.publish(s, seq_payload(i))), read, PUBLISH_RATE, duration_s))
+            def send(i: int, subject: str = subject) -> None:
+                loop.run(nc.publish(subject, seq_payload(i)))
+
+            out.append(fixed_rate_end_to_end(send, read, PUBLISH_RATE, duration_s))
             done.set()
             loop.run(sub.unsubscribe())
         loop.run(nc.close())
@@ -250,11 +256,10 @@ def mqtt_pubsub(url: str, duration_s: float, repeats: int) -> list[Sample]:
                 box["f"] = on_delivery
                 done.wait(duration_s + 5)
 
-            out.append(
-                fixed_rate_end_to_end(
-                    lambda i, c=client, t=topic: loop.run(c.publish(t, seq_payload(i), qos=1)), read, PUBLISH_RATE, duration_s
-                )
-            )
+            def send(i: int, client: Any = client, topic: str = topic) -> None:
+                loop.run(client.publish(topic, seq_payload(i), qos=1))
+
+            out.append(fixed_rate_end_to_end(send, read, PUBLISH_RATE, duration_s))
             done.set()
             task.cancel()
             loop.run(client.__aexit__(None, None, None))

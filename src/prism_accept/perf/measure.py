@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from prism_accept.perf.stats import histogram, record_us
 
 if TYPE_CHECKING:
-    from hdrh.histogram import HdrHistogram
+    from hdrh.histogram import HdrHistogram  # type: ignore[import]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from hdrh.histogram import HdrHistogram
+    from hdrh.histogram import HdrHistogram  # type: ignore[import]
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 60_000_000, 3  # 1 us .. 60 s, 3 significant digits
 PERCENTILES = (50.0, 95.0, 99.0)
@@ -19,7 +19,7 @@ SPECTRUM = (0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.99, 10
 
 
 def histogram() -> "HdrHistogram":
-    from hdrh.histogram import HdrHistogram  # here: the reports read figures without it
+    from hdrh.histogram import HdrHistogram  # type: ignore[import]  # lazily: the reports read figures without it
 
     return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
 

@@ -145,9 +145,7 @@ def no_setup(ctx: Context) -> None:
     pass
 
 
-def _subscription(
-    ctx: Context, duration_s: float, on_message: Callable[[bytes], None], started: threading.Event
-) -> Callable[[Callable[[int], None]], None]:
+def _subscription(ctx: Context, duration_s: float, started: threading.Event) -> Callable[[Callable[[int], None]], None]:
     """The reader of a fixed-rate run: subscribes, signals `started` once Ready, delivers payloads."""
     ps, pb = ctx.stub("pubsub_basic"), ctx.pb("pubsub_basic")
     call = ps.Subscribe(pb.SubscribeRequest(namespace=ctx.namespace, topic="perf"), timeout=duration_s + 15)
@@ -169,7 +167,6 @@ def _subscription(
 def _ready_first(read: Callable[[Callable[[int], None]], None], started: threading.Event) -> Callable[[Callable[[int], None]], None]:
     """Starts the reader ahead of the run (the subscription must be ready before the first send)."""
     box: dict[str, Callable[[int], None]] = {}
-    go = threading.Event()
     thread = threading.Thread(target=read, args=(lambda i: box["f"](i) if "f" in box else None,), daemon=True)
     thread.start()
     if not started.wait(CALL_TIMEOUT_S):
@@ -177,7 +174,6 @@ def _ready_first(read: Callable[[Callable[[int], None]], None], started: threadi
 
     def attach(on_delivery: Callable[[int], None]) -> None:
         box["f"] = on_delivery
-        go.set()
         thread.join()
 
     return attach
@@ -186,7 +182,7 @@ def _ready_first(read: Callable[[Callable[[int], None]], None], started: threadi
 def pubsub_fixed_rate(ctx: Context, duration_s: float) -> Sample:
     ps, pb = ctx.stub("pubsub_basic"), ctx.pb("pubsub_basic")
     started = threading.Event()
-    reader = _ready_first(_subscription(ctx, duration_s, lambda p: None, started), started)
+    reader = _ready_first(_subscription(ctx, duration_s, started), started)
     try:
         return fixed_rate_end_to_end(
             lambda i: ps.Publish(pb.PublishRequest(namespace=ctx.namespace, topic="perf", payload=seq_payload(i)), timeout=CALL_TIMEOUT_S),
@@ -202,7 +198,7 @@ def pubsub_max_rate(ctx: Context, duration_s: float) -> Sample:
     """The maximum sustained publish rate of one publisher (closed loop), a subscriber attached."""
     ps, pb = ctx.stub("pubsub_basic"), ctx.pb("pubsub_basic")
     started = threading.Event()
-    reader = _ready_first(_subscription(ctx, duration_s, lambda p: None, started), started)
+    reader = _ready_first(_subscription(ctx, duration_s, started), started)
     threading.Thread(target=reader, args=(lambda i: None,), daemon=True).start()
     seq = [0]
 
@@ -281,8 +277,7 @@ def queue_dequeue(acks: bool) -> Callable[[Context, float], Sample]:
 
     def sample(ctx: Context, duration_s: float) -> Sample:
         q, pb, name = ctx.stub("queue_basic"), ctx.pb("queue_basic"), ctx.state["queue"]
-        total = 0
-        # as many messages as about half the time allows to enqueue
+        # as many messages as half the time allows to enqueue
         probe = closed_loop(
             lambda: q.Enqueue(pb.EnqueueRequest(namespace=ctx.namespace, queue=name, payload=b"m" * 256), timeout=CALL_TIMEOUT_S),
             duration_s / 2,

@@ -76,7 +76,11 @@ def rows(latest: dict) -> list[dict]:
                 "rfc": _rfc(e),
                 "trend": _regression(e),
                 "error": "; ".join(
-                    [*filter(None, [e.get("error"), f"direct client failed: {e['direct_error']}" if e.get("direct_error") else ""]), *(e.get("notes") or [])]
+                    [
+                        *([str(e["error"])] if e.get("error") else []),
+                        *([f"direct client failed: {e['direct_error']}"] if e.get("direct_error") else []),
+                        *(e.get("notes") or []),
+                    ]
                 ),
             }
         )
@@ -152,62 +156,73 @@ def _svg(fig) -> str:
     return text[text.index("<svg") :]
 
 
-def distribution_plot(latest: dict, backend: str):
-    """The latency distribution of each workload of one backend (percentile spectrum, log scale), dashed: direct client."""
+def _grid(count: int):
+    """A figure of small panels, one per workload (4 a row), so each is read at a glance."""
     import matplotlib
-    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    for e in latest["entries"]:
-        if e["backend"] != backend or not e.get("runs"):
-            continue
-        spectrum = e["runs"][-1]["spectrum"]
-        if not spectrum:
-            continue
-        xs = [1 / (1 - p / 100) if p < 100 else 1e5 for p, _ in spectrum]
-        style = "--" if e["path"] == "direct" else "-"
-        ax.plot(
-            xs, [ms for _, ms in spectrum], style, marker=".", label=f"{e['workload']}" + (" (direct)" if e["path"] == "direct" else "")
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks([2, 10, 100, 1000, 10000, 1e5], ["50%", "90%", "99%", "99.9%", "99.99%", "max"])
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    ax.set_xlabel("percentile")
-    ax.set_ylabel("latency (ms)")
-    ax.set_title(f"{backend}: latency by percentile (last repeat)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=6, ncol=2, loc="upper left")
+    cols = min(4, max(1, count))
+    rows = (count + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.0 * rows), squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat)
+
+
+def _workloads(latest: dict, backend: str) -> list[str]:
+    return list(dict.fromkeys(e["workload"] for e in latest["entries"] if e["backend"] == backend and e["path"] != "direct" and e.get("runs")))
+
+
+def distribution_plot(latest: dict, backend: str):
+    """Per workload of one backend: latency by percentile (HdrHistogram's spectrum of the last
+    repeat, log-log), the plugin solid, the backend's own client dashed."""
+    import matplotlib.ticker
+
+    names = _workloads(latest, backend)
+    fig, axes = _grid(len(names))
+    for ax, name in zip(axes, names):
+        for e in latest["entries"]:
+            if e["backend"] != backend or e["workload"] != name or not e.get("runs") or not e["runs"][-1]["spectrum"]:
+                continue
+            spectrum = e["runs"][-1]["spectrum"]
+            xs = [1 / (1 - p / 100) if p < 100 else 1e5 for p, _ in spectrum]
+            direct = e["path"] == "direct"
+            ax.plot(xs, [ms for _, ms in spectrum], "--" if direct else "-", color="tab:gray" if direct else "tab:blue", marker=".", label="direct client" if direct else "plugin")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks([2, 10, 100, 1000, 1e5], ["50", "90", "99", "99.9", "max"], fontsize=6)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.tick_params(axis="y", labelsize=6)
+        ax.set_title(name, fontsize=8)
+        ax.grid(True, which="major", alpha=0.3)
+        if len(ax.get_lines()) > 1:
+            ax.legend(fontsize=5, loc="upper left")
+    fig.suptitle(f"{backend}: latency (ms) by percentile", fontsize=9)
+    fig.tight_layout()
     return fig
 
 
 def history_plot(latest: dict, past: list[dict], backend: str):
-    """p99 of each of the backend's workloads over the runs on this machine."""
-    import matplotlib
+    """Per workload of one backend: p99 (ms) over the runs on this machine, a regression in red."""
     import matplotlib.ticker
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 3.0))
-    for e in latest["entries"]:
-        if e["backend"] != backend or e["path"] != "plugin" or not e["figures"]:
-            continue
+    entries = [e for e in latest["entries"] if e["backend"] == backend and e["path"] != "direct" and e["figures"]]
+    fig, axes = _grid(len(entries))
+    for ax, e in zip(axes, entries):
         points = list(history.trend(past, e))
-        ax.plot(range(1, len(points) + 1), [v for _, v in points], marker="o", label=e["workload"])
+        ax.plot(range(1, len(points) + 1), [v for _, v in points], marker="o", color="tab:blue")
         if e.get("regressions"):
-            ax.plot([len(points)], [points[-1][1]], "rx", markersize=12)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("run on this machine (red x: regression)")
-    ax.set_ylabel("p99 (ms)")
-    ax.set_title(f"{backend}: p99 over runs")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=6, ncol=3, loc="upper left")
+            ax.plot([len(points)], [points[-1][1]], "o", color="tab:red", markersize=8)
+        ax.set_title(e["workload"] + (" REGRESSION" if e.get("regressions") else ""), fontsize=8, color="tab:red" if e.get("regressions") else "black")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.tick_params(labelsize=6)
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(f"{backend}: p99 (ms) over runs on this machine", fontsize=9)
+    fig.tight_layout()
     return fig
 
 
