@@ -172,7 +172,9 @@ def _grid(count: int):
 
 
 def _workloads(latest: dict, backend: str) -> list[str]:
-    return list(dict.fromkeys(e["workload"] for e in latest["entries"] if e["backend"] == backend and e["path"] != "direct" and e.get("runs")))
+    return list(
+        dict.fromkeys(e["workload"] for e in latest["entries"] if e["backend"] == backend and e["path"] != "direct" and e.get("runs"))
+    )
 
 
 def distribution_plot(latest: dict, backend: str):
@@ -189,7 +191,14 @@ def distribution_plot(latest: dict, backend: str):
             spectrum = e["runs"][-1]["spectrum"]
             xs = [1 / (1 - p / 100) if p < 100 else 1e5 for p, _ in spectrum]
             direct = e["path"] == "direct"
-            ax.plot(xs, [ms for _, ms in spectrum], "--" if direct else "-", color="tab:gray" if direct else "tab:blue", marker=".", label="direct client" if direct else "plugin")
+            ax.plot(
+                xs,
+                [ms for _, ms in spectrum],
+                "--" if direct else "-",
+                color="tab:gray" if direct else "tab:blue",
+                marker=".",
+                label="direct client" if direct else "plugin",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks([2, 10, 100, 1000, 1e5], ["50", "90", "99", "99.9", "max"], fontsize=6)
@@ -216,7 +225,11 @@ def history_plot(latest: dict, past: list[dict], backend: str):
         ax.plot(range(1, len(points) + 1), [v for _, v in points], marker="o", color="tab:blue")
         if e.get("regressions"):
             ax.plot([len(points)], [points[-1][1]], "o", color="tab:red", markersize=8)
-        ax.set_title(e["workload"] + (" REGRESSION" if e.get("regressions") else ""), fontsize=8, color="tab:red" if e.get("regressions") else "black")
+        ax.set_title(
+            e["workload"] + (" REGRESSION" if e.get("regressions") else ""),
+            fontsize=8,
+            color="tab:red" if e.get("regressions") else "black",
+        )
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.tick_params(labelsize=6)
         ax.set_ylim(bottom=0)
