@@ -215,26 +215,33 @@ def distribution_plot(latest: dict, backend: str):
 
 
 def history_plot(latest: dict, past: list[dict], backend: str):
-    """Per workload of one backend: p99 (ms) over the runs on this machine, a regression in red."""
+    """Per workload of one backend: p99 (solid) and p50 (dashed) in ms over the runs on this
+    machine; a figure that regressed in this run is red (throughput regressions: in the title)."""
     import matplotlib.ticker
 
     entries = [e for e in latest["entries"] if e["backend"] == backend and e["path"] != "direct" and e["figures"]]
     fig, axes = _grid(len(entries))
     for ax, e in zip(axes, entries):
-        points = list(history.trend(past, e))
-        ax.plot(range(1, len(points) + 1), [v for _, v in points], marker="o", color="tab:blue")
-        if e.get("regressions"):
-            ax.plot([len(points)], [points[-1][1]], "o", color="tab:red", markersize=8)
-        ax.set_title(
-            e["workload"] + (" REGRESSION" if e.get("regressions") else ""),
-            fontsize=8,
-            color="tab:red" if e.get("regressions") else "black",
-        )
+        regressed = {r["figure"] for r in e.get("regressions") or ()}
+        for figure, style in (("p99_ms", "-"), ("p50_ms", "--")):
+            points = list(history.trend(past, e, figure))
+            bad = figure in regressed
+            ax.plot(
+                range(1, len(points) + 1),
+                [v for _, v in points],
+                style,
+                marker="o",
+                color="tab:red" if bad else "tab:blue",
+                label=figure[:3],
+            )
+        title = e["workload"] + (f" REGRESSION {', '.join(sorted(regressed))}" if regressed else "")
+        ax.set_title(title, fontsize=7, color="tab:red" if regressed else "black")
+        ax.legend(fontsize=5, loc="upper left")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.tick_params(labelsize=6)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-    fig.suptitle(f"{backend}: p99 (ms) over runs on this machine", fontsize=9)
+    fig.suptitle(f"{backend}: p99 and p50 (ms) over runs on this machine", fontsize=9)
     fig.tight_layout()
     return fig
 
