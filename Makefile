@@ -1,6 +1,6 @@
 # RFC-015's commands, as thin wrappers over ./pants (see README.md, "Make targets").
-# Each target is one ./pants command; no logic lives here.
-.PHONY: help test-compliance test-interface validate-registry coverage
+# Each target is one ./pants command or build-support script; no logic lives here.
+.PHONY: help test-compliance test-interface validate-registry coverage perf
 
 help:  ## list the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -22,3 +22,9 @@ coverage:  ## every cell under coverage: per-backend reports of plugin code in d
 
 coverage-%:  ## one backend's cells under coverage, e.g. make coverage-redis
 	build-support/bin/coverage $*
+
+perf:  ## performance baselines of every backend (dist/perf/: history.jsonl, perf.md, perf.html); uncached
+	build-support/bin/perf
+
+perf-%:  ## performance baselines of one backend, e.g. make perf-redis
+	build-support/bin/perf $*

@@ -188,6 +188,7 @@ class BackendDeclaration:
             variant_name=found.name,
             variant_description=found.description,
         )
+    slo: dict[str, dict[str, float]] = field(default_factory=dict)  # interface -> {p99_ms, throughput_ops}
 
 
 def schema(interface_names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -244,6 +245,8 @@ def _describe(error: "jsonschema.ValidationError", interface_names: Sequence[str
     if error.validator == "maximum":
         most = error.validator_value
         return f"field '{where}': {error.instance} is above the largest value the suites can use, {most}; fix: declare at most {most}"
+    if error.validator == "exclusiveMinimum":
+        return f"field '{where}': {error.instance} is not above {error.validator_value}; fix: give a positive number"
     if error.validator == "oneOf" and list(error.absolute_path) == ["plugin"]:
         return "field 'plugin': give exactly one of `module` or `command`; fix: keep one"
     if error.validator == "oneOf" and list(error.absolute_path)[-1:] == ["embedded"] and isinstance(error.instance, dict):
@@ -279,6 +282,7 @@ def validate(document: Any, path: Path | str, interface_names: Sequence[str] | N
             if isinstance(variant, dict):
                 field_name = f"variants.{name}.deviations"
                 problems += _deviation_cell_problems(document, variant.get("deviations"), field_name, names)
+        problems += _slo_problems(document, interface_names=names)
     if problems:
         raise RegistryError(path, problems)
 
@@ -301,6 +305,25 @@ def _deviation_cell_problems(document: dict[str, Any], deviations: Any, where: s
             else:
                 hint = f"did you mean '{close[0]}'?" if close else f"name one of {', '.join(cells)}"
             problems.append(f"field '{where}[{n}].cell': the backend has no cell '{cell}'; fix: {hint}")
+    return problems
+
+
+def _slo_problems(document: dict[str, Any], interface_names: Sequence[str]) -> list[str]:
+    """An SLO must name an interface the backend declares (one it does not would never be judged)."""
+    slo = document.get("slo")
+    if not isinstance(slo, dict):
+        return []
+    implements = [i for i in document.get("implements") or () if isinstance(i, str)]
+    problems = []
+    for name in slo:
+        if name not in interface_names:
+            close = difflib.get_close_matches(str(name), list(interface_names), n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else "use one of the names in registry/interfaces.yaml"
+            problems.append(f"field 'slo.{name}': '{name}' is not a known interface; fix: {hint}")
+        elif name not in implements:
+            problems.append(
+                f"field 'slo.{name}': the backend does not declare '{name}'; fix: declare it under `implements:`, or remove its SLO"
+            )
     return problems
 
 
@@ -419,6 +442,7 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
             VariantSpec(name, v["description"], _instance(v["instance"]), _deviations(v.get("deviations")))
             for name, v in (document.get("variants") or {}).items()
         ),
+        slo={k: dict(v) for k, v in (document.get("slo") or {}).items()},
     )
 
 

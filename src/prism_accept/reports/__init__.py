@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from prism_accept.reports import perf as perf_section
 from prism_accept.reports.html import render_html
 from prism_accept.reports.json_report import to_json
 from prism_accept.reports.junit import merge_reports
@@ -15,8 +16,9 @@ def write_all(matrix, reports: Path, out: Path) -> list[Path]:
     """Write matrix.json, matrix.md, matrix.html and junit.xml into `out`; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in ("matrix.json", "matrix.md", "matrix.html", "junit.xml")}
-    paths["matrix.json"].write_text(json.dumps(to_json(matrix), indent=2) + "\n")
-    paths["matrix.md"].write_text(render_markdown(matrix))
-    paths["matrix.html"].write_text(render_html(matrix))
+    perf = out.parent / "perf"  # dist/perf/ beside dist/compliance/: the perf section (reports/perf.py)
+    paths["matrix.json"].write_text(json.dumps(perf_section.matrix_json(to_json(matrix), perf), indent=2) + "\n")
+    paths["matrix.md"].write_text(perf_section.matrix_markdown(render_markdown(matrix), perf))
+    paths["matrix.html"].write_text(perf_section.matrix_html(render_html(matrix), perf))
     merge_reports(matrix, reports, paths["junit.xml"])
     return list(paths.values())
