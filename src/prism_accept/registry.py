@@ -106,6 +106,7 @@ class EmbeddedServer:
     template: ServerTemplate | None = None  # a data directory made once per machine and version
     user: str | None = None  # the system user the server runs as when the harness is root
     install_dirs: tuple[str, ...] = ()  # what `user` needs of the distribution (default: the binary's dir)
+    emulates: str | None = None  # the engine it only emulates: its cells do not count as the backend's engine
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,9 @@ class BackendDeclaration:
             variant_name=found.name,
             variant_description=found.description,
         )
+
     slo: dict[str, dict[str, float]] = field(default_factory=dict)  # interface -> {p99_ms, throughput_ops}
+    engine: str = ""  # the engine its cells exercise (`reference`: memstore, not counted)
 
 
 def schema(interface_names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -406,6 +409,7 @@ def _instance(instance: dict[str, Any]) -> InstanceSpec:
             template=ServerTemplate(template["binary"], tuple(str(a) for a in template["args"])) if template else None,
             user=embedded.get("user"),
             install_dirs=tuple(embedded.get("install_dirs") or ()),
+            emulates=embedded.get("emulates"),
         )
     return InstanceSpec(
         start_hint=instance["start_hint"],
@@ -443,6 +447,7 @@ def _declaration(document: dict[str, Any], shown: str) -> BackendDeclaration:
             for name, v in (document.get("variants") or {}).items()
         ),
         slo={k: dict(v) for k, v in (document.get("slo") or {}).items()},
+        engine=document.get("engine") or document["backend"],
     )
 
 

@@ -8,6 +8,7 @@ import re
 from html import escape
 
 from prism_accept.reports.coverage_link import coverage_link
+from prism_accept.reports.engines import engine_coverage
 from prism_accept.reports.labels import LABEL, cell_text, check_title, partial_line, totals_line
 from prism_accept.reports.layout import groups
 
@@ -121,6 +122,7 @@ def render_html(matrix) -> str:
 <body>
 <h1>Interface Compliance Matrix</h1>
 <p class="totals"><b>{escape(totals_line(matrix))}</b></p>
+{"" if matrix.partial else f'<p class="engines">Engines: {escape(engine_coverage(matrix).line())}</p>'}
 {f'<p class="partial">{escape(partial_line(matrix))}</p>' if matrix.partial else ""}
 <p class="certifies">Suite commit <code class="commit">{escape(matrix.commit)}</code>; report written {escape(matrix.generated_at)}.</p>
 <p class="legend">{legend} PASS* = passed except known deviations declared in the backend's registry file. Click a cell for its cases.</p>

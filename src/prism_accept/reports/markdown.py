@@ -3,6 +3,7 @@ deviation and every failure."""
 
 from __future__ import annotations
 
+from prism_accept.reports.engines import engine_coverage
 from prism_accept.reports.labels import EMOJI, LABEL, cell_text, check_title, partial_line, totals_line
 from prism_accept.reports.layout import groups
 
@@ -24,6 +25,8 @@ def _cell(r) -> str:
 def render_markdown(matrix) -> str:
     backends = list(matrix.cells)
     lines = ["## Interface Compliance Matrix", "", f"**{_escape(totals_line(matrix))}**", ""]
+    if not matrix.partial:
+        lines += [_escape(f"Engines: {engine_coverage(matrix).line()}"), ""]
     if matrix.partial:
         lines += [f"> **{_escape(partial_line(matrix))}**", ""]
     lines.append(

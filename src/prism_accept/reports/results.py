@@ -60,6 +60,7 @@ class CellResult:
     cell: str
     status: str
     variant: str = ""  # the server variant the cell ran on ("" for the backend's own instance)
+    engine: str = ""  # the engine the cell exercised (registry `engine:`; "<x> emulation" on an emulating server)
     passed: int = 0
     failed: int = 0  # failures and errors
     skipped: int = 0
@@ -138,6 +139,7 @@ def read_report(path: Path, column: str = "", cell: str = "") -> CellResult:
         result.instance = result.instance or props.get("instance", "")
         result.backend_version = result.backend_version or props.get("backend_version", "")
         result.plugin = result.plugin or props.get("plugin", "")
+        result.engine = result.engine or props.get("engine", "")
         result.timestamp = result.timestamp or (suite.timestamp or "")
         result.cases.extend(_case_result(case) for case in suite)
     counts = {s: sum(c.status == s for c in result.cases) for s in ("pass", "fail", "error", "skip", "deviation")}

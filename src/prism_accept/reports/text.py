@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prism_accept.cellname import INTERFACE, UNDECLARED
+from prism_accept.reports.engines import engine_coverage
 from prism_accept.reports.labels import LABEL, SYMBOL, check_title, partial_line, summary, totals_line
 
 
@@ -54,6 +55,8 @@ def render_text(matrix) -> str:
             for case in r.known_deviations:
                 lines.append(f"      known deviation {case.name}: {case.message}")
     lines.append(f"Total: {totals_line(matrix)}")
+    if not matrix.partial:
+        lines.append(f"Engines: {engine_coverage(matrix).line()}")
     cases = matrix.case_counts()
     lines.append(f"Known deviations: {cases['deviations']} cases (strict expected failures, not passes)")
     # Last, alone on its line, in the shape CI systems read as the run's count.

@@ -75,6 +75,9 @@ def instance(declaration, record_testsuite_property):
         record_testsuite_property("variant", declaration.variant_name)
     if found.identity:
         record_testsuite_property("server_identity", found.identity)
+    server = declaration.instance.server
+    emulated = found.label is not None and server is not None and server.emulates
+    record_testsuite_property("engine", f"{server.emulates} emulation" if emulated and server else declaration.engine)
     try:
         yield found
     finally:
