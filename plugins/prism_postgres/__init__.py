@@ -20,6 +20,10 @@ from prism_plugin.contracts.keyvalue import scan as kv_scan
 from prism_plugin.contracts.keyvalue import transactional as kv_transactional
 from prism_plugin.contracts.keyvalue import ttl as kv_ttl
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
+from prism_plugin.contracts.set import basic as set_basic
+from prism_plugin.contracts.set import cardinality as set_cardinality
+from prism_plugin.contracts.set import operations as set_operations
+from prism_plugin.contracts.set import random as set_random
 from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
 from prism_plugin.contracts.timeseries import basic as ts_basic
 from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
@@ -34,6 +38,8 @@ from prism_postgres.keyvalue import TABLES as KV_TABLES
 from prism_postgres.keyvalue import PostgresKeyValue
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
+from prism_postgres.sets import TABLES as SET_TABLES
+from prism_postgres.sets import PostgresSets
 from prism_postgres.timeseries import TABLES as TIMESERIES_TABLES
 from prism_postgres.timeseries import PostgresTimeSeries
 from prism_postgres.transactions import PostgresTransactions
@@ -42,7 +48,7 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES)
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
     series = PostgresTimeSeries(conn)
@@ -50,6 +56,7 @@ def build_plugin() -> Plugin:
     conn.closers.append(transactions.close)
     documents = PostgresDocuments(conn)
     graphs = PostgresGraph(conn)
+    sets = PostgresSets(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -77,6 +84,10 @@ def build_plugin() -> Plugin:
             graph_traversal.Servicer(graphs),
             graph_query.Servicer(graphs),
             graph_analytics.Servicer(graphs),
+            set_basic.Servicer(sets),
+            set_cardinality.Servicer(sets),
+            set_operations.Servicer(sets),
+            set_random.Servicer(sets),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )
