@@ -24,6 +24,11 @@ from prism_plugin.contracts.set import basic as set_basic
 from prism_plugin.contracts.set import cardinality as set_cardinality
 from prism_plugin.contracts.set import operations as set_operations
 from prism_plugin.contracts.set import random as set_random
+from prism_plugin.contracts.sortedset import basic as zset_basic
+from prism_plugin.contracts.sortedset import lex as zset_lex
+from prism_plugin.contracts.sortedset import operations as zset_operations
+from prism_plugin.contracts.sortedset import range as zset_range
+from prism_plugin.contracts.sortedset import rank as zset_rank
 from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
 from prism_plugin.contracts.timeseries import basic as ts_basic
 from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
@@ -40,6 +45,8 @@ from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
 from prism_postgres.sets import TABLES as SET_TABLES
 from prism_postgres.sets import PostgresSets
+from prism_postgres.sortedsets import TABLES as ZSET_TABLES
+from prism_postgres.sortedsets import PostgresSortedSets
 from prism_postgres.timeseries import TABLES as TIMESERIES_TABLES
 from prism_postgres.timeseries import PostgresTimeSeries
 from prism_postgres.transactions import PostgresTransactions
@@ -48,7 +55,7 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES, ZSET_TABLES)
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
     series = PostgresTimeSeries(conn)
@@ -57,6 +64,7 @@ def build_plugin() -> Plugin:
     documents = PostgresDocuments(conn)
     graphs = PostgresGraph(conn)
     sets = PostgresSets(conn)
+    zsets = PostgresSortedSets(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -88,6 +96,11 @@ def build_plugin() -> Plugin:
             set_cardinality.Servicer(sets),
             set_operations.Servicer(sets),
             set_random.Servicer(sets),
+            zset_basic.Servicer(zsets),
+            zset_range.Servicer(zsets),
+            zset_rank.Servicer(zsets),
+            zset_operations.Servicer(zsets),
+            zset_lex.Servicer(zsets),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )
