@@ -19,6 +19,10 @@ from prism_plugin.contracts.keyvalue import cas as kv_cas
 from prism_plugin.contracts.keyvalue import scan as kv_scan
 from prism_plugin.contracts.keyvalue import transactional as kv_transactional
 from prism_plugin.contracts.keyvalue import ttl as kv_ttl
+from prism_plugin.contracts.list import basic as list_basic
+from prism_plugin.contracts.list import blocking as list_blocking
+from prism_plugin.contracts.list import indexing as list_indexing
+from prism_plugin.contracts.list import range as list_range
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.contracts.set import basic as set_basic
 from prism_plugin.contracts.set import cardinality as set_cardinality
@@ -41,6 +45,8 @@ from prism_postgres.graph import TABLES as GRAPH_TABLES
 from prism_postgres.graph import PostgresGraph
 from prism_postgres.keyvalue import TABLES as KV_TABLES
 from prism_postgres.keyvalue import PostgresKeyValue
+from prism_postgres.lists import TABLES as LIST_TABLES
+from prism_postgres.lists import PostgresLists
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
 from prism_postgres.sets import TABLES as SET_TABLES
@@ -55,7 +61,7 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES, ZSET_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES, ZSET_TABLES, LIST_TABLES)
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
     series = PostgresTimeSeries(conn)
@@ -65,6 +71,7 @@ def build_plugin() -> Plugin:
     graphs = PostgresGraph(conn)
     sets = PostgresSets(conn)
     zsets = PostgresSortedSets(conn)
+    lists = PostgresLists(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -101,6 +108,10 @@ def build_plugin() -> Plugin:
             zset_rank.Servicer(zsets),
             zset_operations.Servicer(zsets),
             zset_lex.Servicer(zsets),
+            list_basic.Servicer(lists),
+            list_indexing.Servicer(lists),
+            list_range.Servicer(lists),
+            list_blocking.Servicer(lists),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )
