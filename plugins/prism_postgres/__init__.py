@@ -23,6 +23,8 @@ from prism_plugin.contracts.list import basic as list_basic
 from prism_plugin.contracts.list import blocking as list_blocking
 from prism_plugin.contracts.list import indexing as list_indexing
 from prism_plugin.contracts.list import range as list_range
+from prism_plugin.contracts.pubsub import basic as pubsub_basic
+from prism_plugin.contracts.pubsub import filtering as pubsub_filtering
 from prism_plugin.contracts.queue import basic, dead_letter, delayed, priority, visibility
 from prism_plugin.contracts.set import basic as set_basic
 from prism_plugin.contracts.set import cardinality as set_cardinality
@@ -47,6 +49,8 @@ from prism_postgres.keyvalue import TABLES as KV_TABLES
 from prism_postgres.keyvalue import PostgresKeyValue
 from prism_postgres.lists import TABLES as LIST_TABLES
 from prism_postgres.lists import PostgresLists
+from prism_postgres.pubsub import TABLES as PUBSUB_TABLES
+from prism_postgres.pubsub import PostgresPubSub
 from prism_postgres.queues import TABLES as QUEUE_TABLES
 from prism_postgres.queues import PostgresQueues
 from prism_postgres.sets import TABLES as SET_TABLES
@@ -61,7 +65,8 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES, ZSET_TABLES, LIST_TABLES)
+    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES, ZSET_TABLES, LIST_TABLES, PUBSUB_TABLES
+    )
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)
     series = PostgresTimeSeries(conn)
@@ -72,6 +77,7 @@ def build_plugin() -> Plugin:
     sets = PostgresSets(conn)
     zsets = PostgresSortedSets(conn)
     lists = PostgresLists(conn)
+    pubsub = PostgresPubSub(conn)
     return Plugin(
         name="postgres",
         version=VERSION,
@@ -112,6 +118,8 @@ def build_plugin() -> Plugin:
             list_indexing.Servicer(lists),
             list_range.Servicer(lists),
             list_blocking.Servicer(lists),
+            pubsub_basic.Servicer(pubsub),
+            pubsub_filtering.Servicer(pubsub),
         ],
         unavailable_errors=(psycopg.OperationalError, psycopg_pool.PoolTimeout),
     )
