@@ -65,7 +65,8 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = PostgresConnection(QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES, ZSET_TABLES, LIST_TABLES, PUBSUB_TABLES
+    conn = PostgresConnection(
+        QUEUE_TABLES, KV_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES, SET_TABLES, ZSET_TABLES, LIST_TABLES, PUBSUB_TABLES
     )
     queues = PostgresQueues(conn)
     kv = PostgresKeyValue(conn)

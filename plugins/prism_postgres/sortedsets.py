@@ -126,9 +126,7 @@ class PostgresSortedSets:
     async def range(self, ns: str, key: str, start: int, stop: int, reverse: bool) -> Scored:
         return _scored(await self._rows(RANGE[reverse], ns, key, **ranks.ends(start, stop)))
 
-    async def range_by_score(
-        self, ns: str, key: str, low: ScoreBound, high: ScoreBound, offset: int, limit: int, reverse: bool
-    ) -> Scored:
+    async def range_by_score(self, ns: str, key: str, low: ScoreBound, high: ScoreBound, offset: int, limit: int, reverse: bool) -> Scored:
         statement = WINDOWED.format(low=_score_condition(low, True, "lo"), high=_score_condition(high, False, "hi"), order=ORDER[reverse])
         rows = await self._rows(statement, ns, key, lo=low[0], hi=high[0], offset=offset, limit=limit or None)
         return _scored(rows)
