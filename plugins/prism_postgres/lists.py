@@ -124,7 +124,7 @@ class PostgresLists:
         """`work(conn)` in a transaction holding the list's advisory lock."""
 
         async def go(conn: Conn) -> Any:
-            async with conn.transaction():
+            async with conn.pipeline(), conn.transaction():  # BEGIN and the lock in the first round trip
                 await conn.execute(LOCK, params)
                 return await work(conn)
 
