@@ -81,7 +81,9 @@ class _Live:
     ended: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def heard(self, payload: str) -> None:
-        self.ids.put_nowait(int(payload.split(" ", 1)[1]))
+        message_id = payload.partition(" ")[2]
+        if message_id.isdigit():  # a NOTIFY on the channel from anything else is not a message
+            self.ids.put_nowait(int(message_id))
 
 
 class PostgresPubSub:
