@@ -6,10 +6,12 @@ the same statement: delivered on commit, in commit order, to every listening ses
 Each plugin process LISTENs on one connection (notifications.py); a subscription watches its
 topic's digest, reads the notified rows by id and checks their namespace and topic (a digest
 collision delivers nothing) and, for SubscribeFiltered, their attributes with the SDK's
-`accepts`. Ready is sent once the LISTEN connection is live, so a message published after it is
-delivered. When that connection is lost, what was notified meanwhile is gone: live
-subscriptions end with UNAVAILABLE rather than silently miss messages. Rows are kept RETAIN_S
-(a subscriber reads them within milliseconds) and swept by publishes.
+`accepts`. Ready is sent once a marker the subscription notified came back through the live
+LISTEN connection: a message published after Ready is delivered, one published before it was
+notified ahead of the marker (notifications come in commit order) and is dropped. When that
+connection is lost, what was notified meanwhile is gone: live subscriptions end with
+UNAVAILABLE rather than silently miss messages. Rows are kept RETAIN_S (a subscriber reads
+them within milliseconds) and swept by publishes.
 """
 
 from __future__ import annotations
@@ -63,11 +65,16 @@ SELECT id, namespace, topic, payload, attribute_names, attribute_values,
        floor(extract(epoch FROM published_at) * 1000)::bigint
 FROM prism.pubsub_messages WHERE id = ANY(%(ids)s::bigint[])
 """
+NOTIFY = "SELECT pg_notify(%(channel)s, %(payload)s)"
 SWEEP = f"DELETE FROM prism.pubsub_messages WHERE published_at < statement_timestamp() - interval '{RETAIN_S} seconds'"
 
 Conn: TypeAlias = "psycopg.AsyncConnection[Any]"
 LOST = -1  # queued instead of an id: the LISTEN connection was lost
 STOP = -2  # queued by Unsubscribe
+
+
+async def _execute(conn: Conn, statement: Any, params: dict[str, Any]) -> None:
+    await conn.execute(statement, params)
 
 
 async def _fetchall(conn: Conn, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -76,13 +83,26 @@ async def _fetchall(conn: Conn, statement: Any, params: dict[str, Any]) -> list[
 
 @dataclass
 class _Live:
+    """A subscription's queue of notified ids. Notifications arrive in commit order, so those
+    before its own `ready` marker (notified once watching) were published before it was live:
+    they are dropped, and everything after the marker is delivered."""
+
     word: str
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
     ids: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
+    @property
+    def marker(self) -> str:
+        return f"{self.word} ready {self.token}"
+
     def heard(self, payload: str) -> None:
+        if payload == self.marker:
+            self.started.set()
+            return
         message_id = payload.partition(" ")[2]
-        if message_id.isdigit():  # a NOTIFY on the channel from anything else is not a message
+        if self.started.is_set() and message_id.isdigit():  # a foreign NOTIFY on the channel is no message
             self.ids.put_nowait(int(message_id))
 
 
@@ -146,6 +166,11 @@ class PostgresPubSub:
         try:
             if not await self.published.live(CONFIRM_S):
                 raise unavailable(f"PostgreSQL did not accept LISTEN {CHANNEL} within {CONFIRM_S} s")
+            await self.conn.run(_execute, NOTIFY, {"channel": CHANNEL, "payload": live.marker})
+            try:
+                await asyncio.wait_for(live.started.wait(), CONFIRM_S)
+            except asyncio.TimeoutError:
+                raise unavailable(f"the subscription's marker did not come back through LISTEN within {CONFIRM_S} s") from None
             yield Ready(subscription_id)
             while True:
                 ids = [await live.ids.get()]
