@@ -40,6 +40,7 @@ class PostgresConnection:
     def __init__(self, *schemas: Schema) -> None:
         self.schemas = schemas
         self._pool: psycopg_pool.AsyncConnectionPool | None = None
+        self.url = ""  # of the instance connected to (LISTEN opens a connection of its own)
         # What holds connections of its own (the transactions' pool): closed with this one.
         self.closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -94,6 +95,7 @@ class PostgresConnection:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             self._pool = pool
             version = await self.run(_create_schema, self.schemas)
+            self.url = url
         except (psycopg.Error, psycopg_pool.PoolTimeout, asyncio.TimeoutError, OSError) as e:
             self._pool = None
             await pool.close()
