@@ -30,6 +30,7 @@ from pants.engine.unions import UnionMembership, UnionRule
 from prism_accept.cellname import CONVENTIONS as CONVENTIONS_CELL
 from prism_accept.cellname import UNDECLARED as UNDECLARED_CELL
 from prism_accept.cellname import CellName
+from prism_accept.harness import container_settings
 from prism_accept.registry import VALIDATED_ENV, InstanceSpec, text_digest
 from prism_cells.layout import (
     CATALOG,
@@ -172,6 +173,8 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
         env = [f"PRISM_BACKEND={backend}", f"PRISM_CELL={cell.name}", f"{VALIDATED_ENV}={text_digest(entry.text)}"]
         if cell.hypothesis:
             env.append(HYPOTHESIS_PROFILE_ENV)
+        if decl.instance.container:  # the container path's settings, passed through (so in the cache key)
+            env.extend(container_settings.passed_to_cells(backend))
         tags = [*(request.template.get("tags") or ()), "compliance", f"backend:{backend}", f"cell:{cell.kind}"]
         if cell.interface:
             tags.append(f"interface:{cell.interface}")
