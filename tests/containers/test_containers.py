@@ -27,13 +27,15 @@ ROUND_TRIP_TIMEOUT_S = 10
 @pytest.fixture(scope="module")
 def engine():
     if not net.docker_available():
-        why = f"no Docker engine answers on {os.environ.get('DOCKER_HOST') or net.DEFAULT_DOCKER_HOST}: build-support/bin/docker-engine start"
+        why = (
+            f"no Docker engine answers on {os.environ.get('DOCKER_HOST') or net.DEFAULT_DOCKER_HOST}: build-support/bin/docker-engine start"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(why)
         pytest.skip(why)
-    import docker
+    from testcontainers.core.docker_client import DockerClient
 
-    client = docker.from_env(timeout=10)
+    client = DockerClient().client  # docker-py's client, as testcontainers makes it
     yield client
     client.close()
 

@@ -157,11 +157,7 @@ def test_readiness_is_the_protocol_answer_not_the_open_port():
     starting = pg_message(b"E", b"SFATAL\0C57P03\0Mthe database system is starting up\0\0")
     port = serve_once(starting)
     assert containers.answers_protocol(f"postgresql://postgres@127.0.0.1:{port}/test") is False
-    ready = (
-        pg_message(b"R", b"\0\0\0\0")
-        + pg_message(b"S", b"server_version\x0015.18\0")
-        + pg_message(b"Z", b"I")
-    )
+    ready = pg_message(b"R", b"\0\0\0\0") + pg_message(b"S", b"server_version\x0015.18\0") + pg_message(b"Z", b"I")
     port = serve_once(ready)
     assert containers.answers_protocol(f"postgresql://postgres@127.0.0.1:{port}/test") is True
     port = serve_once(b"-LOADING Redis is loading the dataset in memory\r\n")

@@ -148,7 +148,9 @@ def plan_probe(spec: InstanceSpec, url: str | None, docker_host: str | None, con
     """Which instance the cell will use, as resolve() orders them (pure; tested without Pants)."""
     image = container.image if container else None
     if container and container.chosen:
-        return Probe(f"container {container.image} ({container.network} network)", None, docker_host or net.DEFAULT_DOCKER_HOST, image=image)
+        return Probe(
+            f"container {container.image} ({container.network} network)", None, docker_host or net.DEFAULT_DOCKER_HOST, image=image
+        )
     if url is not None:
         address = net.host_port(url)
         tcp = f"{address[0]}:{address[1]}" if address else None

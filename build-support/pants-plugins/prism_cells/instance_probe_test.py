@@ -144,5 +144,7 @@ def test_the_container_a_cell_would_start_is_in_its_state() -> None:
     probe = plan_probe(spec, None, None, fallback)
     assert (probe.tcp, probe.image) == ("127.0.0.1:6379", "redis:7.0-alpine")
     # an invalid choice is the cell's to refuse, with its message
-    assert not instance_probe.container_choice("redis", spec, {"PRISM_REDIS_INSTANCE": "yes"}).chosen
+    assert instance_probe.container_choice("redis", spec, {"PRISM_REDIS_INSTANCE": "yes"}) == instance_probe.ContainerChoice(
+        "redis:7.0-alpine", "bridge", False
+    )
     assert instance_probe.container_choice("redis", REDIS, host) is None

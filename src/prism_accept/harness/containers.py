@@ -138,7 +138,7 @@ def answers_protocol(url: str, timeout_s: float = 0.5) -> bool:
     if address is None:
         return False
     if scheme in IDENTITY_SCHEMES:
-        identity = server_identity(url, timeout_s)
+        identity = server_identity(url, timeout_s) or ""
         return bool(identity) and not any(word in identity for word in ("error", "protocol:", "no answer", "cut short"))
     if scheme == "mqtt":
         return _mqtt_accepts(address, timeout_s)
@@ -184,7 +184,9 @@ def _log_tail(container) -> str:
         return ""
 
 
-def start(spec: ContainerSpec, backend: str = "", environ: Mapping[str, str] | None = None, ready_timeout_s: float = 60.0) -> StartedContainer:
+def start(
+    spec: ContainerSpec, backend: str = "", environ: Mapping[str, str] | None = None, ready_timeout_s: float = 60.0
+) -> StartedContainer:
     """Start the container and return once its server answers its protocol; on any failure
     the container is removed and ContainerStartError says why (with the end of its log)."""
     env = os.environ if environ is None else environ
@@ -207,7 +209,9 @@ def start(spec: ContainerSpec, backend: str = "", environ: Mapping[str, str] | N
             state = container.get_wrapped_container()
             state.reload()
             if state.status in ("exited", "dead"):
-                raise ContainerStartError(f"container {chosen.image} exited ({state.attrs['State'].get('ExitCode')}): {_log_tail(container)}")
+                raise ContainerStartError(
+                    f"container {chosen.image} exited ({state.attrs['State'].get('ExitCode')}): {_log_tail(container)}"
+                )
             if time.monotonic() > deadline:
                 raise ContainerStartError(
                     f"container {chosen.image}: {redact(url)} did not answer within {ready_timeout_s:.0f} s: {_log_tail(container)}"

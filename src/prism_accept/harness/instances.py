@@ -122,7 +122,9 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
         raise InstanceSetupError(str(e)) from None
     if container_chosen:
         if spec.container is None:
-            raise InstanceSetupError(f"${container_settings.instance_env(decl.backend)}=container: {decl.path} declares no `instance.container`")
+            raise InstanceSetupError(
+                f"${container_settings.instance_env(decl.backend)}=container: {decl.path} declares no `instance.container`"
+            )
         if not docker_available():
             raise ExplicitInstanceDown(
                 f"{decl.backend}: ${container_settings.instance_env(decl.backend)}=container, but no Docker engine answers on $DOCKER_HOST "
