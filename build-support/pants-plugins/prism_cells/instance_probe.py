@@ -105,9 +105,12 @@ def container_choice(backend: str, spec: InstanceSpec, env: Mapping[str, str]) -
     image = env.get(container_settings.image_env(backend)) or spec.container.image
     try:
         network = container_settings.network_mode(env)
+    except ValueError:
+        network = env[container_settings.NETWORK_ENV]
+    try:
         chosen = container_settings.container_chosen(backend, env)
     except ValueError:
-        network, chosen = env.get(container_settings.NETWORK_ENV, ""), False
+        chosen = False
     return ContainerChoice(image, network, chosen)
 
 
