@@ -32,6 +32,7 @@ def no_docker_client(monkeypatch):
 def test_settings_by_backend():
     assert container_settings.image_env("redis") == "PRISM_REDIS_IMAGE"
     assert container_settings.instance_env("my-store") == "PRISM_MY_STORE_INSTANCE"
+    assert container_settings.image_env("redis@valkey-8.1") == "PRISM_REDIS_VALKEY_8_1_IMAGE"
     assert container_settings.passed_to_cells("nats") == [
         "DOCKER_HOST",
         "TESTCONTAINERS_RYUK_DISABLED",

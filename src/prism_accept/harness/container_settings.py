@@ -4,6 +4,7 @@ instances.py) and by the Pants plugin, which passes them to every cell and so in
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 DOCKER_HOST_ENV = "DOCKER_HOST"
@@ -14,7 +15,8 @@ INSTANCE_CHOICES = ("container",)
 
 
 def _backend_env(backend: str, what: str) -> str:
-    return f"PRISM_{backend.upper().replace('-', '_')}_{what}"
+    """PRISM_<BACKEND>_<WHAT>, anything but letters and digits in the name as `_` (redis@valkey -> REDIS_VALKEY)."""
+    return f"PRISM_{re.sub(r'[^A-Z0-9]', '_', backend.upper())}_{what}"
 
 
 def image_env(backend: str) -> str:
