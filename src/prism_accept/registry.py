@@ -90,6 +90,7 @@ class ContainerSpec:
     env: dict[str, str] = field(default_factory=dict)
     command: tuple[str, ...] = ()  # replaces the image's command (empty: the image's own)
     module: str | None = None  # a testcontainers module that configures the container (kafka)
+    host_command: tuple[str, ...] = ()  # host network mode: the server's whole command, {port} filled in
 
 
 @dataclass(frozen=True)
@@ -390,6 +391,7 @@ def _container(container: dict[str, Any]) -> ContainerSpec:
         env=dict(container.get("env") or {}),
         command=tuple(container.get("command", ())),
         module=container.get("module"),
+        host_command=tuple(str(a) for a in container.get("host_command", ())),
     )
 
 

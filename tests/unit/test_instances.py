@@ -62,10 +62,13 @@ def test_testcontainers_when_docker_answers(redis_decl, closed_url, monkeypatch)
     monkeypatch.setattr(instances, "docker_available", lambda: True)
     started = []
     monkeypatch.setattr(
-        containers, "start", lambda spec: started.append(spec) or containers.StartedContainer("redis://h:1/0", lambda: None)
+        containers,
+        "start",
+        lambda spec, backend, env: started.append((spec, backend))
+        or containers.StartedContainer("redis://h:1/0", lambda: None, containers.ContainerPlan(spec.image, "bridge").described),
     )
     found = instances.resolve(with_local(redis_decl, closed_url), {})
-    assert found.source == "testcontainers redis:7.0-alpine" and started == [redis_decl.instance.container]
+    assert found.source == "testcontainers redis:7.0-alpine" and started == [(redis_decl.instance.container, "redis")]
 
 
 def test_nothing_available_says_how_to_start_it(redis_decl, closed_url, monkeypatch):

@@ -8,7 +8,9 @@ cached while Redis was up is not reused once Redis is down, and comes back when 
 Where the protocol tells it before a login (Redis INFO server, the NATS INFO line, AMQP's
 Connection.Start, PostgreSQL's parameter statuses, the MySQL handshake: net.server_identity), what the server says it
 is (product, version) is in the state too, so upgrading the server behind the same port reruns
-its cells.
+its cells. A backend with `instance.container` also has the image and network mode its cell
+would start (PRISM_<BACKEND>_IMAGE, PRISM_CONTAINER_NETWORK) and the image's id on the engine in
+the state; with PRISM_<BACKEND>_INSTANCE=container only the engine and the image are probed.
 
 Secrets: the probe gets only host and port, and none of an ambiguous URL (net.refusal: its
 parser's host may be part of a password; the cell refuses it). The state file holds the explicit
@@ -27,6 +29,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 from urllib.parse import urlsplit
 
 from pants.backend.python.goals.pytest_runner import PytestPluginSetup, PytestPluginSetupRequest
@@ -37,7 +40,7 @@ from pants.engine.rules import Get, collect_rules, rule
 from pants.engine.target import Target
 from pants.engine.unions import UnionRule
 
-from prism_accept.harness import net
+from prism_accept.harness import container_settings, net
 from prism_accept.paths import CELL_STATE_FILE
 from prism_accept.registry import InstanceSpec
 from prism_cells.registry_rules import BackendName, RegistryEntry
@@ -58,6 +61,8 @@ if request.get("tcp"):
     out["tcp"] = "up" if reachable("tcp://" + request["tcp"], request["timeout_s"]) else "down"
 if request.get("docker"):
     out["docker"] = "up" if docker_available(request["timeout_s"]) else "down"
+if request.get("image") and out.get("docker") == "up":
+    out["image_id"] = docker_image_id(request["image"], request["timeout_s"])
 if request.get("identity") and out.get("tcp") == "up":
     out["server"] = server_identity(request["identity"], request["timeout_s"])
 print(json.dumps(out, sort_keys=True))
@@ -80,6 +85,33 @@ class Probe:
     tcp: str | None  # "host:port"
     docker_host: str | None
     identity: str | None = None  # scheme://[user@]host:port/path: what net.server_identity asks, no secret
+    image: str | None = None  # the container image whose id is asked of the engine
+
+
+@dataclass(frozen=True)
+class ContainerChoice:
+    """How the cell would start its container (containers.plan): part of its cache key."""
+
+    image: str
+    network: str
+    chosen: bool  # PRISM_<BACKEND>_INSTANCE=container: the container, never the local service
+
+
+def container_choice(backend: str, spec: InstanceSpec, env: Mapping[str, str]) -> ContainerChoice | None:
+    """The image and network mode from the cell's environment; None without `instance.container`.
+    An invalid setting is left for the cell to refuse (with its message)."""
+    if spec.container is None:
+        return None
+    image = env.get(container_settings.image_env(backend)) or spec.container.image
+    try:
+        network = container_settings.network_mode(env)
+    except ValueError:
+        network = env[container_settings.NETWORK_ENV]
+    try:
+        chosen = container_settings.container_chosen(backend, env)
+    except ValueError:
+        chosen = False
+    return ContainerChoice(image, network, chosen)
 
 
 def secret_file(backend: str) -> Path:
@@ -115,8 +147,13 @@ def identity_url(url: str) -> str | None:
     return f"{scheme}://{user}{host}:{address[1]}{parts.path}"
 
 
-def plan_probe(spec: InstanceSpec, url: str | None, docker_host: str | None) -> Probe:
+def plan_probe(spec: InstanceSpec, url: str | None, docker_host: str | None, container: ContainerChoice | None = None) -> Probe:
     """Which instance the cell will use, as resolve() orders them (pure; tested without Pants)."""
+    image = container.image if container else None
+    if container and container.chosen:
+        return Probe(
+            f"container {container.image} ({container.network} network)", None, docker_host or net.DEFAULT_DOCKER_HOST, image=image
+        )
     if url is not None:
         address = net.host_port(url)
         tcp = f"{address[0]}:{address[1]}" if address else None
@@ -125,7 +162,8 @@ def plan_probe(spec: InstanceSpec, url: str | None, docker_host: str | None) -> 
         address = net.host_port(spec.local) if spec.local else None
         tcp = f"{address[0]}:{address[1]}" if address else None
         docker = (docker_host or net.DEFAULT_DOCKER_HOST) if spec.container else None
-        return Probe(f"local {spec.local}" if spec.local else "container", tcp, docker, identity_url(spec.local) if spec.local else None)
+        shown = f"local {spec.local}" if spec.local else "container"
+        return Probe(shown, tcp, docker, identity_url(spec.local) if spec.local else None, image if spec.container else None)
     if spec.server:  # started by the cell itself, on a free port: nothing to probe
         return Probe(f"embedded server {spec.server.distribution}", None, None)
     return Probe("embedded" if spec.embedded else "none", None, None)
@@ -138,11 +176,14 @@ async def instance_state(request: InstanceStateRequest) -> PytestPluginSetup:
     entry = await Get(RegistryEntry, BackendName(backend))
     declaration = entry.declaration.variant(request.target.get(ComplianceVariantField).value or "")
     spec = declaration.instance
+    base = backend  # container settings are named after the backend (PRISM_REDIS_IMAGE), variants too
     backend = str(declaration.column)  # a variant's state and secret file are its own (redis.valkey-8.1)
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest([v for v in (spec.url_env, "DOCKER_HOST") if v]))
+    names = [*([spec.url_env] if spec.url_env else []), *container_settings.passed_to_cells(base)]
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(names))
     url = env.get(spec.url_env) if spec.url_env else None
     url = url or None
-    probe = plan_probe(spec, url, env.get("DOCKER_HOST"))
+    container = container_choice(base, spec, env)
+    probe = plan_probe(spec, url, env.get(container_settings.DOCKER_HOST_ENV), container)
     answer: dict[str, str] = {}
     if probe.tcp or probe.docker_host:
         result = await Get(
@@ -153,7 +194,13 @@ async def instance_state(request: InstanceStateRequest) -> PytestPluginSetup:
                     "-c",
                     PROBE_SCRIPT,
                     json.dumps(
-                        {"tcp": probe.tcp, "docker": bool(probe.docker_host), "identity": probe.identity, "timeout_s": PROBE_TIMEOUT_S}
+                        {
+                            "tcp": probe.tcp,
+                            "docker": bool(probe.docker_host),
+                            "identity": probe.identity,
+                            "image": probe.image,
+                            "timeout_s": PROBE_TIMEOUT_S,
+                        }
                     ),
                 ),
                 env={"DOCKER_HOST": probe.docker_host} if probe.docker_host else {},
@@ -167,6 +214,7 @@ async def instance_state(request: InstanceStateRequest) -> PytestPluginSetup:
         "backend": backend,
         "instance": probe.description,
         "probe": answer,
+        "container": {"image": container.image, "network": container.network} if container else None,
         "url_env": spec.url_env if url else None,
         "url": net.redact(url) if url else None,
         "url_file": hand_over(backend, url),

@@ -14,7 +14,7 @@ from pants.engine.process import Process, ProcessCacheScope, ProcessResult
 from pants.engine.unions import UnionMembership
 from pants.testutil.rule_runner import MockGet, run_rule_with_mocks
 
-from prism_accept.registry import BackendDeclaration, EmbeddedServer, InstanceSpec, PluginLaunch, VariantSpec
+from prism_accept.registry import BackendDeclaration, ContainerSpec, EmbeddedServer, InstanceSpec, PluginLaunch, VariantSpec
 from prism_cells import instance_probe
 from prism_cells.instance_probe import InstanceStateRequest, plan_probe
 from prism_cells.registry_rules import BackendName, RegistryEntry
@@ -165,3 +165,28 @@ def test_a_variants_cell_probes_the_variants_instance_not_its_backends() -> None
     assert isinstance(state_file, FileContent)
     state = json.loads(state_file.content)
     assert (state["backend"], state["instance"], state["probe"]) == ("redis.fork-1", "embedded server fork-dist", {})
+
+
+def test_the_container_a_cell_would_start_is_in_its_state() -> None:
+    """Image and network mode come from the cell's environment; PRISM_<BACKEND>_INSTANCE=container
+    probes the engine and the image only (never the local service)."""
+    spec = InstanceSpec(
+        start_hint="x",
+        local="redis://127.0.0.1:6379/0",
+        container=ContainerSpec(image="redis:7.0-alpine", port=6379, url="redis://{host}:{port}/0", host_command=("redis-server",)),
+    )
+    host = {"PRISM_CONTAINER_NETWORK": "host", "PRISM_REDIS_IMAGE": "local/redis:7.0"}
+    chosen = instance_probe.container_choice("redis", spec, {**host, "PRISM_REDIS_INSTANCE": "container"})
+    assert chosen == instance_probe.ContainerChoice("local/redis:7.0", "host", True)
+    assert plan_probe(spec, None, "unix:///d.sock", chosen) == instance_probe.Probe(
+        "container local/redis:7.0 (host network)", None, "unix:///d.sock", image="local/redis:7.0"
+    )
+    fallback = instance_probe.container_choice("redis", spec, {})
+    assert fallback == instance_probe.ContainerChoice("redis:7.0-alpine", "bridge", False)
+    probe = plan_probe(spec, None, None, fallback)
+    assert (probe.tcp, probe.image) == ("127.0.0.1:6379", "redis:7.0-alpine")
+    # an invalid choice is the cell's to refuse, with its message
+    assert instance_probe.container_choice("redis", spec, {"PRISM_REDIS_INSTANCE": "yes"}) == instance_probe.ContainerChoice(
+        "redis:7.0-alpine", "bridge", False
+    )
+    assert instance_probe.container_choice("redis", REDIS, host) is None

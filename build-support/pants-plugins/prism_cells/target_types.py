@@ -33,6 +33,7 @@ from pants.engine.unions import UnionMembership, UnionRule
 from prism_accept.cellname import CONVENTIONS as CONVENTIONS_CELL
 from prism_accept.cellname import UNDECLARED as UNDECLARED_CELL
 from prism_accept.cellname import CellName, Column
+from prism_accept.harness import container_settings
 from prism_accept.registry import VALIDATED_ENV, InstanceSpec, RegistryError, text_digest
 from prism_cells.layout import (
     CATALOG,
@@ -189,6 +190,8 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
             env.append(f"{VARIANT_ENV}={variant}")
         if cell.hypothesis:
             env.append(HYPOTHESIS_PROFILE_ENV)
+        if decl.instance.container:  # the container path's settings, passed through (so in the cache key)
+            env.extend(container_settings.passed_to_cells(backend))
         tags = [*(request.template.get("tags") or ()), "compliance", f"backend:{backend}", f"cell:{cell.kind}"]
         if variant:
             tags.append(f"variant:{variant}")

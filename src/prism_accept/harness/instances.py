@@ -2,13 +2,16 @@
 
 1. an explicit URL in the environment (instance.url_env, e.g. PRISM_REDIS_URL);
 2. the local service on its standard port (instance.local);
-3. a testcontainers container, when a Docker engine answers (instance.container);
+3. a testcontainers container, when a Docker engine answers (instance.container; containers.py:
+   network mode, image override);
 4. the embedded engine, where one is real (instance.embedded: true, an engine inside the
    plugin), or an embedded server (instance.embedded as a mapping: a server binary from an
    installed Python distribution, started here for the cell and stopped with it; servers.py).
 
 A server variant of the backend (registry `variants:`) is resolved the same way from its own
 `instance:` (the cells get the variant's declaration, registry.BackendDeclaration.variant).
+`PRISM_<BACKEND>_INSTANCE=container` skips 1 and 2: the container or an error of the run (no
+Docker engine, no `instance.container`), never another instance.
 
 None of them: InstanceUnavailable, whose message says how to start the backend; the cell is
 then a SKIP, never a pass and never a failure.
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from prism_accept.harness import containers, servers
+from prism_accept.harness import container_settings, containers, servers
 from prism_accept.harness.net import Redacted, docker_available, reachable, redact, refusal
 from prism_accept.paths import CELL_STATE_FILE
 from prism_accept.registry import BackendDeclaration
@@ -107,9 +110,30 @@ class Instance:
         return f"Instance({self.shown!r}, source={self.source!r})"
 
 
+def _container(decl: BackendDeclaration, env: Mapping[str, str]) -> Instance:
+    assert decl.instance.container is not None
+    started = containers.start(decl.instance.container, decl.backend, env)  # ContainerStartError: an error of the run
+    return Instance(started.url, started.described, stop=started.stop, ephemeral=True)
+
+
 def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) -> Instance:
     env: Mapping[str, str] = os.environ if environ is None else environ
     spec = decl.instance
+    try:
+        container_chosen = container_settings.container_chosen(decl.backend, env)
+    except ValueError as e:
+        raise InstanceSetupError(str(e)) from None
+    if container_chosen:
+        if spec.container is None:
+            raise InstanceSetupError(
+                f"${container_settings.instance_env(decl.backend)}=container: {decl.path} declares no `instance.container`"
+            )
+        if not docker_available():
+            raise ExplicitInstanceDown(
+                f"{decl.backend}: ${container_settings.instance_env(decl.backend)}=container, but no Docker engine answers on $DOCKER_HOST "
+                f"({env.get('DOCKER_HOST') or 'unset: the default socket'}); start one (build-support/bin/docker-engine start)"
+            )
+        return _container(decl, env)
     if spec.url_env and env.get(spec.url_env):
         url = env[spec.url_env]
         why = refusal(url)
@@ -124,8 +148,7 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
     if spec.local and reachable(spec.local):
         return Instance(spec.local, "local service")
     if spec.container and docker_available():
-        started = containers.start(spec.container)
-        return Instance(started.url, f"testcontainers {spec.container.image}", stop=started.stop, ephemeral=True)
+        return _container(decl, env)
     if spec.embedded:
         return Instance("embedded:", "embedded")
     if spec.server:

@@ -144,6 +144,31 @@ def docker_available(timeout_s: float = 0.5) -> bool:
     return False
 
 
+def docker_image_id(image: str, timeout_s: float = 0.5) -> str | None:
+    """The id of `image` on the Docker engine at $DOCKER_HOST (a unix socket), or None: not
+    there, or no engine. The probe puts it into a container cell's cache key, so a rebuilt
+    image reruns the cells."""
+    import http.client
+    from urllib.parse import quote
+
+    host = os.environ.get("DOCKER_HOST", DEFAULT_DOCKER_HOST)
+    if not host.startswith("unix://"):
+        return None
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(timeout_s)
+    try:
+        sock.connect(host[len("unix://") :])
+        conn = http.client.HTTPConnection("docker", timeout=timeout_s)
+        conn.sock = sock
+        conn.request("GET", f"/images/{quote(image, safe='')}/json")
+        answer = conn.getresponse()
+        return json.loads(answer.read()).get("Id") if answer.status == 200 else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        sock.close()
+
+
 # --- What a server says it is, read from the start of its protocol, without logging in. The
 # probe puts it into every cell's cache key, so upgrading (or swapping) the server behind the same
 # port reruns the cells instead of reusing their results.
