@@ -1,0 +1,35 @@
+"""The SQLite plugin, over the standard library's sqlite3: an embedded real engine, one database
+file in WAL mode in the directory the harness gives the instance; each data model is plain
+tables, every row namespaced by a column."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
+from prism_plugin.contracts.timeseries import basic as ts_basic
+from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
+from prism_plugin.contracts.timeseries import retention as ts_retention
+from prism_plugin.runtime import Plugin
+from prism_sqlite.connection import SqliteConnection
+from prism_sqlite.timeseries import TABLES as TIMESERIES_TABLES
+from prism_sqlite.timeseries import SqliteTimeSeries
+
+VERSION = "0.1.0"
+
+
+def build_plugin() -> Plugin:
+    conn = SqliteConnection(TIMESERIES_TABLES)
+    series = SqliteTimeSeries(conn)
+    return Plugin(
+        name="sqlite",
+        version=VERSION,
+        connector=conn,
+        servicers=[
+            ts_basic.Servicer(series),
+            ts_aggregation.Servicer(series),
+            ts_retention.Servicer(series),
+            ts_interpolation.Servicer(series),
+        ],
+        unavailable_errors=(sqlite3.OperationalError,),
+    )
