@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import sqlite3
 
+from prism_plugin.contracts.document import basic as document_basic
+from prism_plugin.contracts.document import indexing as document_indexing
+from prism_plugin.contracts.document import query as document_query
 from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
 from prism_plugin.contracts.timeseries import basic as ts_basic
 from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
 from prism_plugin.contracts.timeseries import retention as ts_retention
 from prism_plugin.runtime import Plugin
 from prism_sqlite.connection import SqliteConnection
+from prism_sqlite.documents import TABLES as DOCUMENT_TABLES
+from prism_sqlite.documents import SqliteDocuments
 from prism_sqlite.timeseries import TABLES as TIMESERIES_TABLES
 from prism_sqlite.timeseries import SqliteTimeSeries
 
@@ -19,8 +24,9 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = SqliteConnection(TIMESERIES_TABLES)
+    conn = SqliteConnection(TIMESERIES_TABLES, DOCUMENT_TABLES)
     series = SqliteTimeSeries(conn)
+    documents = SqliteDocuments(conn)
     return Plugin(
         name="sqlite",
         version=VERSION,
@@ -30,6 +36,9 @@ def build_plugin() -> Plugin:
             ts_aggregation.Servicer(series),
             ts_retention.Servicer(series),
             ts_interpolation.Servicer(series),
+            document_basic.Servicer(documents),
+            document_query.Servicer(documents),
+            document_indexing.Servicer(documents),
         ],
         unavailable_errors=(sqlite3.OperationalError,),
     )

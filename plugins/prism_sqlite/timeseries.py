@@ -1,9 +1,9 @@
 """Time series as rows: timeseries_series (a metric and its label set, identified by a hash of the
 sorted labels), timeseries_labels (one row per series and label) and timeseries_points (one row
 per series and timestamp: a second write at a timestamp replaces the row). Matchers, epoch-aligned
-buckets, retention and interpolation are SQL over those tables. Sums and means go through an
-aggregate registered on the connection that sums exactly (SQLite's sum() of doubles overflows to
-Inf where the sum does not); first and last are SQLite's bare columns of a min()/max() query
+buckets, retention and interpolation are SQL over those tables. Sums and means go through the
+exact aggregates of functions.py (SQLite's sum() of doubles overflows to Inf where the sum does
+not); first and last are SQLite's bare columns of a min()/max() query
 (the row holding the extreme, as SQLite documents). Interpolating outside a series' span gives
 no value (behaviours.timeseries_interpolation.outside_range: absent)."""
 
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sqlite3
-from fractions import Fraction
 from typing import Any
 
 from prism_plugin.contracts.timeseries.basic import Labels, Selection, SeriesPoints
+from prism_sqlite import functions
 from prism_sqlite.connection import Schema, SqliteConnection, text, utf8
 
 Points = list[tuple[int, float]]
@@ -40,43 +39,6 @@ INTERPOLATED = {
     "step": "a.value",
 }
 NOW_MS = "CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)"
-
-
-class ExactSum:
-    """sum() of doubles rounded once (fsum), exact where a partial sum overflows a double
-    although the sum may not (1.5e308 + 1.5e308 - 1.5e308); Inf beyond a double."""
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-
-    def step(self, value: float) -> None:
-        self.values.append(value)
-
-    def total(self) -> Fraction | float:
-        try:
-            return math.fsum(self.values)
-        except OverflowError:
-            return sum(map(Fraction, self.values))
-
-    def finalize(self) -> float:
-        return rounded(self.total())
-
-
-class ExactAvg(ExactSum):
-    def finalize(self) -> float:
-        return rounded(self.total() / len(self.values)) if self.values else 0.0
-
-
-def rounded(value: Fraction | float) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
-
-
-def register_functions(conn: sqlite3.Connection) -> None:
-    conn.create_aggregate("prism_exact_sum", 1, ExactSum)  # type: ignore[arg-type]
-    conn.create_aggregate("prism_exact_avg", 1, ExactAvg)  # type: ignore[arg-type]
 
 
 SERIES = "SELECT id FROM timeseries_series WHERE namespace = ?1"
@@ -108,7 +70,7 @@ CREATE TABLE IF NOT EXISTS timeseries_retention (
   PRIMARY KEY (namespace, metric)
 ) WITHOUT ROWID
 """,
-    functions=register_functions,
+    functions=functions.register,
     drop=(
         f"DELETE FROM timeseries_points WHERE series IN ({SERIES})",
         f"DELETE FROM timeseries_labels WHERE series IN ({SERIES})",
