@@ -9,6 +9,9 @@ import sqlite3
 from prism_plugin.contracts.document import basic as document_basic
 from prism_plugin.contracts.document import indexing as document_indexing
 from prism_plugin.contracts.document import query as document_query
+from prism_plugin.contracts.graph import analytics as graph_analytics
+from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.timeseries import aggregation as ts_aggregation
 from prism_plugin.contracts.timeseries import basic as ts_basic
 from prism_plugin.contracts.timeseries import interpolation as ts_interpolation
@@ -17,6 +20,8 @@ from prism_plugin.runtime import Plugin
 from prism_sqlite.connection import SqliteConnection
 from prism_sqlite.documents import TABLES as DOCUMENT_TABLES
 from prism_sqlite.documents import SqliteDocuments
+from prism_sqlite.graph import TABLES as GRAPH_TABLES
+from prism_sqlite.graph import SqliteGraph
 from prism_sqlite.timeseries import TABLES as TIMESERIES_TABLES
 from prism_sqlite.timeseries import SqliteTimeSeries
 
@@ -24,9 +29,10 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = SqliteConnection(TIMESERIES_TABLES, DOCUMENT_TABLES)
+    conn = SqliteConnection(TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES)
     series = SqliteTimeSeries(conn)
     documents = SqliteDocuments(conn)
+    graphs = SqliteGraph(conn)
     return Plugin(
         name="sqlite",
         version=VERSION,
@@ -39,6 +45,9 @@ def build_plugin() -> Plugin:
             document_basic.Servicer(documents),
             document_query.Servicer(documents),
             document_indexing.Servicer(documents),
+            graph_basic.Servicer(graphs),
+            graph_traversal.Servicer(graphs),
+            graph_analytics.Servicer(graphs),
         ],
         unavailable_errors=(sqlite3.OperationalError,),
     )

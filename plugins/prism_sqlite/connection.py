@@ -185,6 +185,7 @@ class SqliteConnection:
             raise sqlite3.OperationalError(f"journal_mode is {mode}, not wal")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints: WAL's documented pairing
         conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA foreign_keys = ON")  # per connection: graph edges die with their nodes
         for schema in self.schemas:
             if schema.functions is not None:
                 schema.functions(conn)
