@@ -157,6 +157,7 @@ class SqliteConnection:
         self.uri = False
         # What holds connections of its own (graph_query's read-only one): closed with this one.
         self.closers: list[Callable[[], Any]] = []
+        self.on_connect: list[Callable[[], None]] = []  # run once Initialize has opened the database
 
     @property
     def db(self) -> Database:
@@ -177,6 +178,8 @@ class SqliteConnection:
             await db.close()
             raise unavailable(f"cannot open the SQLite database: {type(e).__name__}: {e}") from None
         self._db, self.path, self.uri = db, path, uri
+        for hook in self.on_connect:
+            hook()
         return f"sqlite {sqlite3.sqlite_version}"
 
     def _prepare(self, conn: sqlite3.Connection) -> None:

@@ -11,9 +11,11 @@ graph_query is not served: its suite's `sql` texts are PostgreSQL's dialect."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sqlite3
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, Iterable
 
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
 from prism_plugin.status import already_exists, failed_precondition, resource_exhausted, shown
@@ -93,9 +95,65 @@ def _refused(e: sqlite3.IntegrityError, what: str) -> Exception:
     return already_exists(f"{what} has an id that exists; nothing was added")
 
 
+def neighbours(edges: Iterable[tuple[str, str]], direction: str) -> dict[str, list[str]]:
+    """Each node's neighbours along the walk's direction (parallel edges once), ascending by
+    code point: the contract's tie order."""
+    out: dict[str, set[str]] = {}
+    for u, v in edges:
+        if direction in ("outgoing", "both"):
+            out.setdefault(u, set()).add(v)
+        if direction in ("incoming", "both"):
+            out.setdefault(v, set()).add(u)
+    return {node: sorted(next_nodes) for node, next_nodes in out.items()}
+
+
+def breadth_first(walked: dict[str, list[str]], start: str, max_depth: int) -> list[str]:
+    """By distance, then discovery order, neighbours ascending; max_depth 0: no limit."""
+    order, seen, frontier, depth = [start], {start}, [start], 0
+    while frontier and (not max_depth or depth < max_depth):
+        depth += 1
+        reached = []
+        for node in frontier:
+            for child in walked.get(node, ()):
+                if child not in seen:
+                    seen.add(child)
+                    reached.append(child)
+        order += reached
+        frontier = reached
+    return order
+
+
+def depth_first(walked: dict[str, list[str]], start: str, max_depth: int) -> list[str]:
+    """Preorder, lowest unvisited neighbour first, depth along the search path (a node seen
+    once is never visited again, as networkx's dfs_preorder_nodes with depth_limit does)."""
+    order, seen = [start], {start}
+    limit = max_depth or len(walked) + 1
+    stack = [(limit, iter(walked.get(start, ())))]
+    while stack:
+        depth_left, children = stack[-1]
+        for child in children:
+            if child not in seen:
+                seen.add(child)
+                order.append(child)
+                if depth_left > 1:
+                    stack.append((depth_left - 1, iter(walked.get(child, ()))))
+                break
+        else:
+            stack.pop()
+    return order
+
+
+def warm_analytics() -> None:
+    """Import networkx (graph_analytics' algorithms) on a thread of its own: started on
+    Initialize, so the first analytics call does not spend its deadline importing it (seconds of
+    wall time on a loaded machine, for half a CPU-second)."""
+    threading.Thread(target=importlib.import_module, args=("prism_plugin.contracts.graph.networkx_analytics",), daemon=True).start()
+
+
 class SqliteGraph:
     def __init__(self, conn: SqliteConnection):
         self.conn = conn
+        conn.on_connect.append(warm_analytics)
 
     # graph_basic
     async def add_node(self, ns: str, node: NodeData) -> None:
@@ -161,10 +219,8 @@ class SqliteGraph:
         return await self.conn.run(work)
 
     # graph_traversal
-    async def _walked(self, ns: str, start: str, direction: str, labels: frozenset[str]) -> "nx.DiGraph | None":
-        """The edges a traversal from start follows, oriented as it follows them (None: no start)."""
-        from prism_plugin.contracts.graph import networkx_analytics as analytics
-
+    async def _walked(self, ns: str, start: str, direction: str, labels: frozenset[str]) -> dict[str, list[str]] | None:
+        """The walk's neighbours of each node reached, ascending (None: no start node)."""
         params: dict[str, Any] = {"ns": utf8(ns), "start": utf8(start), "cap": MAX_ANALYTICS_ROWS + 1}
         params.update({f"l{i}": utf8(label) for i, label in enumerate(sorted(labels))})
         query = reachable_edges(direction, len(labels))
@@ -179,19 +235,15 @@ class SqliteGraph:
             return None
         if len(edges) > MAX_ANALYTICS_ROWS:
             raise resource_exhausted(f"graph_traversal: more than {MAX_ANALYTICS_ROWS} edges reachable from {shown(start)}")
-        return analytics.followed([start], ((text(u), text(v)) for u, v in edges), direction)
+        return neighbours(((text(u), text(v)) for u, v in edges), direction)
 
     async def breadth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
-        from prism_plugin.contracts.graph import networkx_analytics as analytics
-
         walked = await self._walked(ns, start, direction, labels)
-        return None if walked is None else analytics.breadth_first(walked, start, max_depth)
+        return None if walked is None else breadth_first(walked, start, max_depth)
 
     async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
-        from prism_plugin.contracts.graph import networkx_analytics as analytics
-
         walked = await self._walked(ns, start, direction, labels)
-        return None if walked is None else analytics.depth_first(walked, start, max_depth)
+        return None if walked is None else depth_first(walked, start, max_depth)
 
     # graph_analytics
     async def _graph(self, ns: str) -> "nx.MultiDiGraph":
