@@ -118,7 +118,7 @@ class Database:
         deadline = min(deadlines.deadline(DEFAULT_DEADLINE_S), time.monotonic() + MAX_DEADLINE_S) - MARGIN_S
         future = asyncio.get_running_loop().run_in_executor(self._executor, self._job, work, args, deadline, transaction)
         try:
-            return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()) + HOP_SLACK_S)
+            return await asyncio.wait_for(future, max(0.0, deadline - time.monotonic()) + HOP_SLACK_S)  # type: ignore[arg-type]
         except asyncio.TimeoutError:
             raise deadline_exceeded() from None
 

@@ -291,8 +291,9 @@ class SqliteDocuments:
         params += [utf8(ns), utf8(collection)]
         condition = where(filter, params)
         statement = (
-            f"SELECT t, v, count(*), prism_exact_sum(n), prism_exact_avg(n) FROM (SELECT json_type(body, ?) AS t, json_extract(body, ?) AS v,"
-            f" {number} AS n FROM documents WHERE namespace = ? AND collection = ? AND {condition}) GROUP BY t, v"
+            "SELECT t, v, count(*), prism_exact_sum(n), prism_exact_avg(n)"
+            f" FROM (SELECT json_type(body, ?) AS t, json_extract(body, ?) AS v, {number} AS n FROM documents"
+            f" WHERE namespace = ? AND collection = ? AND {condition}) GROUP BY t, v"
         )
 
         def work(conn: sqlite3.Connection) -> list[Any]:

@@ -186,7 +186,9 @@ class SqliteGraph:
 
     async def get_node(self, ns: str, node_id: str) -> NodeData | None:
         def work(conn: sqlite3.Connection) -> Any:
-            return conn.execute("SELECT labels, properties FROM graph_nodes WHERE namespace = ? AND id = ?", (utf8(ns), utf8(node_id))).fetchone()
+            return conn.execute(
+                "SELECT labels, properties FROM graph_nodes WHERE namespace = ? AND id = ?", (utf8(ns), utf8(node_id))
+            ).fetchone()
 
         row = await self.conn.run(work, transaction="")
         return None if row is None else NodeData(node_id, tuple(json.loads(row[0])), json.loads(row[1]))

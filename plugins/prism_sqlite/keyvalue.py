@@ -125,7 +125,8 @@ class SqliteKeyValue:
             params = {"ns": utf8(ns), "lo": lo, "hi": hi, "after": after, "n": n}
 
             def page(conn: sqlite3.Connection, params: dict[str, Any] = params) -> list[Any]:
-                rows, size = [], 0
+                rows: list[tuple[bytes, bytes | None]] = []
+                size = 0
                 for key, value in conn.execute(statement, {**params, "now": now_ms()}):
                     if rows and size >= SCAN_PAGE_BYTES:
                         break
@@ -213,7 +214,9 @@ def _delete(conn: sqlite3.Connection, ns: bytes, key: bytes, now: int) -> bool:
     return live
 
 
-def _compare_and_write(conn: sqlite3.Connection, ns: bytes, key: bytes, expected: bytes | None, new: bytes | None) -> tuple[bool, bytes | None]:
+def _compare_and_write(
+    conn: sqlite3.Connection, ns: bytes, key: bytes, expected: bytes | None, new: bytes | None
+) -> tuple[bool, bytes | None]:
     """Swap (new not None) or delete the key if its live value is `expected` (None: absent), in
     the operation's IMMEDIATE transaction (no writer between the read and the write); returns
     (done, the value after)."""

@@ -147,7 +147,9 @@ class SqliteQueues:
         return await self.conn.run(work)
 
     async def extend(self, ns: str, queue: str, receipt: str, visibility_ms: int) -> bool:
-        return await self._by_receipt(f"UPDATE queue_messages SET visible_at = :now + :ms WHERE {CURRENT}", ns, queue, receipt, ms=visibility_ms)
+        return await self._by_receipt(
+            f"UPDATE queue_messages SET visible_at = :now + :ms WHERE {CURRENT}", ns, queue, receipt, ms=visibility_ms
+        )
 
     async def release(self, ns: str, queue: str, receipt: str) -> bool:
         """Visible now (settled at once: dead-lettered when that was its last delivery)."""

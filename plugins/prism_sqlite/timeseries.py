@@ -103,7 +103,9 @@ def selected(ns: str, selection: Selection) -> tuple[str, dict[str, Any]]:
 def _labels(conn: sqlite3.Connection, ids: list[int]) -> dict[int, Labels]:
     labels: dict[int, Labels] = {i: {} for i in ids}
     if ids:
-        rows = conn.execute("SELECT series, name, value FROM timeseries_labels WHERE series IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+        rows = conn.execute(
+            "SELECT series, name, value FROM timeseries_labels WHERE series IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+        )
         for series, name, value in rows:
             labels[series][text(name)] = text(value)
     return labels
@@ -120,7 +122,9 @@ def _answer(conn: sqlite3.Connection, metric: str, rows: list[tuple[Any, ...]]) 
 
 def _series_id(conn: sqlite3.Connection, ns: bytes, metric: bytes, labels: Labels) -> int:
     digest = label_hash(labels)
-    row = conn.execute("SELECT id FROM timeseries_series WHERE namespace = ? AND metric = ? AND label_hash = ?", (ns, metric, digest)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM timeseries_series WHERE namespace = ? AND metric = ? AND label_hash = ?", (ns, metric, digest)
+    ).fetchone()
     if row is not None:
         return row[0]
     series = conn.execute("INSERT INTO timeseries_series (namespace, metric, label_hash) VALUES (?, ?, ?)", (ns, metric, digest)).lastrowid

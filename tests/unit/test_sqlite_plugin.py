@@ -11,13 +11,13 @@ import time
 
 import grpc
 import pytest
+from prism_sqlite import build_plugin
+from prism_sqlite.connection import DATABASE_FILE, SqliteConnection, database_path
+from prism_sqlite.graph import breadth_first, depth_first, neighbours
 
 from prism_plugin import deadlines
 from prism_plugin.contracts.graph import networkx_analytics
 from prism_plugin.status import StatusError
-from prism_sqlite import build_plugin
-from prism_sqlite.connection import DATABASE_FILE, database_path
-from prism_sqlite.graph import breadth_first, depth_first, neighbours
 
 COUNT_FOREVER = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
 
@@ -47,19 +47,20 @@ def test_initialize_creates_a_wal_database_and_close_releases_it(tmp_path):
 
 def test_a_statement_past_the_calls_deadline_is_interrupted(tmp_path):
     async def go() -> tuple[grpc.StatusCode, float, int]:
-        plugin = build_plugin()
-        await plugin.connector.connect({"url": "embedded:", "data_dir": str(tmp_path)})
+        connector = build_plugin().connector
+        assert isinstance(connector, SqliteConnection)
+        await connector.connect({"url": "embedded:", "data_dir": str(tmp_path)})
         try:
             deadlines.record(0.3)
             started = time.monotonic()
             with pytest.raises(StatusError) as e:
-                await plugin.connector.run(lambda conn: conn.execute(COUNT_FOREVER).fetchone(), transaction="")
+                await connector.run(lambda conn: conn.execute(COUNT_FOREVER).fetchone(), transaction="")
             took = time.monotonic() - started
             deadlines.record(5.0)  # the next call has time again: the connection still works
-            one = await plugin.connector.run(lambda conn: conn.execute("SELECT 1").fetchone()[0])
+            one = await connector.run(lambda conn: conn.execute("SELECT 1").fetchone()[0])
             return e.value.code, took, one
         finally:
-            await plugin.connector.close()
+            await connector.close()
 
     code, took, one = asyncio.run(go())
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED and took < 1.5 and one == 1

@@ -151,6 +151,4 @@ def embedded(backend: str) -> Instance:
     prefix = f"prism-embedded-{backend}-"
     servers.sweep_dirs(prefix)
     data_dir = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
-    return Instance(
-        "embedded:", "embedded", stop=lambda: shutil.rmtree(data_dir, ignore_errors=True), ephemeral=True, data_dir=data_dir
-    )
+    return Instance("embedded:", "embedded", stop=lambda: shutil.rmtree(data_dir, ignore_errors=True), ephemeral=True, data_dir=data_dir)
