@@ -20,7 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
-from prism_plugin import handshake
+from prism_plugin import deadlines, handshake
 from prism_plugin.contract import InterfaceServicer
 from prism_plugin.conventions import Limits, check_request
 from prism_plugin.status import StatusError, shown
@@ -144,6 +144,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
 
             async def unary_unary(request, context):
                 try:
+                    deadlines.record(context.time_remaining())
                     self._check(request)
                     return await inner_uu(request, context)
                 except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -157,6 +158,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
 
             async def unary_stream(request, context):
                 try:
+                    deadlines.record(context.time_remaining())
                     self._check(request)
                     async for item in inner_us(request, context):
                         yield item

@@ -80,9 +80,22 @@ def test_nothing_available_says_how_to_start_it(redis_decl, closed_url, monkeypa
     assert "redis-server --daemonize yes" in message and "PRISM_REDIS_URL" in message
 
 
-def test_embedded_engines_need_nothing():
+def test_embedded_engines_need_nothing_but_a_directory_removed_with_the_cell():
     found = instances.resolve(load_all()["memstore"], {})
-    assert (found.url, found.source, found.ephemeral) == ("embedded:", "embedded", False)
+    assert (found.url, found.source, found.ephemeral) == ("embedded:", "embedded", True)
+    data_dir = Path(found.settings["data_dir"])
+    assert data_dir.is_dir() and not any(data_dir.iterdir())
+    found.stop()
+    assert not data_dir.exists()
+
+
+def test_embedded_directories_of_killed_cells_are_swept(tmp_path, monkeypatch):
+    monkeypatch.setattr(instances.tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / "prism-embedded-memstore-999999999-x"
+    dead.mkdir()
+    found = instances.resolve(load_all()["memstore"], {})
+    assert not dead.exists() and Path(found.settings["data_dir"]).parent == tmp_path
+    found.stop()
 
 
 def test_container_configuration(monkeypatch):

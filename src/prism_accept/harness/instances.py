@@ -5,7 +5,8 @@
 3. a testcontainers container, when a Docker engine answers (instance.container; containers.py:
    network mode, image override);
 4. the embedded engine, where one is real (instance.embedded: true, an engine inside the
-   plugin), or an embedded server (instance.embedded as a mapping: a server binary from an
+   plugin, given a private directory for its files: settings "data_dir", created for the cell
+   and removed with it), or an embedded server (instance.embedded as a mapping: a server binary from an
    installed Python distribution, started here for the cell and stopped with it; servers.py).
 
 A server variant of the backend (registry `variants:`) is resolved the same way from its own
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -89,6 +92,7 @@ class Instance:
     label: str | None = None  # what reports call an instance the harness started (servers.py)
     ephemeral: bool = False  # started for this cell and gone with it (its data too)
     identity: str = ""  # what a server the harness started says it is (net.server_identity)
+    data_dir: str | None = None  # an embedded engine's private directory (settings "data_dir")
 
     @property
     def shown(self) -> str:
@@ -104,6 +108,8 @@ class Instance:
 
     @property
     def settings(self) -> dict[str, str]:
+        if self.data_dir:
+            return Redacted(url=self.url, data_dir=self.data_dir)
         return Redacted(url=self.url)
 
     def __repr__(self) -> str:
@@ -150,7 +156,7 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
     if spec.container and docker_available():
         return _container(decl, env)
     if spec.embedded:
-        return Instance("embedded:", "embedded")
+        return embedded(decl.backend)
     if spec.server:
         try:
             server = servers.start(spec.server, str(decl.column))
@@ -164,3 +170,13 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
     if spec.container:
         tried.append("testcontainers (no Docker engine)")
     raise InstanceUnavailable(f"no {decl.column} instance: tried {', '.join(tried) or 'nothing'}. To start one: {spec.start_hint}")
+
+
+def embedded(backend: str) -> Instance:
+    """An engine inside the plugin: the directory it may keep files in (a database file) is
+    made here and removed with the cell, so its data is gone with it; directories of cells that
+    were killed before removing theirs are removed first (servers.sweep_dirs)."""
+    prefix = f"prism-embedded-{backend}-"
+    servers.sweep_dirs(prefix)
+    data_dir = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+    return Instance("embedded:", "embedded", stop=lambda: shutil.rmtree(data_dir, ignore_errors=True), ephemeral=True, data_dir=data_dir)

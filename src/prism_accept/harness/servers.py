@@ -253,9 +253,14 @@ def _data_dir_prefix(spec: EmbeddedServer) -> str:
 def sweep_data_dirs(spec: EmbeddedServer, root: Path | None = None) -> list[Path]:
     """Remove the data directories of cells that died without stopping their server (killed:
     the server died with them, its directory did not); each directory is named by its cell's pid."""
+    return sweep_dirs(_data_dir_prefix(spec), root or data_root())
+
+
+def sweep_dirs(prefix: str, root: Path | None = None) -> list[Path]:
+    """Remove the directories `<prefix><pid>-*` whose cell (process pid) is gone."""
     removed = []
-    for path in Path(root or data_root()).glob(f"{_data_dir_prefix(spec)}*-*"):
-        owner = path.name[len(_data_dir_prefix(spec)) :].split("-", 1)[0]
+    for path in Path(root or tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        owner = path.name[len(prefix) :].split("-", 1)[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
