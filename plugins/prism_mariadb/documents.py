@@ -296,7 +296,11 @@ class MariaDBDocuments:
 
     async def list_indexes(self, ns: str, collection: str) -> list[IndexSpec]:
         async def work(s: Session) -> list[tuple[Any, ...]]:
-            return await s.fetchall(f"SELECT name, fields, is_unique FROM prism_document_indexes WHERE {COLL}", (_utf8(ns), _utf8(collection)))
+            return await s.fetchall(
+                f"SELECT name, fields, is_unique FROM prism_document_indexes WHERE {COLL}", (_utf8(ns), _utf8(collection))
+            )
 
         rows = await self.conn.run(work)
-        return [IndexSpec(_text(name), tuple(tuple(f.split(".")) for f in json.loads(fields)), bool(unique)) for name, fields, unique in rows]
+        return [
+            IndexSpec(_text(name), tuple(tuple(f.split(".")) for f in json.loads(fields)), bool(unique)) for name, fields, unique in rows
+        ]

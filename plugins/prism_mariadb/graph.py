@@ -164,14 +164,18 @@ class MariaDBGraph:
         key = (_utf8(ns), _utf8(node_id))
 
         async def work(s: Session) -> int | None:
-            edges = await s.execute("DELETE FROM prism_graph_edges WHERE namespace = %s AND (from_node = %s OR to_node = %s)", (*key, key[1]))
+            edges = await s.execute(
+                "DELETE FROM prism_graph_edges WHERE namespace = %s AND (from_node = %s OR to_node = %s)", (*key, key[1])
+            )
             found = await s.execute("DELETE FROM prism_graph_nodes WHERE namespace = %s AND id = %s", key)
             return edges if found else None
 
         return await self.conn.run(lambda s: s.transaction(work))
 
     async def delete_edge(self, ns: str, edge_id: str) -> bool:
-        found = await self.conn.run(lambda s: s.execute("DELETE FROM prism_graph_edges WHERE namespace = %s AND id = %s", (_utf8(ns), _utf8(edge_id))))
+        found = await self.conn.run(
+            lambda s: s.execute("DELETE FROM prism_graph_edges WHERE namespace = %s AND id = %s", (_utf8(ns), _utf8(edge_id)))
+        )
         return bool(found)
 
     # graph_traversal
