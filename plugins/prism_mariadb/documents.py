@@ -14,7 +14,9 @@ its collection are a row of prism_document_unique whose primary key is (namespac
 SHA-256 of the index name and the canonical values), written in the same transaction as the
 document; a second document with the same values is refused by that key, concurrent writers
 included. Every write takes the collection's row of prism_document_collections in share mode and
-CreateIndex takes it exclusively, so an index is never created past a write it did not see."""
+CreateIndex and DropIndex take it exclusively, so an index is never created past a write it did
+not see, and no write claims a slot of an index being dropped (or for a document being deleted
+while an index is created)."""
 
 from __future__ import annotations
 
@@ -213,6 +215,7 @@ class MariaDBDocuments:
         key = (_utf8(ns), _utf8(collection), _utf8(id))
 
         async def work(s: Session) -> bool:
+            await _lock(s, LOCK_SHARED, *key[:2])  # no CreateIndex claims a slot for it meanwhile
             found = await s.execute(f"DELETE FROM prism_documents WHERE {COLL} AND id = %s", key)
             await s.execute(f"DELETE FROM prism_document_unique WHERE {COLL} AND id = %s", key)
             return found > 0
@@ -288,6 +291,7 @@ class MariaDBDocuments:
         key = (_utf8(ns), _utf8(collection), _utf8(name))
 
         async def work(s: Session) -> bool:
+            await _lock(s, LOCK_EXCLUSIVE, *key[:2])  # no writer claims a slot of it meanwhile
             found = await s.execute(f"DELETE FROM prism_document_indexes WHERE {COLL} AND name = %s", key)
             await s.execute(f"DELETE FROM prism_document_unique WHERE {COLL} AND name = %s", key)
             return found > 0
