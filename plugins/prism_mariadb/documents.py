@@ -3,8 +3,8 @@ text (MariaDB's JSON type: LONGTEXT checked by JSON_VALID) written by Python's j
 every double round-trips exactly. Names are UTF-8 VARBINARY: ids sort byte by byte, which is
 code point order, the contract's last tie-break.
 
-Find and Aggregate select the collection's rows in id order and evaluate the filter, the sort
-and the projection in Python (prism_plugin.contracts.document.evaluation): MariaDB's JSON
+Find and Aggregate select the collection's rows in id order (narrowed in SQL by the filter's
+plain conditions, `prefilter`) and evaluate the filter, the sort and the projection in Python (prism_plugin.contracts.document.evaluation): MariaDB's JSON
 functions compare through collations and convert numbers (JSON_VALUE answers text, JSON_EXTRACT
 compares a JSON number as a DOUBLE but a string under the connection's collation), so no SQL
 form keeps the contract's type order and code point order exactly.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
@@ -29,7 +30,7 @@ import pymysql
 
 from prism_mariadb.connection import MariaDBConnection, Schema, Session
 from prism_plugin.contracts.document.evaluation import canon, is_number, matches, sort_key
-from prism_plugin.contracts.document.filters import Filter
+from prism_plugin.contracts.document.filters import AllOf, Condition, Filter
 from prism_plugin.contracts.document.indexing import IndexSpec
 from prism_plugin.contracts.document.query import Group, Query
 from prism_plugin.contracts.document.values import JSON, Path, get, merge_patch, project
@@ -77,6 +78,31 @@ LOCK_SHARED = f"SELECT 1 FROM prism_document_collections WHERE {COLL} LOCK IN SH
 LOCK_EXCLUSIVE = f"SELECT 1 FROM prism_document_collections WHERE {COLL} FOR UPDATE"
 ENSURE_COLLECTION = "INSERT IGNORE INTO prism_document_collections (namespace, collection) VALUES (%s, %s)"
 UNIQUE_INDEXES = f"SELECT name, fields FROM prism_document_indexes WHERE {COLL} AND is_unique"
+
+
+# The conditions MariaDB answers itself, as a necessary condition the plugin then refines: a
+# path of plain keys (no JSON path escaping to get wrong) that is present (JSON_CONTAINS_PATH,
+# which never looks into arrays), or equal to a string of printable ASCII (JSON_VALUE compared
+# byte by byte: the body holds such a string verbatim; a number with the same text matches too,
+# and is then refused by the plugin's own evaluation).
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
+PLAIN_STRING = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but '"' and '\\'
+
+
+def prefilter(filter_: Filter, params: list[Any]) -> str:
+    """SQL that every document matching `filter_` satisfies (TRUE when nothing applies)."""
+    parts = []
+    for c in filter_.parts if isinstance(filter_, AllOf) else ():
+        if not isinstance(c, Condition) or not all(PLAIN_KEY.fullmatch(key) for key in c.path):
+            continue
+        path = "$" + "".join(f'."{key}"' for key in c.path)
+        if c.op == "$exists" and c.value is True:
+            parts.append("JSON_CONTAINS_PATH(body, 'one', %s)")
+            params.append(path)
+        elif c.op == "$eq" and isinstance(c.value, str) and PLAIN_STRING.fullmatch(c.value):
+            parts.append("JSON_VALUE(body, %s) = %s COLLATE utf8mb4_bin")
+            params += [path, c.value]
+    return " AND ".join(parts) or "TRUE"
 
 
 def _utf8(text: str) -> bytes:
@@ -224,8 +250,11 @@ class MariaDBDocuments:
 
     # document_query
     async def _matching(self, ns: str, collection: str, filter_: Filter) -> list[tuple[str, dict[str, JSON]]]:
+        params: list[Any] = [_utf8(ns), _utf8(collection)]
+        statement = f"SELECT id, body FROM prism_documents WHERE {COLL} AND {prefilter(filter_, params)} ORDER BY id"
+
         async def work(s: Session) -> list[tuple[Any, ...]]:
-            return await s.fetchall(f"SELECT id, body FROM prism_documents WHERE {COLL} ORDER BY id", (_utf8(ns), _utf8(collection)))
+            return await s.fetchall(statement, params)
 
         found = []
         for id, text in await self.conn.run(work):

@@ -1,11 +1,13 @@
 """The MariaDB plugin's document unique slots (JSON-equal values take the same slot, a missing
-field none) and the traversal statement (placeholders counted as the parameters are built)."""
+field none), the SQL prefilter (only what MariaDB answers exactly), and the traversal statement
+(placeholders counted as the parameters are built)."""
 
 from __future__ import annotations
 
 import pytest
 
-from prism_mariadb.documents import _slot
+from prism_mariadb.documents import _slot, prefilter
+from prism_plugin.contracts.document import filters
 from prism_mariadb.graph import _reachable_edges
 
 
@@ -31,3 +33,16 @@ def test_the_traversal_takes_one_namespace_and_the_labels_per_use(direction, use
     assert counted == uses
     assert statement.count("%s") == 2 + uses * (1 + labels) + 1  # start, each use, the row cap
     assert "WITH RECURSIVE" in statement
+
+
+def test_the_prefilter_takes_plain_paths_and_plain_strings_only():
+    params: list = []
+    sql = prefilter(filters.parse({"a.b": "x y", "c": {"$exists": True}, "q": 'say "hi"', "k-1": "v", "n": 5, "e": "\u00e9"}), params)
+    assert sql == "JSON_VALUE(body, %s) = %s COLLATE utf8mb4_bin AND JSON_CONTAINS_PATH(body, 'one', %s)"
+    assert params == ['$."a"."b"', "x y", '$."c"']
+
+
+@pytest.mark.parametrize("filter_", [{}, {"$or": [{"a": "x"}]}, {"a": {"$exists": False}}, {"a": {"$ne": "x"}}])
+def test_the_prefilter_leaves_the_rest_to_the_plugin(filter_):
+    params: list = []
+    assert prefilter(filters.parse(filter_), params) == "TRUE" and params == []
