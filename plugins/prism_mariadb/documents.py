@@ -4,10 +4,11 @@ every double round-trips exactly. Names are UTF-8 VARBINARY: ids sort byte by by
 code point order, the contract's last tie-break.
 
 Find and Aggregate select the collection's rows in id order (narrowed in SQL by the filter's
-plain conditions, `prefilter`) and evaluate the filter, the sort and the projection in Python (prism_plugin.contracts.document.evaluation): MariaDB's JSON
-functions compare through collations and convert numbers (JSON_VALUE answers text, JSON_EXTRACT
-compares a JSON number as a DOUBLE but a string under the connection's collation), so no SQL
-form keeps the contract's type order and code point order exactly.
+plain conditions, `prefilter`) and evaluate the filter, the sort and the projection in Python
+(prism_plugin.contracts.document.evaluation): MariaDB's JSON functions compare through
+collations and convert numbers (JSON_VALUE answers text, JSON_EXTRACT compares a JSON number
+as a DOUBLE but a string under the connection's collation), so no SQL form keeps the
+contract's type order and code point order exactly.
 
 A unique index is enforced by MariaDB itself: each document's values under each unique index of
 its collection are a row of prism_document_unique whose primary key is (namespace, collection,
@@ -86,7 +87,7 @@ UNIQUE_INDEXES = f"SELECT name, fields FROM prism_document_indexes WHERE {COLL} 
 # byte by byte: the body holds such a string verbatim; a number with the same text matches too,
 # and is then refused by the plugin's own evaluation).
 PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
-PLAIN_STRING = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but '"' and '\\'
+PLAIN_STRING = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\\'
 
 
 def prefilter(filter_: Filter, params: list[Any]) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from prism_mariadb.documents import _slot, prefilter
-from prism_plugin.contracts.document import filters
 from prism_mariadb.graph import _reachable_edges
+from prism_plugin.contracts.document import filters
 
 
 def test_json_equal_values_take_the_same_slot():
