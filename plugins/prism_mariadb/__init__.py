@@ -11,6 +11,10 @@ import pymysql
 
 from prism_mariadb.connection import MariaDBConnection
 from prism_mariadb.deadlines import bounded_by_call_deadlines
+from prism_mariadb.documents import TABLES as DOCUMENT_TABLES
+from prism_mariadb.documents import MariaDBDocuments
+from prism_mariadb.graph import TABLES as GRAPH_TABLES
+from prism_mariadb.graph import MariaDBGraph
 from prism_mariadb.keyvalue import TABLES as KV_TABLES
 from prism_mariadb.keyvalue import MariaDBKeyValue
 from prism_mariadb.queues import TABLES as QUEUE_TABLES
@@ -19,6 +23,12 @@ from prism_mariadb.timeseries import TABLES as TIMESERIES_TABLES
 from prism_mariadb.timeseries import MariaDBTimeSeries
 from prism_mariadb.transactions import MariaDBTransactions
 from prism_plugin.contract import InterfaceServicer
+from prism_plugin.contracts.document import basic as doc_basic
+from prism_plugin.contracts.document import indexing as doc_indexing
+from prism_plugin.contracts.document import query as doc_query
+from prism_plugin.contracts.graph import analytics as graph_analytics
+from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.keyvalue import basic as kv_basic
 from prism_plugin.contracts.keyvalue import batch as kv_batch
 from prism_plugin.contracts.keyvalue import cas as kv_cas
@@ -36,11 +46,13 @@ VERSION = "0.1.0"
 
 
 def build_plugin() -> Plugin:
-    conn = MariaDBConnection(KV_TABLES, QUEUE_TABLES, TIMESERIES_TABLES)
+    conn = MariaDBConnection(KV_TABLES, QUEUE_TABLES, TIMESERIES_TABLES, DOCUMENT_TABLES, GRAPH_TABLES)
     series = MariaDBTimeSeries(conn)
     queues = MariaDBQueues(conn)
     kv = MariaDBKeyValue(conn)
     transactions = MariaDBTransactions(conn)
+    documents = MariaDBDocuments(conn)
+    graph = MariaDBGraph(conn)
     conn.closers.append(transactions.close)
     servicers: list[InterfaceServicer[Any]] = [
         kv_basic.Servicer(kv),
@@ -58,6 +70,12 @@ def build_plugin() -> Plugin:
         ts_aggregation.Servicer(series),
         ts_retention.Servicer(series),
         ts_interpolation.Servicer(series),
+        doc_basic.Servicer(documents),
+        doc_query.Servicer(documents),
+        doc_indexing.Servicer(documents),
+        graph_basic.Servicer(graph),
+        graph_traversal.Servicer(graph),
+        graph_analytics.Servicer(graph),
     ]
     return Plugin(
         name="mariadb",

@@ -30,10 +30,12 @@ SCHEMA_LOCK = "prism_accept.schema"  # GET_LOCK name: one plugin creates the tab
 # The client gives up this long after the server's own bound (max_statement_time) has passed.
 CLIENT_SLACK_S = 0.1
 # Every session: UTC (so UNIX_TIMESTAMP(NOW(3)) is exact), binary-safe utf8mb4, READ COMMITTED
-# for the one-statement operations (no gap locks); a transaction sets its own level.
+# for the one-statement operations (no gap locks); a transaction sets its own level. A graph
+# traversal's recursive CTE iterates once per level of the walk: max_recursive_iterations (1000
+# by default) would cut a long chain short, so the bound is the traversal's row cap instead.
 INIT = (
     "SET time_zone = '+00:00', tx_isolation = 'READ-COMMITTED', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION',"
-    " lock_wait_timeout = 10, sql_notes = 0"
+    " lock_wait_timeout = 10, sql_notes = 0, max_recursive_iterations = 100001"
 )
 SESSION_LEVEL = "READ COMMITTED"  # INIT's tx_isolation
 NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"  # the statement's start, ms since the epoch
