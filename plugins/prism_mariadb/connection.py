@@ -42,6 +42,13 @@ NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"  # the statement's star
 
 STATEMENT_TIMED_OUT = 1969  # ER_STATEMENT_TIMEOUT: max_statement_time passed
 CONFLICTS = (1213, 1205)  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: lost to another writer
+DEADLOCK = 1213
+DEADLOCK_RETRIES = 4  # a deadlock victim's transaction is run again at most this often in all
+DEADLOCK_RETRY_MIN_S = 0.2  # and only while the call's deadline leaves this much
+
+
+class Deadlocked(StatusError):
+    """ABORTED: InnoDB rolled the transaction back as a deadlock's victim (it may be run again)."""
 
 
 class BinaryCursor(aiomysql.Cursor):
@@ -164,6 +171,8 @@ class Session:
                 code = e.args[0] if e.args else 0
                 if code == STATEMENT_TIMED_OUT:
                     raise StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "the statement ran past the call's deadline") from None
+                if code == DEADLOCK:
+                    raise Deadlocked(grpc.StatusCode.ABORTED, f"lost to a concurrent writer ({server_said(e)}); retry") from None
                 if code in CONFLICTS:
                     raise aborted(f"lost to a concurrent writer ({server_said(e)}); retry") from None
                 raise
@@ -185,7 +194,19 @@ class Session:
         await self._run(statement, None, False, limited=False)
 
     async def transaction(self, work: Callable[["Session"], Awaitable[Any]], level: str = SESSION_LEVEL) -> Any:
-        """`work(self)` in one transaction, committed when it returns, rolled back when it raises."""
+        """`work(self)` in one transaction, committed when it returns, rolled back when it raises.
+        A transaction InnoDB chose as a deadlock's victim was rolled back whole, and is run again
+        (as the server's message asks) while the call's deadline leaves time: competing consumers'
+        `FOR UPDATE SKIP LOCKED` takes still deadlock on the secondary index now and then."""
+        for attempt in range(DEADLOCK_RETRIES):
+            try:
+                return await self._transaction(work, level)
+            except Deadlocked:
+                if attempt == DEADLOCK_RETRIES - 1 or deadlines.remaining() < DEADLOCK_RETRY_MIN_S:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _transaction(self, work: Callable[["Session"], Awaitable[Any]], level: str) -> Any:
         if level != SESSION_LEVEL:
             await self.control(f"SET TRANSACTION ISOLATION LEVEL {level}")
         await self.control("START TRANSACTION")
