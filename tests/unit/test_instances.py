@@ -303,3 +303,21 @@ def subprocess_pid_that_exited() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+def test_host_networking_without_a_server_command_falls_through_to_the_embedded_server(kafka_decl, monkeypatch):
+    """Kafka's container has no host_command: with a Docker engine of host networking only, its
+    cells take the next source (the embedded Kafka-protocol broker), as without an engine."""
+    monkeypatch.setattr(instances, "docker_available", lambda: True)
+    monkeypatch.setattr(containers, "start", lambda *a: pytest.fail("no container can run without host_command"))
+    started = []
+
+    class Server:
+        url, label, identity = "kafka://127.0.0.1:1", "noida-db", ""
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(servers, "start", lambda spec, column: started.append(spec.distribution) or Server())
+    found = instances.resolve(kafka_decl, {"PRISM_CONTAINER_NETWORK": "host"})
+    assert started == ["noida-db"] and found.source == "embedded server noida-db", found

@@ -153,7 +153,7 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
         )
     if spec.local and reachable(spec.local):
         return Instance(spec.local, "local service")
-    if spec.container and docker_available():
+    if spec.container and _container_runs_here(spec.container, env) and docker_available():
         return _container(decl, env)
     if spec.embedded:
         return embedded(decl.backend)
@@ -168,8 +168,22 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
     if spec.local:
         tried.append(f"{spec.local} (not answering)")
     if spec.container:
-        tried.append("testcontainers (no Docker engine)")
+        tried.append(
+            "testcontainers (no Docker engine)"
+            if _container_runs_here(spec.container, env)
+            else "testcontainers (no host_command for host networking)"
+        )
     raise InstanceUnavailable(f"no {decl.column} instance: tried {', '.join(tried) or 'nothing'}. To start one: {spec.start_hint}")
+
+
+def _container_runs_here(container, env: Mapping[str, str]) -> bool:
+    """With host networking (an engine with no bridge) a container runs only by its server command
+    (`host_command`): without one (Kafka's KRaft image) the container path is not available and
+    the next source (an embedded server) is tried, as without an engine."""
+    try:
+        return container_settings.network_mode(env) != "host" or bool(container.host_command)
+    except ValueError:
+        return True  # an invalid mode: the container path refuses it, with its message
 
 
 def embedded(backend: str) -> Instance:
