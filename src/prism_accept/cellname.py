@@ -2,7 +2,8 @@
 
 The cells of backend B are `tests/compliance:B#<cell>`, and `<cell>` says the kind of cell and
 its subject: `keyvalue_basic` (an interface's suite), `model-keyvalue` (a data model's state
-machine), `conventions` and `undeclared` (one per backend). The Pants plugin that generates the
+machine), `chaos-keyvalue` (a data model under faults), `conventions`, `undeclared` and
+`replicas` (one per backend). The Pants plugin that generates the
 cells, the cell runner, the reports and the benchmark all read names through `CellName`, so a
 new kind of cell is one entry in `KINDS`. (Also imported by the Pants plugin: Python 3.9.)
 
@@ -28,17 +29,22 @@ class CellKind:
     prefix: str = ""  # cells of this kind are named `<prefix><subject>`
     fixed: bool = False  # one cell per backend, named `name`
     hypothesis: bool = False  # runs Hypothesis examples: the per-case timeout is the profile's
+    title: str = ""  # what reports call a cell of this kind; {subject} for prefixed kinds
 
     def __str__(self) -> str:
         return self.name
 
 
 INTERFACE = CellKind("interface")
-MODEL = CellKind("model", prefix="model-", hypothesis=True)
-CONVENTIONS = CellKind("conventions", fixed=True, hypothesis=True)
-UNDECLARED = CellKind("undeclared", fixed=True)
+MODEL = CellKind("model", prefix="model-", hypothesis=True, title="{subject} data model")
+CHAOS = CellKind("chaos", prefix="chaos-", title="{subject} under faults")
+CONVENTIONS = CellKind("conventions", fixed=True, hypothesis=True, title="conventions")
+UNDECLARED = CellKind("undeclared", fixed=True, title="undeclared interfaces")
+REPLICAS = CellKind("replicas", fixed=True, title="plugin replicas")
 # Most specific first; INTERFACE, which takes any other name, last.
-KINDS = (MODEL, CONVENTIONS, UNDECLARED, INTERFACE)
+KINDS = (MODEL, CHAOS, CONVENTIONS, UNDECLARED, REPLICAS, INTERFACE)
+# Prefixed kinds whose subject is a data model: reports show them in that model's group.
+MODEL_KINDS = (MODEL, CHAOS)
 KIND_NAMES = tuple(k.name for k in KINDS)
 
 
@@ -75,14 +81,20 @@ class CellName:
 
     @property
     def model(self) -> str | None:
-        return self.subject if self.kind is MODEL else None
+        """The data model of a model or chaos cell (None for the other kinds)."""
+        return self.subject if self.kind in MODEL_KINDS else None
+
+    @property
+    def title(self) -> str:
+        """What reports call the cell: "keyvalue data model", "plugin replicas", `keyvalue_basic`."""
+        return self.kind.title.format(subject=self.subject) if self.kind.title else str(self)
 
     def __str__(self) -> str:
         return self.kind.name if self.kind.fixed else f"{self.kind.prefix}{self.subject}"
 
 
 def kind_of(cell: str) -> str:
-    """The kind's name of a cell name (`interface`, `model`, `conventions`, `undeclared`)."""
+    """The kind's name of a cell name (`interface`, `model`, `chaos`, `conventions`, ...)."""
     return CellName.parse(cell).kind.name
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prism_accept.cellname import CONVENTIONS, INTERFACE, KINDS, MODEL, UNDECLARED, CellName, kind_of
+from prism_accept.cellname import CHAOS, CONVENTIONS, INTERFACE, KINDS, MODEL, REPLICAS, UNDECLARED, CellName, kind_of
 
 
 @pytest.mark.parametrize(
@@ -12,6 +12,8 @@ from prism_accept.cellname import CONVENTIONS, INTERFACE, KINDS, MODEL, UNDECLAR
         ("model-keyvalue", MODEL, "keyvalue"),
         ("conventions", CONVENTIONS, ""),
         ("undeclared", UNDECLARED, ""),
+        ("chaos-queue", CHAOS, "queue"),
+        ("replicas", REPLICAS, ""),
         ("tests/compliance:redis#model-list", MODEL, "list"),
         ("model-", INTERFACE, "model-"),  # a prefix with no subject is no model cell
     ],
@@ -23,7 +25,7 @@ def test_parse(text, kind, subject):
 
 
 def test_round_trip_of_every_kind():
-    names = [CellName.of_interface("set_basic"), CellName.of_model("set"), *(CellName(k) for k in KINDS if k.fixed)]
+    names = [CellName.of_interface("set_basic"), CellName.of_model("set"), CellName(CHAOS, "set"), *(CellName(k) for k in KINDS if k.fixed)]
     assert {n.kind for n in names} == set(KINDS)
     for name in names:
         assert CellName.parse(str(name)) == name
@@ -33,9 +35,19 @@ def test_round_trip_of_every_kind():
 def test_subject_accessors():
     assert CellName.parse("list_range").interface == "list_range" and CellName.parse("list_range").model is None
     assert CellName.parse("model-list").model == "list" and CellName.parse("model-list").interface is None
+    assert CellName.parse("chaos-list").model == "list" and CellName.parse("chaos-list").interface is None
     assert CellName.parse("conventions").kind.hypothesis and not CellName.parse("undeclared").kind.hypothesis
 
 
 def test_empty_name_is_refused():
     with pytest.raises(ValueError, match="names no cell"):
         CellName.parse("tests/compliance:redis#")
+
+
+def test_titles_say_what_a_cell_checks():
+    assert [CellName.parse(c).title for c in ("model-set", "chaos-set", "replicas", "set_basic")] == [
+        "set data model",
+        "set under faults",
+        "plugin replicas",
+        "set_basic",
+    ]

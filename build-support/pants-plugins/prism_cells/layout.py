@@ -9,6 +9,9 @@ PROTO_DIR = "proto/prism"  # proto/prism/<model>/v1/<model>.proto
 MODELS_DIR = "src/prism_accept/models"
 CONVENTIONS = "src/prism_accept/runtime/conventions.py"
 UNDECLARED = "src/prism_accept/runtime/undeclared.py"
+CHAOS_CELL = "src/prism_accept/chaos/cell.py"  # the faults every chaos-<model> cell runs
+PROBES_DIR = "src/prism_accept/chaos/probes"  # probes/<model>.py: a data model's items under faults
+REPLICAS = "src/prism_accept/chaos/replicas.py"
 # First-party plugin packages: plugins/<module>/ (source root /plugins) or src/<module>/.
 PLUGIN_SOURCE_ROOTS = ("plugins", "src")
 # The third-party requirements (3rdparty/python/BUILD): an embedded server's distribution is

@@ -5,7 +5,10 @@ PRISM_BACKEND=B and PRISM_CELL=<cell>:
 - `#<interface>` per interface B declares, depending on the interface's suite module;
 - `#undeclared`: the other interfaces answer UNIMPLEMENTED (needs every model's protos);
 - `#conventions`, when src/prism_accept/runtime/conventions.py exists;
-- `#model-<model>` per data model B declares an interface of, when src/prism_accept/models/<model>.py exists.
+- `#model-<model>` per data model B declares an interface of, when src/prism_accept/models/<model>.py exists;
+- `#chaos-<model>` per data model B declares an interface of, when its probe
+  (src/prism_accept/chaos/probes/<model>.py) and src/prism_accept/chaos/cell.py exist;
+- `#replicas`, when src/prism_accept/chaos/replicas.py exists (with the probes of B's models).
 A server variant V of B (`variants:` in B's file) is a compliance_cells of its own,
 `B.V` (prism_accept.cellname.Column), generating the same cells as B (`tests/compliance:B.V#<cell>`)
 with PRISM_VARIANT=V, tagged `variant:V`, depending on what provides the variant's instance.
@@ -30,7 +33,9 @@ from pants.engine.target import (
 )
 from pants.engine.unions import UnionMembership, UnionRule
 
+from prism_accept.cellname import CHAOS
 from prism_accept.cellname import CONVENTIONS as CONVENTIONS_CELL
+from prism_accept.cellname import REPLICAS as REPLICAS_CELL
 from prism_accept.cellname import UNDECLARED as UNDECLARED_CELL
 from prism_accept.cellname import CellName, Column
 from prism_accept.harness import container_settings
@@ -38,9 +43,12 @@ from prism_accept.registry import VALIDATED_ENV, InstanceSpec, RegistryError, te
 from prism_cells.layout import (
     CATALOG,
     CELL_RUNNER,
+    CHAOS_CELL,
     CONVENTIONS,
     MODELS_DIR,
     PLUGIN_SOURCE_ROOTS,
+    PROBES_DIR,
+    REPLICAS,
     REQUIREMENTS,
     SUITES_DIR,
     UNDECLARED,
@@ -62,7 +70,7 @@ class ComplianceCellsTarget(TargetGenerator):
     alias = "compliance_cells"
     help = (
         "The cells of one backend (the target's name): one python_test per interface declared in "
-        "registry/backends/<name>.yaml, plus #undeclared, #conventions and #model-<model>. "
+        "registry/backends/<name>.yaml, plus #undeclared, #conventions, #model-<model>, #chaos-<model> and #replicas. "
         "Synthesized in tests/compliance for every registry file; not written by hand."
     )
     core_fields = (*COMMON_TARGET_FIELDS, CellTimeoutField)
@@ -98,6 +106,10 @@ def model_path(model: str) -> str:
     return f"{MODELS_DIR}/{model}.py"
 
 
+def probe_path(model: str) -> str:
+    return f"{PROBES_DIR}/{model}.py"
+
+
 def plugin_globs(module: str) -> list[str]:
     """Where a first-party plugin module may live: a package or a module under each root."""
     rel = module.replace(".", "/")
@@ -116,13 +128,21 @@ def proto_address(model: str) -> str:
 def instance_dependencies(spec: InstanceSpec) -> list[str]:
     """What the harness needs to provide the instance: an embedded server's distribution (the
     harness starts its binary; the plugin never imports it)."""
-    return [f"{REQUIREMENTS}#{spec.server.distribution}"] if spec.server else []
+    return [f"{REQUIREMENTS}#{spec.server.distribution}"] if spec.server and spec.server.distribution else []
+
+
+def private_dependencies(spec: InstanceSpec) -> list[str]:
+    """What the harness needs to start the private server of the chaos and replicas cells
+    (instance.private, else the embedded server): its distribution, unless a machine binary."""
+    server = spec.private_server
+    return [f"{REQUIREMENTS}#{server.distribution}"] if server and server.distribution else []
 
 
 @dataclass(frozen=True)
 class Cell:
     cell: CellName
     dependencies: tuple[str, ...]
+    private: bool = False  # runs against the private server of instance.private
 
     @property
     def name(self) -> str:
@@ -145,16 +165,26 @@ def plan_cells(
     implements: tuple[str, ...],
     catalog: Catalog,
     existing: set[str],
+    faults: bool = True,
 ) -> list[Cell]:
-    """The cells of a backend, given which optional files exist (pure: tested without Pants)."""
+    """The cells of a backend, given which optional files exist (pure: tested without Pants).
+    `faults`: whether it has chaos and replicas cells (a server variant has not: its faults
+    would repeat its backend's on another version of the server, at 2-3 CPU-s a cell)."""
     protos = tuple(proto_address(m) for m in catalog.models)
     cells = [Cell(CellName.of_interface(i), (suite_path(i),) if suite_path(i) in existing else ()) for i in dict.fromkeys(implements)]
     cells.append(Cell(CellName(UNDECLARED_CELL), (UNDECLARED, *protos)))
     if CONVENTIONS in existing:
         cells.append(Cell(CellName(CONVENTIONS_CELL), (CONVENTIONS, *protos)))
-    for model in dict.fromkeys(catalog.model_of(i) for i in implements):
+    models = tuple(dict.fromkeys(catalog.model_of(i) for i in implements))
+    for model in models:
         if model_path(model) in existing:
             cells.append(Cell(CellName.of_model(model), (model_path(model),)))
+    for model in models if faults else ():
+        if CHAOS_CELL in existing and probe_path(model) in existing:
+            cells.append(Cell(CellName(CHAOS, model), (CHAOS_CELL, probe_path(model)), private=True))
+    if faults and REPLICAS in existing:
+        probes = tuple(probe_path(m) for m in models if probe_path(m) in existing)
+        cells.append(Cell(CellName(REPLICAS_CELL), (REPLICAS, *probes), private=True))
     return cells
 
 
@@ -172,7 +202,10 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
     optional = [
         *(suite_path(i) for i in decl.implements),
         *(model_path(catalog.model_of(i)) for i in decl.implements),
+        *(probe_path(catalog.model_of(i)) for i in decl.implements),
         CONVENTIONS,
+        CHAOS_CELL,
+        REPLICAS,
     ]
     existing_paths, plugin_paths = await MultiGet(
         Get(Paths, PathGlobs(optional)),
@@ -183,6 +216,7 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
     common_deps.extend(sorted({plugin_address(p) for p in plugin_paths.files}))
     common_deps.extend(instance_dependencies(decl.instance))
     timeout = generator[CellTimeoutField].value
+    private_deps = private_dependencies(decl.instance)
 
     def target(cell: Cell) -> PythonTestTarget:
         env = [f"PRISM_BACKEND={backend}", f"PRISM_CELL={cell.name}", f"{VALIDATED_ENV}={text_digest(entry.text)}"]
@@ -201,7 +235,7 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
             {
                 **request.template,
                 "source": CELL_RUNNER,
-                "dependencies": [*common_deps, *cell.dependencies],
+                "dependencies": [*common_deps, *cell.dependencies, *(private_deps if cell.private else ())],
                 "extra_env_vars": env,
                 "tags": tags,
                 # Hypothesis cells may run the deep profile (per-case timeout 1500 s, see
@@ -214,7 +248,7 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
             union_membership,
         )
 
-    cells = plan_cells(decl.implements, catalog, set(existing_paths.files))
+    cells = plan_cells(decl.implements, catalog, set(existing_paths.files), faults=not variant)
     return GeneratedTargets(generator, [target(c) for c in cells])
 
 

@@ -55,6 +55,9 @@ def rule_runner() -> RuleRunner:
             "src/prism_accept/suites/keyvalue/basic.py": "",
             "src/prism_accept/models/keyvalue.py": "",
             "src/prism_accept/runtime/conventions.py": "",
+            "src/prism_accept/chaos/cell.py": "",
+            "src/prism_accept/chaos/replicas.py": "",
+            "src/prism_accept/chaos/probes/keyvalue.py": "",
             "tests/compliance/BUILD": "# cells are synthesized",
             "tests/compliance/test_cell.py": "",
         }
@@ -121,6 +124,18 @@ def test_undeclared_conventions_and_model_cells(rule_runner: RuleRunner) -> None
         cell(rule_runner, "alpha", "model-list")
 
 
+def test_chaos_cells_per_model_with_a_probe_and_one_replicas_cell(rule_runner: RuleRunner) -> None:
+    chaos = cell(rule_runner, "alpha", "chaos-keyvalue")
+    assert {"src/prism_accept/chaos/cell.py", "src/prism_accept/chaos/probes/keyvalue.py"} <= set(chaos[Dependencies].value or ())
+    assert "cell:chaos" in chaos.get(Tags).value
+    replicas = cell(rule_runner, "alpha", "replicas")
+    assert {"src/prism_accept/chaos/replicas.py", "src/prism_accept/chaos/probes/keyvalue.py"} <= set(replicas[Dependencies].value or ())
+    assert "cell:replicas" in replicas.get(Tags).value
+    # list is declared but has no probe: no chaos cell
+    with pytest.raises(ExecutionError):
+        cell(rule_runner, "alpha", "chaos-list")
+
+
 def test_plugin_package_under_src_too(rule_runner: RuleRunner) -> None:
     assert "src/prism_accept/plugins/beta" in cell(rule_runner, "beta", "keyvalue_scan")[Dependencies].value
 
@@ -168,7 +183,9 @@ def test_a_variant_is_a_compliance_cells_of_its_own_with_the_backends_cells(rule
     assert isinstance(generator, ComplianceCellsTarget)
     reference = {t.address.generated_name for t in _generated(rule_runner, "alpha")}
     variant = {t.address.generated_name for t in _generated(rule_runner, "alpha.fork-2.1")}
-    assert variant == reference == {"keyvalue_basic", "list_basic", "undeclared", "conventions", "model-keyvalue"}
+    # a variant has its backend's cells but the faults (chaos, replicas): those are its backend's
+    assert reference - variant == {"chaos-keyvalue", "replicas"}
+    assert variant == {"keyvalue_basic", "list_basic", "undeclared", "conventions", "model-keyvalue"}
     tgt = cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")
     assert tgt.get(Tags).value == ("compliance", "backend:alpha", "cell:interface", "variant:fork-2.1", "interface:keyvalue_basic")
     env = tgt[PythonTestsExtraEnvVarsField].value

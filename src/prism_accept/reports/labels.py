@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prism_accept.cellname import MODEL, UNDECLARED, CellName, Column
+from prism_accept.cellname import CellName, Column
 
 SYMBOL = {"pass": "✓", "deviation": "✓*", "fail": "✗", "error": "!", "skip": "-"}
 LABEL = {"pass": "PASS", "deviation": "PASS*", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
@@ -10,13 +10,8 @@ EMOJI = {"pass": "✅", "deviation": "⚠️", "fail": "❌", "error": "💥", "
 
 
 def check_title(cell: str) -> str:
-    """`model-keyvalue` -> "keyvalue data model", `conventions` -> "conventions"."""
-    name = CellName.parse(cell)
-    if name.kind is MODEL:
-        return f"{name.subject} data model"
-    if name.kind is UNDECLARED:
-        return "undeclared interfaces"
-    return cell
+    """`model-keyvalue` -> "keyvalue data model", `chaos-queue` -> "queue under faults"."""
+    return CellName.parse(cell).title
 
 
 def cell_text(r) -> str:

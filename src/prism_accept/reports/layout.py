@@ -4,11 +4,12 @@ backend."""
 
 from __future__ import annotations
 
-from prism_accept.cellname import INTERFACE, KINDS, MODEL, CellName
+from prism_accept.cellname import INTERFACE, KINDS, MODEL, MODEL_KINDS, CellName
 
 
 def groups(matrix) -> list[tuple[str, list[str]]]:
-    """[(group title, [row keys])]: a row key is an interface or a per-backend check cell."""
+    """[(group title, [row keys])]: a row key is an interface or a per-backend check cell; a
+    model's group is led by its data-model cell and ends with its other model cells (faults)."""
     present = {cell for row in matrix.cells.values() for cell in row}
     by_model: dict[str, list[str]] = {}
     for interface, model in matrix.models.items():  # catalog order
@@ -18,6 +19,8 @@ def groups(matrix) -> list[tuple[str, list[str]]]:
     for cell in sorted(present):
         if names[cell].kind is MODEL:
             by_model.setdefault(names[cell].subject, []).insert(0, cell)
+        elif names[cell].kind in MODEL_KINDS:
+            by_model.setdefault(names[cell].subject, []).append(cell)
     unknown = sorted(c for c in present if c not in matrix.models and names[c].kind is INTERFACE)
     result = [(model, rows) for model, rows in by_model.items()]
     if unknown:
