@@ -54,24 +54,32 @@ CELL = textwrap.dedent(
 
 
 def run_cell(
-    mutant: str, interface: str, tmp_path, *pytest_args: str, deadline_s: float = 300, deviations: list[dict] | None = None
+    mutant: str,
+    interface: str,
+    tmp_path,
+    *pytest_args: str,
+    deadline_s: float = 300,
+    deviations: list[dict] | None = None,
+    backend: str = "memstore",
+    module: str = "mutants.broken_plugin",
 ) -> subprocess.CompletedProcess:
     registry = tmp_path / "registry"
     (registry / "backends").mkdir(parents=True)
     shutil.copy(registry_dir() / "interfaces.yaml", registry / "interfaces.yaml")
-    decl = yaml.safe_load((registry_dir() / "backends" / "memstore.yaml").read_text())
+    decl = yaml.safe_load((registry_dir() / "backends" / f"{backend}.yaml").read_text())
     # a module plugin in a subprocess of its own: the harness's Python and modules, and the mutant's
     # patch applied in that process only
-    decl["plugin"] = {"module": "mutants.broken_plugin"}
+    decl["plugin"] = {"module": module}
     if deviations:
         decl["deviations"] = deviations
-    (registry / "backends" / "memstore.yaml").write_text(yaml.safe_dump(decl))
+    decl.pop("variants", None)
+    (registry / "backends" / f"{backend}.yaml").write_text(yaml.safe_dump(decl))
     (tmp_path / "test_mutant_cell.py").write_text(CELL.format(interface=interface))
     env = {
         **plugin_env(),
         "PRISM_MUTANT": mutant,
         "PRISM_REGISTRY_DIR": str(registry),
-        "PRISM_BACKEND": "memstore",
+        "PRISM_BACKEND": backend,
         "PRISM_CELL": interface,
         "PRISM_PLUGIN_MODE": "subprocess",
     }

@@ -52,6 +52,7 @@ class CaseResult:
     got: str = ""
     want: str = ""
     time_s: float = 0.0
+    properties: dict[str, str] = field(default_factory=dict)  # the case's record_property values, redacted
 
 
 @dataclass
@@ -92,7 +93,19 @@ def _first_line(text: str | None, limit: int = 600) -> str:
     return line[:limit]
 
 
+def _case_properties(case) -> dict[str, str]:
+    """<testcase><properties><property name= value=/>: what a case recorded (record_property)."""
+    found = case._elem.find("properties")
+    return {} if found is None else {p.get("name", ""): redact(p.get("value", "")) for p in found.iter("property")}
+
+
 def _case_result(case) -> CaseResult:
+    result = _case_outcome(case)
+    result.properties = _case_properties(case)
+    return result
+
+
+def _case_outcome(case) -> CaseResult:
     outcomes = list(case.result)
     time_s = float(case.time or 0.0)
     name = redact(case.name or "")  # a parametrized case's id may quote a URL
