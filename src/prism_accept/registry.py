@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import yaml
 
 from prism_accept import catalog
-from prism_accept.cellname import CONVENTIONS, CellName, Column
+from prism_accept.cellname import CHAOS, CONVENTIONS, MODEL, REPLICAS, CellName, Column
 from prism_accept.paths import registry_dir
 
 if TYPE_CHECKING:
@@ -292,13 +292,19 @@ def validate(document: Any, path: Path | str, interface_names: Sequence[str] | N
 
 
 def _deviation_cell_problems(document: dict[str, Any], deviations: Any, where: str, interface_names: Sequence[str]) -> list[str]:
-    """A deviation must name a cell the backend has: a declared interface, model-<model> of a
-    model it declares an interface of, or conventions; anything else would never run."""
+    """A deviation must name a cell the backend has: a declared interface, model-<model> or
+    chaos-<model> of a model it declares an interface of, conventions or replicas; anything else
+    would never run."""
     implements = [i for i in document.get("implements") or () if isinstance(i, str)]
     if not isinstance(deviations, list):
         return []
     models = {i.partition("_")[0] for i in implements if i in interface_names}  # keyvalue_basic -> keyvalue
-    cells = [*implements, *(str(CellName.of_model(m)) for m in sorted(models)), str(CellName(CONVENTIONS))]
+    cells = [
+        *implements,
+        *(str(CellName(kind, m)) for kind in (MODEL, CHAOS) for m in sorted(models)),
+        str(CellName(CONVENTIONS)),
+        str(CellName(REPLICAS)),
+    ]
     problems = []
     for n, deviation in enumerate(deviations):
         cell = deviation.get("cell") if isinstance(deviation, dict) else None
