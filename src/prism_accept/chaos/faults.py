@@ -25,7 +25,7 @@ class Fault:
     def missing(self, rig: Rig) -> str | None:
         """Why this rig cannot have this fault (None: it can)."""
         if self.needs == "connection" and rig.proxy is None:
-            return "the plugin has no connection to a backend to fault (the engine is inside it)"
+            return rig.why_no_proxy
         if self.needs == "server" and rig.server is None:
             return rig.why_no_server
         return None

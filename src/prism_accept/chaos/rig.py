@@ -32,6 +32,7 @@ class Rig:
     server: servers.StartedServer | None = None  # the private server, when the harness started one
     proxy: FaultProxy | None = None  # between the plugins and the instance (None: no connection)
     why_no_server: str = ""  # why there is no private server to crash or pause
+    why_no_proxy: str = "the plugin has no connection to a backend to fault (the engine is inside it)"
     plugins: list[PluginProcess] = field(default_factory=list)
     journal: NamespaceJournal | None = None
 
@@ -57,7 +58,9 @@ class Rig:
                 instance = resolve(decl, environ)
             rig = cls(decl, instance, server=server, why_no_server=why)
             upstream = host_port(instance.url)
-            if proxied and upstream is not None:
+            if proxied and not decl.behaviours.get("faults", {}).get("proxied", True):
+                rig.why_no_proxy = f"{decl.path} declares behaviours.faults.proxied: false (the plugin's connections follow addresses the server advertises)"
+            elif proxied and upstream is not None:
                 rig.proxy = FaultProxy(upstream).start()
         rig.journal = NamespaceJournal.for_instance(decl.backend, instance.url)
         return rig
