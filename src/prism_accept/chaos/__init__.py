@@ -1,0 +1,1 @@
+"""Chaos and replica cells: faults injected between a plugin and its backend (issue 18)."""
