@@ -270,7 +270,7 @@ class ChaosTests:
         behaviours = fault_behaviours(decl)
         durable = bool(behaviours.get("durable_writes", False))
         lost = outcome.acked - set(got)
-        if getattr(self.probe_class, "at_most_once", False):
+        if self.probe_class.at_most_once:
             # at-most-once (pubsub): what was published while the subscription was cut off may be
             # lost; what was acknowledged once the plugin recovered must arrive
             lost = {i for i in lost if i >= outcome.recovered_at}

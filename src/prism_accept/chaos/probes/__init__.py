@@ -54,6 +54,8 @@ class Probe(abc.ABC):
     consuming: ClassVar[bool] = False  # read() takes what it returns (queue, pubsub), so items
     # are counted over every read() of a case
     ordered: ClassVar[bool] = False  # read() order is promised (stream offsets, list order)
+    at_most_once: ClassVar[bool] = False  # what is written while a fault cut the reader off is not
+    # owed to it (pubsub: INTERFACES.md promises delivery to a live subscription only)
 
     def __init__(self, channel: grpc.Channel, namespace: str):
         self.channel, self.namespace = channel, namespace

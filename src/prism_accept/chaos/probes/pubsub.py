@@ -68,6 +68,7 @@ class Subscription:
 class Probe(Base):
     interface = "pubsub_basic"
     consuming = True
+    at_most_once = True
 
     def __init__(self, channel: grpc.Channel, namespace: str):
         super().__init__(channel, namespace)
