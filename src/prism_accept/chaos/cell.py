@@ -156,12 +156,18 @@ class ChaosTests:
                 finally:
                     fault.heal(rig)
             i = self.recover(plugin, probe, i, fault, outcome, decl)
+            delivered: list[int] = []
+            if self.probe_class.at_most_once:
+                # what the subscription delivered so far; a subscription the fault ended is opened
+                # again here, and from now on nothing published may be lost
+                delivered = list(probe.read(CALL_S))
+                outcome.recovered_at = i
             for _ in range(AFTER):
                 probe.write(i, CALL_S * 5)
                 outcome.acked.add(i)
                 outcome.attempted.add(i)
                 i += 1
-            outcome.read = self.read_all(probe, outcome)
+            outcome.read = delivered + self.read_all(probe, outcome)
         finally:
             probe.close()
         if fault.needs != "plugin" and plugin.proc is not None and plugin.proc.poll() is not None:

@@ -2,7 +2,7 @@
 Publish of payload `item-<i>`; read returns what the subscription delivered since the last read.
 Consuming, and at-most-once by INTERFACES.md: what is published while a fault has broken the
 subscription is not owed to it. A subscription that ended by itself (a fault: UNAVAILABLE) is
-subscribed again by the next read, before it collects."""
+subscribed again by the read that meets its end, or by the next read."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from prism_accept.chaos.probes import Probe as Base
 # The subscription's own deadline: it must outlive every read of a case (each read waits at
 # most its `timeout`), yet no stream outlives the cell.
 SUBSCRIPTION_S = 3600.0
+CALL_FLOOR_S = 1.0  # a subscription opened again after its end gets at least this for its ready event
 _END = object()
 
 
@@ -113,8 +114,11 @@ class Probe(Base):
             if event is None:
                 return got
             if isinstance(event, tuple) and event[0] is _END:
-                s.ended = True  # the next read subscribes again
-                return got
+                # ended (a fault: UNAVAILABLE): subscribed again at once, so that a read always
+                # leaves a live subscription behind it
+                s.ended = True
+                s = self.subscribe(max(CALL_FLOOR_S, deadline - time.monotonic()))
+                continue
             check_value(f"{operation}: the event", event.WhichOneof("event"), "message")
             check_value(f"{operation}: the topic", event.message.topic, self.topic)
             got.append(item_of(operation, event.message.payload))
