@@ -48,10 +48,17 @@ FIELD_FIXES = {
     "image": "add `image: <container image>`",
     "port": "add `port: <the port the container serves>`",
     "url": "add `url: <scheme>://{host}:{port}/...` (for an embedded server: <scheme>://127.0.0.1:{port})",
-    "distribution": "add `distribution: <the installed Python distribution that ships the server>` under `embedded:`",
-    "binary": "add `binary: <the server binary's path inside the distribution>` under `embedded:`",
-    "args": "add `args: [...]` (the server's arguments; {port} and {data_dir} are filled in) under `embedded:`",
-    "label": "add `label: <what the reports call the instance>` ({distribution} {version} are filled in) under `embedded:`",
+    "distribution": (
+        "add `distribution: <the installed Python distribution that ships the server>` under `embedded:` or `private:` "
+        "(or give `binary` as an absolute path: a binary of the machine)"
+    ),
+    "binary": (
+        "add `binary: <the server binary's path inside the distribution, or its absolute path on the machine>` "
+        "under `embedded:` or `private:`"
+    ),
+    "args": "add `args: [...]` (the server's arguments; {port} and {data_dir} are filled in) under `embedded:` or `private:`",
+    "label": "add `label: <what the reports call the instance>` ({distribution} {version} are filled in) under `embedded:` or `private:`",
+    "package": "add `package: <the Debian package that provides the binary>` (a binary of the machine: named when it is missing)",
 }
 VARIANT_FIXES = {
     "description": "add `description: <the server: product, version, where its binary comes from>` to the variant",
@@ -95,11 +102,12 @@ class ContainerSpec:
 
 @dataclass(frozen=True)
 class EmbeddedServer:
-    """A server binary shipped inside an installed Python distribution, which the harness starts
-    for one cell on a free loopback port (`instance.embedded` given as a mapping)."""
+    """A server the harness starts for one cell on a free loopback port (`instance.embedded` given
+    as a mapping, or `instance.private`): a binary shipped inside an installed Python distribution,
+    or (`binary` an absolute path) a binary of the machine, provided by a Debian `package`."""
 
-    distribution: str  # the distribution's name, as in the lockfile (e.g. noida-db)
-    binary: str  # the binary's path inside the distribution, as its RECORD lists it
+    distribution: str  # the distribution's name, as in the lockfile (e.g. noida-db); "" for a machine binary
+    binary: str  # the binary's path inside the distribution, as its RECORD lists it; or an absolute path
     args: tuple[str, ...]  # placeholders {port} and {data_dir}
     url: str  # what the plugin gets; placeholder {port}
     label: str  # what the reports call the instance; placeholders {distribution} and {version}
@@ -108,6 +116,17 @@ class EmbeddedServer:
     user: str | None = None  # the system user the server runs as when the harness is root
     install_dirs: tuple[str, ...] = ()  # what `user` needs of the distribution (default: the binary's dir)
     emulates: str | None = None  # the engine it only emulates: its cells do not count as the backend's engine
+    package: str | None = None  # a machine binary's Debian package (named when the binary is missing)
+
+    @property
+    def machine(self) -> bool:
+        """A binary of the machine (an absolute path), not one inside a Python distribution."""
+        return os.path.isabs(self.binary)
+
+    @property
+    def name(self) -> str:
+        """What names its template, data directories and errors: the distribution, or the package."""
+        return self.distribution or self.package or os.path.basename(self.binary)
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,13 @@ class InstanceSpec:
     url_env: str | None = None
     local: str | None = None
     container: ContainerSpec | None = None
+    private: EmbeddedServer | None = None  # `private:`: the server a chaos or replicas cell starts for itself
+
+    @property
+    def private_server(self) -> EmbeddedServer | None:
+        """The server a fault cell starts for itself: `private:`, else the embedded server that is
+        the backend's instance (Kafka's noida-db); None: the backend has none."""
+        return self.private or self.server
 
 
 @dataclass(frozen=True)
@@ -259,6 +285,16 @@ def _describe(error: "jsonschema.ValidationError", interface_names: Sequence[str
         inner = jsonschema.exceptions.best_match(e for e in error.context if e.validator != "type")
         if inner is not None:
             return _describe(inner, interface_names)
+    if error.validator == "type" and list(error.absolute_path)[-1:] == ["private"]:
+        return (
+            f"field '{where}': {error.instance!r} is not a mapping; fix: give the server's fields as under `embedded:` "
+            "(binary, args, url, label; distribution, or package for a binary of the machine)"
+        )
+    if error.validator == "pattern" and list(error.absolute_path)[-2:] == ["template", "binary"]:
+        return (
+            f"field '{where}': {error.instance!r} is not an absolute path, and the server's binary is one of the machine; "
+            "fix: give the template's binary as an absolute path too (e.g. /usr/bin/mariadb-install-db)"
+        )
     if error.validator == "anyOf" and list(error.absolute_path)[-1:] == ["instance"]:
         return f"field '{where}': says nowhere to find the backend; fix: add `embedded:`, `local:`, `url_env:` or `container:`"
     return f"field '{where}': {error.message}; fix: see src/prism_accept/backend.schema.json"
@@ -401,31 +437,35 @@ def _container(container: dict[str, Any]) -> ContainerSpec:
     )
 
 
+def _server(server: dict[str, Any]) -> EmbeddedServer:
+    template = server.get("template")
+    return EmbeddedServer(
+        distribution=server.get("distribution") or "",
+        binary=server["binary"],
+        args=tuple(str(a) for a in server["args"]),
+        url=server["url"],
+        label=server["label"],
+        ready_timeout_s=float(server.get("ready_timeout_s", 10.0)),
+        template=ServerTemplate(template["binary"], tuple(str(a) for a in template["args"])) if template else None,
+        user=server.get("user"),
+        install_dirs=tuple(server.get("install_dirs") or ()),
+        emulates=server.get("emulates"),
+        package=server.get("package"),
+    )
+
+
 def _instance(instance: dict[str, Any]) -> InstanceSpec:
     container = instance.get("container")
     embedded = instance.get("embedded", False)
-    server = None
-    if isinstance(embedded, dict):
-        template = embedded.get("template")
-        server = EmbeddedServer(
-            distribution=embedded["distribution"],
-            binary=embedded["binary"],
-            args=tuple(str(a) for a in embedded["args"]),
-            url=embedded["url"],
-            label=embedded["label"],
-            ready_timeout_s=float(embedded.get("ready_timeout_s", 10.0)),
-            template=ServerTemplate(template["binary"], tuple(str(a) for a in template["args"])) if template else None,
-            user=embedded.get("user"),
-            install_dirs=tuple(embedded.get("install_dirs") or ()),
-            emulates=embedded.get("emulates"),
-        )
+    private = instance.get("private")
     return InstanceSpec(
         start_hint=instance["start_hint"],
         embedded=embedded is True,
-        server=server,
+        server=_server(embedded) if isinstance(embedded, dict) else None,
         url_env=instance.get("url_env"),
         local=instance.get("local"),
         container=_container(container) if container else None,
+        private=_server(private) if isinstance(private, dict) else None,
     )
 
 

@@ -1,10 +1,20 @@
-"""Embedded servers: a server binary shipped inside an installed Python distribution (e.g. the
-Kafka-protocol broker of noida-db), started for one cell on a free loopback port and stopped
-with it (registry `instance.embedded` given as a mapping).
+"""Embedded and private servers: a server binary shipped inside an installed Python distribution
+(e.g. the Kafka-protocol broker of noida-db), or a binary of the machine (an absolute path:
+Debian's redis-server, mosquitto, mariadbd), started for one cell on a free loopback port and
+stopped with it (registry `instance.embedded` given as a mapping; `instance.private`, the server a
+chaos or replicas cell starts for itself: start_private).
+
+A started server can be crashed and brought back for fault cells (StartedServer.kill, restart,
+pause, resume): restart runs the same argv on the same port over the same data directory; only
+stop() removes that directory. A machine binary's version is what the binary says
+(`<binary> --version`, else its protocol's identity); a missing one is ServerUnavailable naming
+the Debian package that provides it.
 
 The binary itself is started, not a console-script wrapper (a wrapper killed may leave its
 server running), in a session of its own, and on Linux with a parent-death signal, so that it
-dies with the cell's process even when that process is killed. Its version comes from the
+dies with the cell's process even when that process is killed. The signal follows the thread that
+forked, so every server (and every restart) is forked by one long-lived thread of this module,
+never by a caller's thread that may end before the cell. Its version comes from the
 distribution's metadata, never from the registry file.
 
 A server whose data directory takes seconds to make (PostgreSQL's initdb) declares a `template`:
@@ -24,20 +34,24 @@ import ctypes
 import fcntl
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Iterator
 
 from prism_accept.harness.net import IDENTITY_SCHEMES, reachable, server_identity
-from prism_accept.registry import EmbeddedServer
+from prism_accept.registry import BackendDeclaration, EmbeddedServer
 
 STOP_TIMEOUT_S = 5.0
 POLL_S = 0.02  # how often a starting server's port is tried, within its deadline
@@ -45,6 +59,12 @@ PR_SET_PDEATHSIG = 1
 TEMPLATE_TIMEOUT_S = 120.0  # making a template (initdb: seconds), waiting for another cell's too
 CACHE = Path(".cache/prism-accept")  # under the home of whoever runs the server
 SHARED_MEMORY = Path("/dev/shm")
+VERSION_TIMEOUT_S = 5.0  # `<machine binary> --version`
+SIGNAL_TIMEOUT_S = 5.0  # a signalled process group reaching its new state (killed, stopped, running)
+VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
+# Forks every server: PR_SET_PDEATHSIG fires when the forking *thread* ends, and this one lives as
+# long as the process (a caller's worker thread may end while the cell, and its server, go on).
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prism-servers")
 
 
 def data_root() -> Path:
@@ -56,20 +76,12 @@ def data_root() -> Path:
 
 
 class ServerUnavailable(Exception):
-    """The embedded server's distribution is not installed, or its binary is missing."""
+    """The server's distribution is not installed, or its binary (of the distribution, or of the
+    machine) is missing; a cell without its server is a SKIP with this reason."""
 
 
 class ServerStartError(Exception):
     """The embedded server did not start (exited, or did not open its port in time)."""
-
-
-@dataclass
-class StartedServer:
-    url: str
-    label: str
-    pid: int
-    stop: Callable[[], None]
-    identity: str = ""  # what the server says it is (net.server_identity), where its protocol tells
 
 
 @dataclass(frozen=True)
@@ -87,8 +99,13 @@ class RunAs:
         try:
             entry = pwd.getpwnam(spec.user)
         except KeyError:
-            raise ServerUnavailable(f"{spec.distribution} refuses to run as root and there is no user {spec.user!r} to run it as") from None
-        return cls(entry.pw_uid, entry.pw_gid, Path(entry.pw_dir))
+            raise ServerUnavailable(f"{spec.name} refuses to run as root and there is no user {spec.user!r} to run it as") from None
+        home = Path(entry.pw_dir)
+        if not home.is_dir():  # a service account's /nonexistent (mysql): a home of its own under the temp dir
+            home = Path(tempfile.gettempdir()) / f"prism-accept-home-{entry.pw_name}"
+            home.mkdir(mode=0o700, exist_ok=True)
+            os.chown(home, entry.pw_uid, entry.pw_gid)
+        return cls(entry.pw_uid, entry.pw_gid, home)
 
     @property
     def cache(self) -> Path:
@@ -106,8 +123,15 @@ class RunAs:
 
 
 def installed(spec: EmbeddedServer, path: str | None = None) -> tuple[Path, str]:
-    """(the binary's path, the distribution's version); ServerUnavailable when not installed.
-    `path`: another file of the distribution (the template's binary)."""
+    """(the binary's path, the distribution's version, or what a machine binary says it is: ""
+    when it does not say); ServerUnavailable when not installed. `path`: another file of the
+    distribution, or of the machine (the template's binary)."""
+    if spec.machine:
+        binary = Path(path or spec.binary)
+        if not (binary.is_file() and os.access(binary, os.X_OK)):
+            package = spec.package or "that provides it"
+            raise ServerUnavailable(f"{binary} is not installed: the Debian package {package} provides it (apt-get install {package})")
+        return binary, machine_version(str(binary)) if path is None else ""
     try:
         dist = metadata.distribution(spec.distribution)
     except metadata.PackageNotFoundError:
@@ -119,8 +143,20 @@ def installed(spec: EmbeddedServer, path: str | None = None) -> tuple[Path, str]
     return binary, dist.version
 
 
+@lru_cache(maxsize=None)
+def machine_version(binary: str) -> str:
+    """What a machine binary says its version is (`--version`: redis-server, mariadbd, postgres,
+    nats-server; mosquitto prints it after refusing the option), "" when it says none."""
+    try:
+        done = subprocess.run([binary, "--version"], stdin=subprocess.DEVNULL, capture_output=True, timeout=VERSION_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    found = VERSION.search((done.stdout + done.stderr).decode(errors="replace"))
+    return found.group(0) if found else ""
+
+
 def label(spec: EmbeddedServer, version: str) -> str:
-    return spec.label.format(distribution=spec.distribution, version=version)
+    return spec.label.format(distribution=spec.name, package=spec.package or "", version=version or "(version unknown)")
 
 
 def free_port() -> int:
@@ -158,7 +194,7 @@ def _installed_copy(spec: EmbeddedServer, binary: Path, version: str, run_as: Ru
     needs (install_dirs, keeping their layout: a bundled library is found by a relative rpath)
     under that user's cache, made once per version (root's home, where Pants keeps the
     distribution, is closed to other users)."""
-    if run_as.uid is None:
+    if run_as.uid is None or spec.machine:  # a machine binary: every user can run it where it is
         return binary
     dist = metadata.distribution(spec.distribution)
     dirs = spec.install_dirs or (str(Path(spec.binary).parent),)
@@ -184,7 +220,7 @@ def template_dir(spec: EmbeddedServer, version: str, run_as: RunAs) -> Path:
     """The template data directory of this distribution and version, made once per machine
     (under a lock: cells start side by side) and reused by every cell after."""
     assert spec.template is not None
-    target = run_as.cache / "templates" / f"{spec.distribution}-{version}"
+    target = run_as.cache / "templates" / f"{spec.name}-{version}"
     with _locked(_lock_of(target), TEMPLATE_TIMEOUT_S):
         if (target / ".complete").is_file():
             return target
@@ -201,7 +237,7 @@ def template_dir(spec: EmbeddedServer, version: str, run_as: RunAs) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             output = (done.stdout + done.stderr).decode(errors="replace")[-1000:]
             why = f"{binary.name} (the template) exited with status {done.returncode}"
-            raise ServerStartError(f"{spec.distribution} {version}: {why}. {output}")
+            raise ServerStartError(f"{spec.name} {version}: {why}. {output}")
         (made / ".complete").touch()
         run_as.own(made)
         shutil.rmtree(target, ignore_errors=True)
@@ -227,27 +263,181 @@ def _executable(binary: Path, data_dir: Path) -> Path:
     return copy
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _die_with(parent: int) -> Any:
+    def die_with_parent() -> None:  # runs in the child between fork and exec
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return die_with_parent
 
 
-def _stopper(proc: subprocess.Popen, data_dir: Path) -> Callable[[], None]:
-    def stop() -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
-        shutil.rmtree(data_dir, ignore_errors=True)
+def _group_members(pgid: int) -> dict[int, str]:
+    """The live processes of a process group and their states (R, S, T, ...); zombies left out
+    (a container's pid 1 may never reap the orphans of a killed server)."""
+    members = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited while read
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members[int(stat.parent.name)] = fields[0]
+    return members
 
-    return stop
+
+def _until(done: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise ServerStartError(f"{what} within {timeout_s} s")
+        time.sleep(POLL_S)  # polling a process group changing state, with a deadline
+
+
+class StartedServer:
+    """A server started for one cell (start, start_private). kill/restart/pause/resume are the
+    faults of chaos cells; each returns once in force, within a deadline. Thread-safe."""
+
+    def __init__(self, spec: EmbeddedServer, who: str, version: str, argv: list[str], port: int, cell_dir: Path, run_as: RunAs):
+        self.spec, self.port, self.cell_dir = spec, port, cell_dir
+        self.url = spec.url.format(port=port)
+        self.version = version
+        self.label = label(spec, version)
+        self.identity = ""  # what the server says it is (net.server_identity), where its protocol tells
+        self._who, self._argv, self._run_as = who, argv, run_as
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.RLock()
+        self._stopped = False
+
+    @property
+    def data_dir(self) -> Path:
+        """The server's {data_dir}: kept by kill and restart, removed by stop."""
+        return self.cell_dir / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.cell_dir / "server.log"  # a file, not a pipe: a chatty server never blocks on it
+
+    @property
+    def pid(self) -> int:
+        """The server process's pid (its process group's id); a restart gives a new one."""
+        assert self._proc is not None
+        return self._proc.pid
+
+    def _spawn(self) -> None:
+        def fork() -> subprocess.Popen:
+            with self.log.open("ab") as out:
+                return subprocess.Popen(
+                    self._argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with(os.getpid()),
+                    cwd=self.cell_dir,
+                    **self._run_as.popen_args(),
+                )
+
+        self._proc = _SPAWNER.submit(fork).result()
+
+    def _await_ready(self) -> None:
+        """Poll the server's protocol until it answers (ready()); ServerStartError naming why
+        (exited, or not ready within spec.ready_timeout_s), the server killed and its log quoted."""
+        assert self._proc is not None
+        deadline = time.monotonic() + self.spec.ready_timeout_s
+        identity = ready(self.url)
+        while identity is None:
+            exited = self._proc.poll()
+            if exited is not None or time.monotonic() > deadline:
+                output = self.log.read_text(errors="replace")[-1000:] if self.log.is_file() else ""
+                self._kill()
+                if exited is not None:
+                    why = f"exited with status {exited}"
+                else:
+                    why = f"was not ready on port {self.port} within {self.spec.ready_timeout_s} s"
+                name = Path(self._argv[0]).name
+                raise ServerStartError(f"{self._who}{self.label}: {name} {why}. {output}".strip())
+            time.sleep(POLL_S)  # polling a server that is coming up, with a deadline
+            identity = ready(self.url)
+        self.identity = identity
+        if not self.version:  # a machine binary that said no version: its protocol's identity may
+            found = VERSION.search(identity)
+            if found:
+                self.version, self.label = found.group(0), label(self.spec, found.group(0))
+
+    def _signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, sig)
+
+    def _kill(self) -> None:
+        if self._proc is None:
+            return
+        self._signal(signal.SIGKILL)
+        self._proc.wait(STOP_TIMEOUT_S)
+        _until(lambda: not _group_members(self.pid), SIGNAL_TIMEOUT_S, f"{self.label}: processes of group {self.pid} still alive")
+
+    def kill(self) -> None:
+        """SIGKILL the server's process group (a crash: nothing flushed); the data directory is
+        kept. Returns once every process of the group is gone (its port is free)."""
+        with self._lock:
+            self._kill()
+
+    def restart(self) -> None:
+        """Start the server again (killed first if it still runs): same argv, same port, same data
+        directory; return once it answers its protocol (ServerStartError otherwise, within
+        spec.ready_timeout_s). It still dies with the cell (parent-death signal)."""
+        with self._lock:
+            if self._stopped:
+                raise ServerStartError(f"{self._who}{self.label}: restart after stop (its data directory is gone)")
+            self._kill()
+            self._spawn()
+            self._await_ready()
+
+    def pause(self) -> None:
+        """SIGSTOP the process group: the port stays open, nothing answers (a hung server).
+        Returns once every process of the group is stopped."""
+        with self._lock:
+            self._signal(signal.SIGSTOP)
+            _until(
+                lambda: all(s == "T" for s in _group_members(self.pid).values()),
+                SIGNAL_TIMEOUT_S,
+                f"{self.label}: group {self.pid} not stopped",
+            )
+
+    def resume(self) -> None:
+        """SIGCONT the process group; returns once none of its processes is stopped."""
+        with self._lock:
+            self._signal(signal.SIGCONT)
+            _until(
+                lambda: all(s != "T" for s in _group_members(self.pid).values()),
+                SIGNAL_TIMEOUT_S,
+                f"{self.label}: group {self.pid} still stopped",
+            )
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, SIGKILL after STOP_TIMEOUT_S; a paused one is resumed first)
+        and remove its data directory. Idempotent."""
+        with self._lock:
+            self._stopped = True
+            proc = self._proc
+            if proc is not None and proc.poll() is None:
+                self._signal(signal.SIGCONT)
+                proc.terminate()
+                try:
+                    proc.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    pass
+            with contextlib.suppress(ServerStartError):  # stopping goes on: the directory is removed
+                self._kill()
+            shutil.rmtree(self.cell_dir, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return f"StartedServer({self.label!r}, port={self.port})"
 
 
 def _data_dir_prefix(spec: EmbeddedServer) -> str:
-    return f"prism-{spec.distribution}-"
+    return f"prism-{spec.name}-"
 
 
 def sweep_data_dirs(spec: EmbeddedServer, root: Path | None = None) -> list[Path]:
@@ -289,37 +479,33 @@ def start(spec: EmbeddedServer, name: str = "") -> StartedServer:
     template = template_dir(spec, version, run_as) if spec.template else None
     binary = _installed_copy(spec, binary, version, run_as)
     sweep_data_dirs(spec)
-    data_dir = Path(tempfile.mkdtemp(prefix=f"{_data_dir_prefix(spec)}{os.getpid()}-", dir=data_root()))
+    cell_dir = Path(tempfile.mkdtemp(prefix=f"{_data_dir_prefix(spec)}{os.getpid()}-", dir=data_root()))
     if template is not None:
-        _data_copy(template, data_dir / "data", run_as)
+        _data_copy(template, cell_dir / "data", run_as)
     else:
-        (data_dir / "data").mkdir()
-    run_as.own(data_dir)
+        (cell_dir / "data").mkdir()
+    run_as.own(cell_dir)
     port = free_port()
-    url = spec.url.format(port=port)
-    argv = command(spec, _executable(binary, data_dir), port, data_dir / "data")
-    log = data_dir / "server.log"  # a file, not a pipe: a chatty server never blocks on it
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-            cwd=data_dir,
-            **run_as.popen_args(),
+    argv = command(spec, _executable(binary, cell_dir), port, cell_dir / "data")
+    server = StartedServer(spec, who, version, argv, port, cell_dir, run_as)
+    server._spawn()
+    try:
+        server._await_ready()
+    except ServerStartError:
+        server.stop()
+        raise
+    return server
+
+
+def start_private(decl: BackendDeclaration) -> StartedServer:
+    """The private server of a chaos or replicas cell (registry `instance.private`, else the
+    backend's embedded server): started like an embedded one, for faults that must never touch a
+    shared service. ServerUnavailable (the cell's SKIP reason) when the backend declares none or
+    its binary is missing."""
+    spec = decl.instance.private_server
+    if spec is None:
+        raise ServerUnavailable(
+            f"{decl.path} declares no `instance.private` and its instance is no embedded server; "
+            "fix: declare `instance.private:` (the fields of `embedded:` as a mapping)"
         )
-    stop = _stopper(proc, data_dir)
-    deadline = time.monotonic() + spec.ready_timeout_s
-    identity = ready(url)
-    while identity is None:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            exited = proc.poll()
-            stop_output = log.read_text(errors="replace")[-1000:] if log.is_file() else ""
-            stop()
-            why = f"exited with status {exited}" if exited is not None else f"was not ready on port {port} within {spec.ready_timeout_s} s"
-            raise ServerStartError(f"{who}{label(spec, version)}: {binary.name} {why}. {stop_output}".strip())
-        time.sleep(POLL_S)  # polling a server that is coming up, with a deadline
-        identity = ready(url)
-    return StartedServer(url=url, label=label(spec, version), pid=proc.pid, stop=stop, identity=identity)
+    return start(spec, f"{decl.column} (private server)")
