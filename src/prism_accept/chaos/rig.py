@@ -47,7 +47,7 @@ class Rig:
             server, why = None, ""
             if private and spec.private_server is not None:
                 try:
-                    server = servers.start(spec.private_server, f"{decl.column} (private)")
+                    server = servers.start_private(decl)
                 except servers.ServerUnavailable as e:
                     why = f"no private server ({e}); faults act on the plugin's connection to the shared instance"
             elif private:
