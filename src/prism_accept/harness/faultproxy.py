@@ -97,7 +97,9 @@ class FaultProxy:
             raise ValueError(f"FaultProxy.url_for: {redact(url)}: want scheme://[userinfo@]host:port[/path][?query]")
         userinfo, at, hosts = netloc.rpartition("@")
         if not hosts or "," in hosts:
-            raise ValueError(f"FaultProxy.url_for: {redact(url)} names {'several hosts' if hosts else 'no host'}; want one (the proxy has one upstream)")
+            raise ValueError(
+                f"FaultProxy.url_for: {redact(url)} names {'several hosts' if hosts else 'no host'}; want one (the proxy has one upstream)"
+            )
         return f"{m[0]}{userinfo}{at}127.0.0.1:{self.port}{url[m.end() + len(netloc):]}"
 
     def partition(self) -> None:
@@ -223,16 +225,17 @@ class FaultProxy:
                 return  # the client went away (reset) while held
             await passing
             try:
-                up_reader, conn.upstream = await asyncio.wait_for(asyncio.open_connection(*self.upstream, limit=CHUNK), CONNECT_TIMEOUT_S)
+                up_reader, upstream = await asyncio.wait_for(asyncio.open_connection(*self.upstream, limit=CHUNK), CONNECT_TIMEOUT_S)
             except (OSError, asyncio.TimeoutError):
                 # The nearest a proxy that already accepted gets to the refusal the client would
                 # have had without it.
                 _rst(writer)
                 return
+            conn.upstream = upstream
             to_client: asyncio.Queue = asyncio.Queue(self._hold_chunks)
             pumps = [
                 reading,
-                asyncio.create_task(self._send(to_upstream, conn.upstream)),
+                asyncio.create_task(self._send(to_upstream, upstream)),
                 asyncio.create_task(self._read(up_reader, to_client)),
                 asyncio.create_task(self._send(to_client, writer)),
             ]
