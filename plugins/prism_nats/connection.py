@@ -21,6 +21,7 @@ from prism_plugin.status import failed_precondition, invalid, unavailable
 from prism_plugin.urls import redact_text, redacted, refusal
 
 REQUEST_TIMEOUT_S = 2  # each request to the server; below the 5 s gRPC deadline
+HEALTH_PING_S = 0.8  # the health probe's round trip, inside the SDK's 1 s budget
 CONNECT_TIMEOUT_S = 3
 JS_API = "$JS.API"
 STORE_CREATE_FAILED = 10049
@@ -166,8 +167,23 @@ class NatsConnection:
                     await self.delete_stream(name)
 
     async def healthy(self) -> bool:
-        """The client is connected (nats-py reconnects by itself)."""
-        return self._nc is not None and self._nc.is_connected
+        """The server answers a JetStream request now (nats-py reconnects by itself): a
+        connection that looks open can lead to a paused or partitioned server, which only a
+        round trip tells (round_trip)."""
+        if self._nc is None or not self._nc.is_connected:
+            return False
+        try:
+            await self.round_trip(HEALTH_PING_S)
+        except (nats.errors.Error, asyncio.TimeoutError, OSError):
+            return False
+        return True
+
+    async def round_trip(self, timeout: float = REQUEST_TIMEOUT_S) -> None:
+        """Return once the server has processed everything this client sent before (it answers
+        a client's messages in order): what `flush()` promises, without its bug (a flush that
+        times out leaves a cancelled future that the late PONG fails on, which kills nats-py's
+        read loop for good; a request's late reply is dropped)."""
+        await self.nc.request(f"{JS_API}.INFO", b"", timeout=timeout)
 
     async def close(self) -> None:
         nc, self._nc, self._js = self._nc, None, None

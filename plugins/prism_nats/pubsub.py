@@ -3,8 +3,8 @@ prism.ps.<namespace>.<segment>..., each segment a token of names.py, so namespac
 each other and `.`, `*`, `>` or spaces in a topic are literal. A canonical pattern maps one to
 one onto NATS's own wildcards (`*` one token, `>` the rest), over the same tokens.
 
-Ready is sent once the server has the subscription (after a flush: the server answers a PING
-only after it processed the SUB before it). Unsubscribe sends UNSUB and ends the stream.
+Ready is sent once the server has the subscription (after a round trip: the server answers a
+request only after it processed the SUB before it). Unsubscribe sends UNSUB and ends the stream.
 
 Persistent messages go to a JetStream stream per (namespace, topic), on subject
 prism.pp.<namespace>.<topic> (so plain publishes are never kept), then to the topic's core
@@ -30,7 +30,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
 
 from prism_nats import names
-from prism_nats.connection import REQUEST_TIMEOUT_S, NatsConnection
+from prism_nats.connection import NatsConnection
 from prism_plugin.contracts.pubsub.basic import Event, Published, Ready
 from prism_plugin.contracts.pubsub.wildcards import ONE, REST
 
@@ -64,8 +64,8 @@ class NatsPubSub:
 
     async def publish(self, ns: str, topic: str, payload: bytes) -> str:
         await self.conn.nc.publish(names.subject(KIND, ns, topic), payload)
-        # Published means handed to the server: a flush, so a later error is not lost silently.
-        await self.conn.nc.flush(timeout=REQUEST_TIMEOUT_S)
+        # Published means the server has it: a round trip, so a later error is not lost silently.
+        await self.conn.round_trip()
         return ""
 
     def subscribe(self, ns: str, topic: str) -> AsyncIterator[Event]:
@@ -90,7 +90,7 @@ class NatsPubSub:
         sub = await self.conn.nc.subscribe(subject, cb=received)
         subscription_id = uuid.uuid4().hex
         try:
-            await self.conn.nc.flush(timeout=REQUEST_TIMEOUT_S)
+            await self.conn.round_trip()  # the subscription is on the server before Ready
             self._live[(ns, subscription_id)] = live
             yield Ready(subscription_id)
             while (message := await live.inbox.get()) is not None:

@@ -62,7 +62,7 @@ class Rig:
                 rig.why_no_proxy = f"{decl.path} declares behaviours.faults.proxied: false (the plugin's connections follow addresses the server advertises)"
             elif proxied and upstream is not None:
                 rig.proxy = FaultProxy(upstream).start()
-        rig.journal = NamespaceJournal.for_instance(decl.backend, instance.url)
+        rig.journal = NamespaceJournal.for_instance(decl.backend, rig.instance.url)
         return rig
 
     @property
