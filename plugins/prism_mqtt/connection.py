@@ -26,6 +26,8 @@ OPERATION_TIMEOUT_S = 4.0  # everything one RPC asks of the broker is done withi
 KEEPALIVE_S = 30
 DEFAULT_SESSION_EXPIRY_S = 7 * 24 * 3600  # a durable session nobody resumes is gone after this
 MARKER_ROOT = "prism-marker"
+HEALTH_TOPIC = "prism-health"  # the health probe's publishes (no namespace's topic: topics.py)
+HEALTH_PUBACK_S = 0.8  # inside the SDK's 1 s health budget
 
 Dropper = Callable[[str], Awaitable[None]]
 T = TypeVar("T")
@@ -123,11 +125,15 @@ class MqttConnection:
             return self._publisher
 
     async def healthy(self) -> bool:
-        """The shared publisher is connected, or connects again now (health follows it)."""
+        """The broker acknowledges a QoS 1 publish now, through the shared publisher (connected
+        again if it was lost): a round trip, which a connection that looks open but leads to a
+        paused or partitioned broker does not complete (keepalive notices only after a minute).
+        The topic is outside every namespace's (topics.py), so no subscription hears it."""
         if self._settings is None:
             return False
         try:
-            await self.publisher()
+            client = await self.publisher()
+            await client.publish(HEALTH_TOPIC, b"", qos=1, timeout=HEALTH_PUBACK_S)
         except (aiomqtt.MqttError, asyncio.TimeoutError, OSError):
             return False
         return True

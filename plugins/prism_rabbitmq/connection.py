@@ -53,6 +53,9 @@ def server_identity(properties: dict[str, Any]) -> str:
     return f"{(text('product') or 'unknown AMQP broker').lower()} {text('version') or '?'}"
 
 
+HEALTH_EXCHANGE = "amq.direct"  # exists on every broker (AMQP 0-9-1): declared passively by the health probe
+
+
 async def bounded(call: Awaitable[T]) -> T:
     return await asyncio.wait_for(call, CALL_TIMEOUT_S)
 
@@ -206,12 +209,16 @@ class RabbitConnection:
             await channel.close()
 
     async def healthy(self) -> bool:
-        """The broker connection is usable, opened again if it was lost (health follows it)."""
+        """The broker answers now, on the connection (opened again if it was lost): a passive
+        declare of a built-in exchange is a round trip, which a connection that looks open but
+        leads to a partitioned broker does not complete (AMQP heartbeats notice only after a
+        minute). Bounded by the SDK's health probe."""
         if self._connection is None:
             return False
         try:
             await self._connected()
-        except StatusError:
+            await self.call(lambda channel: channel.declare_exchange(HEALTH_EXCHANGE, passive=True))
+        except (StatusError, asyncio.TimeoutError, aiormq.exceptions.AMQPError, aio_pika.exceptions.AMQPException, OSError):
             return False
         return True
 

@@ -4,7 +4,9 @@
 What one process writes the other reads, for every declared data model (through its probe);
 competing consumers in two processes share a queue with nothing lost or delivered twice; and a
 message in flight when its consumer's process is killed is delivered again, with its delivery
-count, by the other process once its visibility timeout passes. State a plugin keeps in its own
+count, by the other process once its visibility timeout passes; one consumer group's members in
+two processes share its records exactly once, and a record pending with a member whose process
+is killed is delivered again to a member in the other process. State a plugin keeps in its own
 process fails these cases: the backend declares it as a deviation with its reason, or moves it
 into the backend.
 """
@@ -24,8 +26,10 @@ from prism_accept.chaos.rig import Rig
 from prism_accept.harness.instances import InstanceUnavailable, cell_environ
 from prism_accept.registry import BackendDeclaration
 from prism_accept.suites.base import check, poll_until
+from prism_accept.suites.delivery import audit
 from prism_accept.suites.queue.basic import QueueOps
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.stream.consumer_groups import GroupOps, wait_for_deliveries
 
 CALL_S = 5.0
 READ_S = 3.0
@@ -141,3 +145,40 @@ class ReplicaTests:
         check("redelivery through B: (id, delivery_count)", (again[0].message_id, again[0].delivery_count), (sent, 2))
         b.ack("work", again[0].receipt)
         check("Dequeue through the restarted A after B's ack", QueueOps(rig.plugins[0].channel, namespace).dequeue("work"), None)
+
+    @requires.interface("stream_consumer_groups")
+    @requires.interface("stream_basic")
+    def test_a_consumer_group_spans_two_processes(self, rig, namespace):
+        a, b = (GroupOps(p.channel, namespace) for p in rig.plugins[:2])
+        a.create("s", "g")
+        members = [a.join("s", "g", "ca"), b.join("s", "g", "cb")]
+        try:
+            check("GetConsumerGroupInfo through B: the consumers", b.info("s", "g")[0], ["ca", "cb"])
+            sent = a.append_all("s", [f"m{i}".encode() for i in range(COMPETING)])
+            wait_for_deliveries(members, len(sent), f"one group's members in two processes, {COMPETING} records")
+        finally:
+            for m in members:
+                m.leave()
+        audit(f"one group's members in two processes over {COMPETING} records", sent, [m.offsets for m in members])
+        check("GetConsumerGroupInfo through A: pending after every record was acked", a.info("s", "g")[1], 0)
+
+    @requires.interface("stream_consumer_groups")
+    @requires.interface("stream_basic")
+    def test_a_groups_pending_record_outlives_its_process(self, rig, namespace):
+        """Member A gets a record and its process is killed before the ack: the record stays
+        pending and goes to member B, in the other process, after redeliver_after_ms."""
+        a = GroupOps(rig.plugins[0].channel, namespace)
+        a.create("s", "g")
+        member_a = a.join("s", "g", "ca", redeliver_ms=VISIBILITY_MS, auto_ack=False)
+        sent = a.append_all("s", [b"pending"])
+        wait_for_deliveries([member_a], 1, "member A of the group, 1 record")
+        rig.replace_plugin(rig.plugins[0])  # A killed (SIGKILL) and started again
+        member_a.call.cancel()
+        b = GroupOps(rig.plugins[1].channel, namespace)
+        member_b = b.join("s", "g", "cb", redeliver_ms=VISIBILITY_MS)
+        try:
+            wait_for_deliveries([member_b], 1, "member B after A's process was killed with the record pending")
+        finally:
+            member_b.leave()
+        check("the record redelivered to B", member_b.offsets[:1], sent)
+        check("GetConsumerGroupInfo through B: pending after B acked", b.info("s", "g")[1], 0)

@@ -274,17 +274,27 @@ def _die_with(parent: int) -> Any:
 
 
 def _group_members(pgid: int) -> dict[int, str]:
-    """The live processes of a process group and their states (R, S, T, ...); zombies left out
-    (a container's pid 1 may never reap the orphans of a killed server)."""
-    members = {}
+    """The live processes of a server, and their states (R, S, T, ...): its process group and
+    every descendant of its leader (PostgreSQL's backends each call setsid(), so a signal to the
+    group alone leaves them running); zombies left out (a container's pid 1 may never reap the
+    orphans of a killed server)."""
+    table: dict[int, tuple[str, int, int]] = {}  # pid -> (state, ppid, pgrp)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # exited while read
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            members[int(stat.parent.name)] = fields[0]
-    return members
+        table[int(stat.parent.name)] = (fields[0], int(fields[1]), int(fields[2]))
+    members = {pid for pid, (_, _, pgrp) in table.items() if pgrp == pgid}
+    children: dict[int, list[int]] = {}
+    for pid, (_, ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    todo = [pgid] if pgid in table else []
+    while todo:
+        pid = todo.pop()
+        members.add(pid)
+        todo.extend(c for c in children.get(pid, ()) if c not in members)
+    return {pid: table[pid][0] for pid in members if table[pid][0] not in ("Z", "X")}
 
 
 def _until(done: Any, timeout_s: float, what: str) -> None:
@@ -367,8 +377,13 @@ class StartedServer:
                 self.version, self.label = found.group(0), label(self.spec, found.group(0))
 
     def _signal(self, sig: int) -> None:
+        """`sig` to the server's group and to every process of its tree (_group_members)."""
+        members = _group_members(self.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
 
     def _kill(self) -> None:
         if self._proc is None:
