@@ -16,6 +16,7 @@ import functools
 import logging
 import struct
 import uuid
+import concurrent.futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -24,11 +25,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from prism_kafka import names, protocol
 from prism_kafka.feed import ConsumerPool, Tails
-from prism_plugin.status import failed_precondition, invalid, unavailable
+from prism_plugin.status import StatusError, failed_precondition, invalid, unavailable
 from prism_plugin.urls import redact_text, redacted, refusal
 
 CALL_TIMEOUT_S = 3.0  # every client call; below the 5 s gRPC deadline
 CONNECT_TIMEOUT_S = 3.0
+HEALTH_S = 0.8  # the health probe's metadata request, inside the SDK's 1 s budget
 THREADS = 64
 GROUP_DELETE_S = 3.0
 GROUP_RETRY_S = 0.05
@@ -57,6 +59,10 @@ def client_config(servers: str) -> dict[str, Any]:
         "allow.auto.create.topics": False,
         "socket.timeout.ms": int(CALL_TIMEOUT_S * 1000),
         "socket.connection.setup.timeout.ms": int(CONNECT_TIMEOUT_S * 1000),
+        # a broker that restarted is connected again within a second (librdkafka's defaults back
+        # off to 10 s, longer than a call's deadline)
+        "reconnect.backoff.ms": 50,
+        "reconnect.backoff.max.ms": 1000,
         "log_level": 2,  # critical only: a broker going away at the end of a cell is expected
     }
 
@@ -153,6 +159,18 @@ class KafkaConnection:
         # The Kafka protocol names no broker product or release: say what the cluster answered.
         return f"Kafka-protocol broker ({apis}); cluster {cluster.cluster_id}, {brokers} broker{'s' if brokers != 1 else ''}"
 
+    async def healthy(self) -> bool:
+        """A broker answers a metadata request now (DescribeCluster: a round trip, never the
+        client's cache), within the health probe's budget."""
+        if self._admin is None:
+            return False
+        admin = self._admin
+        try:
+            await self.call(lambda: admin.describe_cluster(request_timeout=HEALTH_S).result(HEALTH_S))
+        except (KafkaException, StatusError, concurrent.futures.TimeoutError):
+            return False
+        return True
+
     # topics
     async def ensure_topic(self, topic: str, partitions: int) -> None:
         """Create the topic unless it exists (created here before anything is produced to it)."""
@@ -247,12 +265,18 @@ class KafkaConnection:
         kwargs: dict[str, Any] = {"value": value, "key": key, "headers": headers or None, "on_delivery": delivered}
         if partition is not None:
             kwargs["partition"] = partition
-        self.producer.produce(topic, **kwargs)
-        await self.call(self.producer.flush, CALL_TIMEOUT_S)
         try:
-            written = await asyncio.wait_for(done, CALL_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            raise unavailable(f"Kafka did not acknowledge a record within {CALL_TIMEOUT_S} s") from None
+            self.producer.produce(topic, **kwargs)
+            await self.call(self.producer.flush, CALL_TIMEOUT_S)
+            try:
+                written = await asyncio.wait_for(done, CALL_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                raise unavailable(f"Kafka did not acknowledge a record within {CALL_TIMEOUT_S} s") from None
+        except BaseException:
+            # the topic may be gone (a broker that lost it in a crash): the next call asks the
+            # broker again (ensure_topic) instead of producing into a topic that is no more
+            self._known.discard(topic)
+            raise
         self.tails.written(topic, written[0], written[1] + 1)
         return written
 

@@ -54,6 +54,8 @@ class Probe(abc.ABC):
     consuming: ClassVar[bool] = False  # read() takes what it returns (queue, pubsub), so items
     # are counted over every read() of a case
     ordered: ClassVar[bool] = False  # read() order is promised (stream offsets, list order)
+    messages: ClassVar[bool] = False  # items are messages (stream, queue, pubsub): where the backend
+    # declares at-least-once delivery, one may come twice after a fault (a retried Append, say)
     at_most_once: ClassVar[bool] = False  # what is written while a fault cut the reader off is not
     # owed to it (pubsub: INTERFACES.md promises delivery to a live subscription only)
 

@@ -68,6 +68,7 @@ class Subscription:
 
 class Probe(Base):
     interface = "pubsub_basic"
+    messages = True
     consuming = True
     at_most_once = True
 

@@ -21,6 +21,7 @@ POLL_S = 0.05  # between Dequeues of an empty queue while `want` is still awaite
 
 class Probe(Base):
     interface = "queue_basic"
+    messages = True
     consuming = True
 
     def __init__(self, channel: grpc.Channel, namespace: str):

@@ -15,6 +15,7 @@ from prism_accept.chaos.probes import Probe as Base
 
 class Probe(Base):
     interface = "stream_basic"
+    messages = True
     ordered = True
 
     def __init__(self, channel: grpc.Channel, namespace: str):
