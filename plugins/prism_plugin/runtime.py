@@ -53,6 +53,12 @@ class Connector(Protocol):
 HEALTH_PROBE_S = 1.0  # a backend that does not answer the health probe in this time is unhealthy
 
 
+def _retrieved(task: asyncio.Task) -> None:
+    """Read a background probe's outcome, so that its failure is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
 class BackendHealth(health.aio.HealthServicer):
     """The standard health service, whose overall status follows the backend connection: once
     Initialize has succeeded, each Check asks the connector (`healthy()`), so health is
@@ -62,13 +68,25 @@ class BackendHealth(health.aio.HealthServicer):
         super().__init__()
         self.connector = connector
         self.initialized = False
+        self._probe: asyncio.Task | None = None  # the probe in flight, shared by concurrent Checks
 
     async def _healthy(self) -> bool:
+        """The connector's answer within HEALTH_PROBE_S, else False. A probe that overruns is
+        left to finish in the background, not cancelled and awaited: cancelling a client's call
+        may itself wait on the unreachable backend (psycopg sends a cancel request), which would
+        make Check overrun its deadline. One probe at a time: later Checks wait on the same one."""
         probe = getattr(self.connector, "healthy", None)
         if probe is None:
             return True
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.ensure_future(probe())
+            self._probe.add_done_callback(_retrieved)
+        task = self._probe
+        done, _ = await asyncio.wait({task}, timeout=HEALTH_PROBE_S)
+        if not done:
+            return False
         try:
-            return bool(await asyncio.wait_for(probe(), HEALTH_PROBE_S))
+            return bool(task.result())
         except Exception:  # noqa: BLE001 - any failure to answer is "not healthy"
             log.warning("health probe failed", exc_info=True)
             return False
