@@ -12,11 +12,11 @@ The instance URL is `kafka://host:port[,host:port...]` (or the bare bootstrap li
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import logging
 import struct
 import uuid
-import concurrent.futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, TypeVar
 

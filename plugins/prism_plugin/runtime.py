@@ -53,7 +53,7 @@ class Connector(Protocol):
 HEALTH_PROBE_S = 1.0  # a backend that does not answer the health probe in this time is unhealthy
 
 
-def _retrieved(task: asyncio.Task) -> None:
+def _retrieved(task: asyncio.Future) -> None:
     """Read a background probe's outcome, so that its failure is not reported as never retrieved."""
     if not task.cancelled():
         task.exception()
@@ -68,7 +68,7 @@ class BackendHealth(health.aio.HealthServicer):
         super().__init__()
         self.connector = connector
         self.initialized = False
-        self._probe: asyncio.Task | None = None  # the probe in flight, shared by concurrent Checks
+        self._probe: asyncio.Future | None = None  # the probe in flight, shared by concurrent Checks
 
     async def _healthy(self) -> bool:
         """The connector's answer within HEALTH_PROBE_S, else False. A probe that overruns is
@@ -78,10 +78,10 @@ class BackendHealth(health.aio.HealthServicer):
         probe = getattr(self.connector, "healthy", None)
         if probe is None:
             return True
-        if self._probe is None or self._probe.done():
-            self._probe = asyncio.ensure_future(probe())
-            self._probe.add_done_callback(_retrieved)
-        task = self._probe
+        task: asyncio.Future = self._probe if self._probe is not None and not self._probe.done() else asyncio.ensure_future(probe())
+        if task is not self._probe:
+            task.add_done_callback(_retrieved)
+            self._probe = task
         done, _ = await asyncio.wait({task}, timeout=HEALTH_PROBE_S)
         if not done:
             return False

@@ -46,7 +46,8 @@ def write_behind() -> Callable:
             return buffered[(ns, key)]
         return await original_get(self, ns, key)
 
-    SqliteKeyValue.set, SqliteKeyValue.get = set_, get_
+    setattr(SqliteKeyValue, "set", set_)
+    setattr(SqliteKeyValue, "get", get_)
     return prism_sqlite.build_plugin
 
 
@@ -57,7 +58,7 @@ def always_serving() -> Callable:
     async def healthy(self) -> bool:
         return self._client is not None
 
-    RedisConnection.healthy = healthy
+    setattr(RedisConnection, "healthy", healthy)
     return prism_redis.build_plugin
 
 
@@ -89,7 +90,8 @@ def visibility_in_process() -> Callable:
         entry[3].cancel()
         return True
 
-    SqliteQueues.dequeue, SqliteQueues.ack = dequeue, ack
+    setattr(SqliteQueues, "dequeue", dequeue)
+    setattr(SqliteQueues, "ack", ack)
     return prism_sqlite.build_plugin
 
 

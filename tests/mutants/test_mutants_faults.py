@@ -19,8 +19,10 @@ def test_the_fault_cell_fails_against_the_mutant(mutant, tmp_path):
     summary = summary_of(broken)
     if re.search(r"\bskipped\b", summary) and not re.search(r"\b(passed|failed)\b", summary):
         pytest.skip(f"{cell} on {backend}: no instance here ({summary})")
-    assert re.search(r"\b1 failed\b", summary) and "error" not in summary, (
-        f"{cell} -k {case} against the '{mutant}' plugin: got {summary!r}, want 1 failed\n{broken.stdout[-3000:]}"
-    )
+    assert (
+        re.search(r"\b1 failed\b", summary) and "error" not in summary
+    ), f"{cell} -k {case} against the '{mutant}' plugin: got {summary!r}, want 1 failed\n{broken.stdout[-3000:]}"
     real = run_cell(mutant, cell, tmp_path / "real", "-k", case, backend=backend, module=f"prism_{backend}")
-    assert re.search(r"\b1 passed\b", summary_of(real)), f"{cell} -k {case} against the real {backend} plugin: got {summary_of(real)!r}, want 1 passed\n{real.stdout[-3000:]}"
+    assert re.search(
+        r"\b1 passed\b", summary_of(real)
+    ), f"{cell} -k {case} against the real {backend} plugin: got {summary_of(real)!r}, want 1 passed\n{real.stdout[-3000:]}"

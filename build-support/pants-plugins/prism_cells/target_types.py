@@ -33,11 +33,10 @@ from pants.engine.target import (
 )
 from pants.engine.unions import UnionMembership, UnionRule
 
-from prism_accept.cellname import CHAOS
+from prism_accept.cellname import CHAOS, CellName, Column
 from prism_accept.cellname import CONVENTIONS as CONVENTIONS_CELL
 from prism_accept.cellname import REPLICAS as REPLICAS_CELL
 from prism_accept.cellname import UNDECLARED as UNDECLARED_CELL
-from prism_accept.cellname import CellName, Column
 from prism_accept.harness import container_settings
 from prism_accept.registry import VALIDATED_ENV, InstanceSpec, RegistryError, text_digest
 from prism_cells.layout import (

@@ -198,7 +198,9 @@ class ChaosTests:
         except grpc.RpcError as e:
             outcome.during[e.code().name] += 1
             if e.code() not in ALLOWED:
-                outcome.violations.append(f"write of item {i} during the fault: got {e.code().name} ({e.details()}), want OK, UNAVAILABLE or DEADLINE_EXCEEDED")
+                outcome.violations.append(
+                    f"write of item {i} during the fault: got {e.code().name} ({e.details()}), want OK, UNAVAILABLE or DEADLINE_EXCEEDED"
+                )
         took = time.monotonic() - started
         if took > CALL_S + 1.0:
             outcome.violations.append(f"write of item {i}: answered after {took:.1f} s, deadline {CALL_S} s")
@@ -249,7 +251,10 @@ class ChaosTests:
                 i += 1
             if written and not serving:
                 try:
-                    serving = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=HEALTH_DEADLINE_S).status == SERVING
+                    serving = (
+                        health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=HEALTH_DEADLINE_S).status
+                        == SERVING
+                    )
                 except grpc.RpcError:
                     serving = False
             if written and serving:
@@ -278,7 +283,8 @@ class ChaosTests:
         problems = list(dict.fromkeys(outcome.violations))
         if fault.unreachable and outcome.detected_s is None:
             problems.append(
-                f"health: got {dict(outcome.health)} during the fault, want NOT_SERVING within {DETECT_S:g} s while the backend is unreachable"
+                f"health: got {dict(outcome.health)} during the fault, "
+                f"want NOT_SERVING within {DETECT_S:g} s while the backend is unreachable"
             )
         got = collections.Counter(outcome.read)
         unexpected = sorted(set(got) - outcome.attempted)
@@ -295,11 +301,15 @@ class ChaosTests:
             lost = {i for i in lost if i >= outcome.recovered_at}  # the crash took what it held
         if lost:
             why = "" if durable or not fault.loses_data(rig) else " (written after the restart)"
-            problems.append(f"read: acknowledged items {sorted(lost)[:10]} missing{why}; read {len(got)} items, {len(outcome.acked)} acknowledged")
+            problems.append(
+                f"read: acknowledged items {sorted(lost)[:10]} missing{why}; read {len(got)} items, {len(outcome.acked)} acknowledged"
+            )
         dupes = sorted(i for i, n in got.items() if n > 1)
         at_least_once = behaviours.get("delivery", "at_least_once") == "at_least_once"
         if dupes and not (self.probe_class.messages and at_least_once):
-            problems.append(f"read: items {dupes[:10]} came more than once (behaviours.faults.delivery: {behaviours.get('delivery', 'at_least_once')})")
+            problems.append(
+                f"read: items {dupes[:10]} came more than once (behaviours.faults.delivery: {behaviours.get('delivery', 'at_least_once')})"
+            )
         if self.probe_class.ordered:
             firsts = list(dict.fromkeys(outcome.read))
             if firsts != sorted(firsts):

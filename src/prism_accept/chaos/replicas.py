@@ -13,7 +13,6 @@ into the backend.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Iterator
 
@@ -120,7 +119,9 @@ class ReplicaTests:
         twice = sorted({m for m in every if every.count(m) > 1})
         assert not twice, f"Dequeue in two processes: messages {twice[:5]} delivered twice"
         check("Dequeue in two processes: the messages delivered", set(every), sent)
-        assert got["A"] and got["B"], f"Dequeue in two processes: got {len(got['A'])} in A and {len(got['B'])} in B, want both to share the load"
+        assert (
+            got["A"] and got["B"]
+        ), f"Dequeue in two processes: got {len(got['A'])} in A and {len(got['B'])} in B, want both to share the load"
 
     @requires.interface("queue_visibility")
     def test_a_delivery_in_flight_outlives_its_process(self, rig, namespace):
@@ -141,7 +142,9 @@ class ReplicaTests:
             return m is not None
 
         poll_until(redelivered, VISIBILITY_MS / 1000 + 5.0, interval_s=0.02)
-        assert again, f"DequeueWithTimeout through B: message {sent} not delivered again within 5 s of its visibility timeout, after A's process was killed"
+        assert (
+            again
+        ), f"DequeueWithTimeout through B: message {sent} not delivered again within 5 s of its visibility timeout after A was killed"
         check("redelivery through B: (id, delivery_count)", (again[0].message_id, again[0].delivery_count), (sent, 2))
         b.ack("work", again[0].receipt)
         check("Dequeue through the restarted A after B's ack", QueueOps(rig.plugins[0].channel, namespace).dequeue("work"), None)

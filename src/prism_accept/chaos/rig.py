@@ -51,15 +51,22 @@ class Rig:
                 except servers.ServerUnavailable as e:
                     why = f"no private server ({e}); faults act on the plugin's connection to the shared instance"
             elif private:
-                why = f"{decl.path} declares no `instance.private` server: faults act on the plugin's connection to the shared instance only"
+                why = (
+                    f"{decl.path} declares no `instance.private` server: faults act on the plugin's connection to the shared instance only"
+                )
             if server is not None:
-                instance = Instance(server.url, "private server", stop=server.stop, label=server.label, ephemeral=True, identity=server.identity)
+                instance = Instance(
+                    server.url, "private server", stop=server.stop, label=server.label, ephemeral=True, identity=server.identity
+                )
             else:
                 instance = resolve(decl, environ)
             rig = cls(decl, instance, server=server, why_no_server=why)
             upstream = host_port(instance.url)
             if proxied and not decl.behaviours.get("faults", {}).get("proxied", True):
-                rig.why_no_proxy = f"{decl.path} declares behaviours.faults.proxied: false (the plugin's connections follow addresses the server advertises)"
+                rig.why_no_proxy = (
+                    f"{decl.path} declares behaviours.faults.proxied: false "
+                    "(the plugin's connections follow addresses the server advertises)"
+                )
             elif proxied and upstream is not None:
                 rig.proxy = FaultProxy(upstream).start()
         rig.journal = NamespaceJournal.for_instance(decl.backend, rig.instance.url)
@@ -85,7 +92,9 @@ class Rig:
 
     def _launch(self) -> PluginProcess:
         launch = self.decl.plugin
-        process = PluginProcess(plugin_command(launch), startup_timeout_s=launch.startup_timeout_s, shares_harness=launch.module is not None)
+        process = PluginProcess(
+            plugin_command(launch), startup_timeout_s=launch.startup_timeout_s, shares_harness=launch.module is not None
+        )
         process.journal = self.journal
         try:
             process.start(self.settings)

@@ -10,7 +10,8 @@ import json
 from prism_accept.cellname import CHAOS, CellName
 from prism_accept.reports.labels import LABEL
 
-HEADER = "| column | model | fault | result | answers during the fault | health | NOT_SERVING after | recovered in | acked | lost | dup | never written |"
+COLUMNS = ("column", "model", "fault", "result", "answers during the fault", "health", "NOT_SERVING after", "recovered in")
+HEADER = "| " + " | ".join((*COLUMNS, "acked", "lost", "dup", "never written")) + " |"
 
 
 def fault_rows(matrix) -> list[str]:
@@ -36,7 +37,8 @@ def fault_rows(matrix) -> list[str]:
 
                 rows.append(
                     f"| {column} | {name.subject} | {fault} | {LABEL[case.status]} | {counts(f['during'])} | {counts(f['health'])} | "
-                    f"{seconds(f['detected_s'])} | {seconds(f['recovery_s'])} | {f['acked']} | {f['lost']} | {f['duplicated']} | {f['unexpected']} |"
+                    f"{seconds(f['detected_s'])} | {seconds(f['recovery_s'])} | "
+                    f"{f['acked']} | {f['lost']} | {f['duplicated']} | {f['unexpected']} |"
                 )
     return rows
 
