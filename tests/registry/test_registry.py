@@ -185,7 +185,10 @@ def test_a_deviation_of_a_cell_the_backend_lacks_suggests_one(tmp_path):
     for cell, hint in (
         ("keyvalue_scan", "declare 'keyvalue_scan' under `implements:`, or remove the deviation"),
         ("model-keyvalu", "did you mean 'model-keyvalue'?"),
-        ("undeclared", "name one of keyvalue_basic, list_basic, model-keyvalue, model-list, conventions"),
+        (
+            "undeclared",
+            "name one of keyvalue_basic, list_basic, model-keyvalue, model-list, chaos-keyvalue, chaos-list, conventions, replicas",
+        ),
     ):
         got = problems(write(tmp_path, "dev", GOOD.format(name="dev") + deviation.format(cell=cell)))
         assert f"field 'deviations[0].cell': the backend has no cell '{cell}'; fix: {hint}" in got, got

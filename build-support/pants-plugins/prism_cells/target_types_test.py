@@ -223,7 +223,17 @@ def test_synthesized_columns_read_variants_leniently() -> None:
 def _generated(rule_runner: RuleRunner, target_name: str):
     """The cells of one compliance_cells (those of the names a test backend can have)."""
     generator = rule_runner.get_target(Address("tests/compliance", target_name=target_name))
-    names = ("keyvalue_basic", "list_basic", "undeclared", "conventions", "model-keyvalue", "model-list")
+    names = (
+        "keyvalue_basic",
+        "list_basic",
+        "undeclared",
+        "conventions",
+        "model-keyvalue",
+        "model-list",
+        "chaos-keyvalue",
+        "chaos-list",
+        "replicas",
+    )
     found = []
     for name in names:
         try:
