@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -95,27 +94,13 @@ class ChaosTests:
             rig = Rig.start(declaration, cell_environ())
         except InstanceUnavailable as e:
             pytest.skip(str(e))
-        try:
-            record_testsuite_property("instance", rig.described)
-            record_testsuite_property("plugin_mode", "subprocess")
-            if rig.instance.identity:
-                record_testsuite_property("server_identity", rig.instance.identity)
-            rig.start_plugin()
+        with rig.running(1, record_testsuite_property):
             yield rig
-        finally:
-            rig.close()
 
     @pytest.fixture
     def namespace(self, rig) -> Iterator[str]:
-        ns = f"pa-chaos-{uuid.uuid4().hex[:12]}"
-        assert rig.journal is not None
-        rig.journal.opened(ns)
-        yield ns
-        if rig.plugins:
-            try:
-                rig.plugins[0].drop_namespace(ns)
-            except grpc.RpcError:
-                pass  # clean-up only: the journal keeps it for the next cell's sweep
+        with rig.namespace("pa-chaos") as ns:
+            yield ns
 
     @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
     def test_fault(self, rig, namespace, declaration, record_property, fault: Fault):

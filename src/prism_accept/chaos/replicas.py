@@ -13,10 +13,8 @@ into the backend.
 
 from __future__ import annotations
 
-import uuid
 from typing import Iterator
 
-import grpc
 import pytest
 
 from prism_accept.catalog import get_interface
@@ -65,26 +63,13 @@ class ReplicaTests:
             rig = Rig.start(declaration, cell_environ(), private=False, proxied=False)
         except InstanceUnavailable as e:
             pytest.skip(str(e))
-        try:
-            record_testsuite_property("instance", rig.described)
-            record_testsuite_property("plugin_mode", "subprocess x2")
-            rig.start_plugin()
-            rig.start_plugin()
+        with rig.running(2, record_testsuite_property):
             yield rig
-        finally:
-            rig.close()
 
     @pytest.fixture
     def namespace(self, rig) -> Iterator[str]:
-        ns = f"pa-replicas-{uuid.uuid4().hex[:12]}"
-        assert rig.journal is not None
-        rig.journal.opened(ns)
-        yield ns
-        for plugin in rig.plugins[:1]:
-            try:
-                plugin.drop_namespace(ns)
-            except grpc.RpcError:
-                pass  # clean-up only: the journal keeps it for the next cell's sweep
+        with rig.namespace("pa-replicas") as ns:
+            yield ns
 
     def test_state_written_through_one_is_read_through_the_other(self, rig, namespace, model):
         probe = probe_for(model)

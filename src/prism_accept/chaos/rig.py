@@ -11,10 +11,14 @@ its own (a crash must be a real one), whatever PRISM_PLUGIN_MODE says.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import uuid
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Iterator, Mapping
+
+import grpc
 
 from prism_accept.harness import servers
 from prism_accept.harness.faultproxy import FaultProxy
@@ -84,6 +88,35 @@ class Rig:
     def described(self) -> str:
         via = " through the harness's fault proxy" if self.proxy is not None else ""
         return f"{self.instance.described}{via}"
+
+    @contextlib.contextmanager
+    def running(self, plugins: int, record: Callable[[str, str], None]) -> Iterator[Rig]:
+        """The rig with `plugins` plugin processes started, its instance recorded (`record`:
+        the cell's record_testsuite_property); closed afterwards, whatever happened."""
+        try:
+            record("instance", self.described)
+            record("plugin_mode", "subprocess" if plugins == 1 else f"subprocess x{plugins}")
+            if self.instance.identity:
+                record("server_identity", self.instance.identity)
+            for _ in range(plugins):
+                self.start_plugin()
+            yield self
+        finally:
+            self.close()
+
+    @contextlib.contextmanager
+    def namespace(self, prefix: str) -> Iterator[str]:
+        """A fresh namespace for one case, journaled before its first write and dropped
+        afterwards through the first plugin (a failed drop is left to the next cell's sweep)."""
+        ns = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        assert self.journal is not None
+        self.journal.opened(ns)
+        yield ns
+        if self.plugins:
+            try:
+                self.plugins[0].drop_namespace(ns)
+            except grpc.RpcError:
+                pass  # clean-up only: the journal keeps it for the next cell's sweep
 
     def start_plugin(self) -> PluginProcess:
         """One more plugin process on the instance (rig.plugins in the order they started)."""
