@@ -137,7 +137,7 @@ def test_written_reports(tmp_path):
     reports, m = sample_run(tmp_path)
     out = tmp_path / "out"
     written = write_all(m, reports, out)
-    assert sorted(p.name for p in written) == ["junit.xml", "matrix.html", "matrix.json", "matrix.md"]
+    assert sorted(p.name for p in written) == ["faults.md", "junit.xml", "matrix.html", "matrix.json", "matrix.md"]
     for path in written:
         assert "s3cret" not in path.read_text(), path
         assert "runner-7" not in path.read_text(), path  # the runner's host name certifies nothing
@@ -227,3 +227,26 @@ def test_an_error_every_case_shares_is_shown_once(tmp_path):
     page = (tmp_path / "out" / "matrix.html").read_text()
     assert page.count("PluginStartError: boom") == 2, "once in the detail, once in the cell's tooltip"
     assert page.count("the error above") == 5
+
+
+def test_faults_report_reads_each_chaos_case(tmp_path):
+    reports, _ = sample_run(tmp_path)
+    seen = json.dumps(
+        {"fault": "partition", "during": {"UNAVAILABLE": 3, "OK": 1}, "health": {"NOT_SERVING": 2}, "detected_s": 0.41,
+         "recovery_s": 1.25, "acked": 12, "lost": 0, "duplicated": 1, "unexpected": 0}
+    ).replace('"', "&quot;")
+    write(reports, "redis", "chaos-keyvalue", suite(
+        f'<testcase name="test_fault[partition]"><properties><property name="fault" value="{seen}"/></properties></testcase>'
+        '<testcase name="test_fault[backend_crash]"><skipped type="pytest.skip" message="no private server: behaviours.faults"/></testcase>'
+    ))
+    m = matrix.load_matrix(reports, sample_backends(tmp_path), commit="abc123")
+    written = {p.name: p for p in write_all(m, reports, tmp_path / "out")}
+    text = written["faults.md"].read_text()
+    assert "| redis | keyvalue | partition | PASS | OK 1, UNAVAILABLE 3 | NOT_SERVING 2 | 0.41 s | 1.25 s | 12 | 0 | 1 | 0 |" in text, text
+    assert "| redis | keyvalue | backend_crash | SKIP | no private server: behaviours.faults |" in text, text
+
+
+def test_faults_report_without_chaos_cells(tmp_path):
+    reports, m = sample_run(tmp_path)
+    written = {p.name: p for p in write_all(m, reports, tmp_path / "out")}
+    assert "No chaos cell in this run." in written["faults.md"].read_text()
