@@ -6,15 +6,12 @@ and the server still dies with its cell after a restart. A missing binary is a s
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from unit.test_variant_servers import alive, gone_within
+from unit.test_variant_servers import alive, assert_server_dies_with_a_killed_cell, gone_within
 
 from prism_accept.harness import net, servers
 from prism_accept.registry import load_all, load_backend
@@ -161,7 +158,6 @@ def test_a_restart_from_a_thread_that_ends_keeps_the_server():
 
 
 KILLED_CELL = """
-import sys
 from prism_accept.registry import load_backend
 from prism_accept.harness import servers
 started = servers.start_private(load_backend("redis"))
@@ -175,12 +171,4 @@ sys.stdin.read()
 def test_a_restarted_server_dies_with_a_killed_cell():
     if not Path(load_backend("redis").instance.private.binary).is_file():
         pytest.skip("no /usr/bin/redis-server here (Debian package redis-server)")
-    cell = subprocess.Popen([sys.executable, "-c", KILLED_CELL], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ})
-    try:
-        assert cell.stdout is not None
-        pid = int(cell.stdout.readline())
-        assert alive(pid)
-    finally:
-        cell.kill()
-        cell.wait(5)
-    assert gone_within(pid, 5)
+    assert_server_dies_with_a_killed_cell(KILLED_CELL)

