@@ -232,13 +232,27 @@ def test_an_error_every_case_shares_is_shown_once(tmp_path):
 def test_faults_report_reads_each_chaos_case(tmp_path):
     reports, _ = sample_run(tmp_path)
     seen = json.dumps(
-        {"fault": "partition", "during": {"UNAVAILABLE": 3, "OK": 1}, "health": {"NOT_SERVING": 2}, "detected_s": 0.41,
-         "recovery_s": 1.25, "acked": 12, "lost": 0, "duplicated": 1, "unexpected": 0}
+        {
+            "fault": "partition",
+            "during": {"UNAVAILABLE": 3, "OK": 1},
+            "health": {"NOT_SERVING": 2},
+            "detected_s": 0.41,
+            "recovery_s": 1.25,
+            "acked": 12,
+            "lost": 0,
+            "duplicated": 1,
+            "unexpected": 0,
+        }
     ).replace('"', "&quot;")
-    write(reports, "redis", "chaos-keyvalue", suite(
-        f'<testcase name="test_fault[partition]"><properties><property name="fault" value="{seen}"/></properties></testcase>'
-        '<testcase name="test_fault[backend_crash]"><skipped type="pytest.skip" message="no private server: behaviours.faults"/></testcase>'
-    ))
+    write(
+        reports,
+        "redis",
+        "chaos-keyvalue",
+        suite(
+            f'<testcase name="test_fault[partition]"><properties><property name="fault" value="{seen}"/></properties></testcase>'
+            '<testcase name="test_fault[backend_crash]"><skipped type="pytest.skip" message="no private server: behaviours.faults"/></testcase>'
+        ),
+    )
     m = matrix.load_matrix(reports, sample_backends(tmp_path), commit="abc123")
     written = {p.name: p for p in write_all(m, reports, tmp_path / "out")}
     text = written["faults.md"].read_text()
