@@ -250,7 +250,8 @@ def test_faults_report_reads_each_chaos_case(tmp_path):
         "chaos-keyvalue",
         suite(
             f'<testcase name="test_fault[partition]"><properties><property name="fault" value="{seen}"/></properties></testcase>'
-            '<testcase name="test_fault[backend_crash]"><skipped type="pytest.skip" message="no private server: behaviours.faults"/></testcase>'
+            '<testcase name="test_fault[backend_crash]">'
+            '<skipped type="pytest.skip" message="no private server: behaviours.faults"/></testcase>'
         ),
     )
     m = matrix.load_matrix(reports, sample_backends(tmp_path), commit="abc123")
