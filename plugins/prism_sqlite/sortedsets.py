@@ -43,7 +43,7 @@ INSERT = "INSERT INTO zset_members (namespace, key, member, score) VALUES (:ns, 
 REMOVE = f"DELETE FROM zset_members WHERE {KEY} AND member = :m"
 SCORE = f"SELECT score FROM zset_members WHERE {KEY} AND member = :m"
 SIZE = f"SELECT count(*) FROM zset_members WHERE {KEY}"
-RANGE = {reverse: f"SELECT member, score FROM zset_members WHERE {KEY} {ORDER[reverse]} LIMIT :take OFFSET :lo" for reverse in (False, True)}
+RANGE = {r: f"SELECT member, score FROM zset_members WHERE {KEY} {ORDER[r]} LIMIT :take OFFSET :lo" for r in (False, True)}
 # Members before (after, reverse) the member in the order: its rank.
 BEFORE = {
     False: f"SELECT count(*) FROM zset_members WHERE {KEY} AND (score < :s OR (score = :s AND member < :m))",
@@ -145,7 +145,8 @@ class SqliteSortedSets:
     async def combine(self, ns: str, keys: list[str], weights: list[float], aggregate: str, intersect: bool) -> Scored:
         names = [utf8(k) for k in keys]
         distinct = list(dict.fromkeys(names))
-        statement = f"SELECT key, member, score FROM zset_members WHERE namespace = ?1 AND key IN ({', '.join(f'?{i + 2}' for i in range(len(distinct)))})"
+        placeholders = ", ".join(f"?{i + 2}" for i in range(len(distinct)))
+        statement = f"SELECT key, member, score FROM zset_members WHERE namespace = ?1 AND key IN ({placeholders})"
 
         def work(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return conn.execute(statement, (utf8(ns), *distinct)).fetchall()
