@@ -29,6 +29,7 @@ trimmed_read is `earliest`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import re
@@ -53,6 +54,7 @@ PARTITIONS = 4  # fixed for a stream's life, as redis' and kafka's
 RECORD_HEADER = "Prism-Record"
 STREAM_MAX_BYTES = 64 * 1024 * 1024
 PAGE = 256
+MIN_WAIT_S = 0.001  # an idle wait shorter than this is over
 READER_IDLE_S = 5.0  # the server removes a reader the plugin could not delete after this
 OFFSET = re.compile(r"[1-9][0-9]{0,19}")
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -239,21 +241,30 @@ class NatsStreams:
             return
         psub, pending = made
         at_end, sent = pending == 0, 0
+        clock = asyncio.get_running_loop().time
+        idle_since = clock()  # when the read last reached the end
         try:
             while max_records == 0 or sent < max_records:
-                if at_end and idle_s <= 0:
+                wait_s = idle_s - (clock() - idle_since)
+                if at_end and wait_s < MIN_WAIT_S:
                     return
-                want = PAGE if max_records == 0 else min(PAGE, max_records - sent)
+                # At the end, one record at a time: nats-py's batch fetch holds the first record
+                # that comes until the batch is full or the wait is over.
+                want = 1 if at_end else PAGE if max_records == 0 else min(PAGE, max_records - sent)
                 try:
-                    msgs = await psub.fetch(want, timeout=idle_s if at_end else REQUEST_TIMEOUT_S)
-                except nats.errors.TimeoutError:
+                    msgs = await psub.fetch(want, timeout=wait_s if at_end else REQUEST_TIMEOUT_S)
+                except asyncio.TimeoutError:  # nats-py raises its own and asyncio's (a wait ending near its expiry)
                     if at_end:
                         return
                     raise
+                if not msgs and not at_end:  # what num_pending counted was purged meanwhile
+                    at_end, idle_since = True, clock()
                 for msg in msgs:
                     sent += 1
                     at_end = msg.metadata.num_pending == 0
                     yield record(msg)
+                    if at_end:
+                        idle_since = clock()
         finally:
             await self.close_reader(ns, stream, psub)
 
