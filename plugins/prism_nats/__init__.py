@@ -21,6 +21,7 @@ from prism_plugin.contracts.queue import dead_letter as queue_dead_letter
 from prism_plugin.contracts.queue import visibility as queue_visibility
 from prism_plugin.contracts.stream import basic as stream_basic
 from prism_plugin.contracts.stream import consumer_groups as stream_consumer_groups
+from prism_plugin.contracts.stream import partitioning as stream_partitioning
 from prism_plugin.contracts.stream import replay as stream_replay
 from prism_plugin.contracts.stream import retention as stream_retention
 from prism_plugin.conventions import Limits
@@ -50,6 +51,7 @@ def build_plugin() -> Plugin:
             stream_replay.Servicer(streams),
             stream_retention.Servicer(streams),
             stream_consumer_groups.Servicer(streams),
+            stream_partitioning.Servicer(streams),
             queue_basic.Servicer(queues),
             queue_visibility.Servicer(queues),
             queue_dead_letter.Servicer(queues),

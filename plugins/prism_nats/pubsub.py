@@ -200,7 +200,7 @@ class NatsPubSub:
             while True:
                 try:
                     msgs = await reader.fetch(64, timeout=SESSION_POLL_S)
-                except nats.errors.TimeoutError:
+                except asyncio.TimeoutError:  # nats-py's, and asyncio's from a batch fetch ending near its expiry
                     continue
                 for msg in msgs:
                     live.inbox.put_nowait(Published(topic, msg.data, str(msg.metadata.sequence.stream)))
