@@ -207,6 +207,12 @@ class MariaDBLists:
         return await self._locked(p, lambda t: _trim(t, p, start, stop))
 
     # list_blocking
+    async def _pop_if_any(self, p: dict[str, Any], left: bool) -> list[bytes]:
+        """A look first (no lock, no lock row for a list never pushed), then the pop."""
+        if await self.conn.run(lambda s: s.fetchone(ANY, p)) is None:
+            return []
+        return await self._locked(p, lambda t: _pop(t, p, 1, left))
+
     async def blocking_pop(self, ns: str, keys: list[str], timeout_s: float, left: bool) -> tuple[str, bytes] | None:
         """Watch the keys first, then look: a push through this process committed after the
         look wakes the wait, so none is missed between the two."""
@@ -221,10 +227,7 @@ class MariaDBLists:
             while True:
                 pushed.clear()
                 for key, p in zip(keys, params):
-                    # A look first (no lock, no lock row for a list never pushed), then the pop.
-                    if await self.conn.run(lambda s, p=p: s.fetchone(ANY, p)) is None:
-                        continue
-                    got = await self._locked(p, lambda t, p=p: _pop(t, p, 1, left))
+                    got = await self._pop_if_any(p, left)
                     if got:
                         return key, got[0]
                 remaining = deadline - loop.time()

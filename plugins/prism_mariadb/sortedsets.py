@@ -49,7 +49,10 @@ SORTED = "SET STATEMENT max_sort_length = 65536 FOR "
 ORDER = {False: "ORDER BY score, member", True: "ORDER BY score DESC, member DESC"}
 
 INSERT_NEW = "INSERT IGNORE INTO prism_zset_members (namespace, `key`, member_hash, member, score) VALUES {rows}"
-UPSERT = "INSERT INTO prism_zset_members (namespace, `key`, member_hash, member, score) VALUES {rows} ON DUPLICATE KEY UPDATE score = VALUES(score)"
+UPSERT = (
+    "INSERT INTO prism_zset_members (namespace, `key`, member_hash, member, score) VALUES {rows}"
+    " ON DUPLICATE KEY UPDATE score = VALUES(score)"
+)
 REMOVE = "DELETE FROM prism_zset_members WHERE namespace = %s AND `key` = %s AND member_hash IN {hashes}"
 SCORE = f"SELECT score FROM prism_zset_members WHERE {KEY} AND member_hash = %(h)s"
 SIZE = f"SELECT COUNT(*) FROM prism_zset_members WHERE {KEY}"
@@ -63,7 +66,9 @@ FROM prism_zset_members m WHERE m.namespace = %(ns)s AND m.`key` = %(k)s AND m.m
 """
     for reverse, op in ((False, "<"), (True, ">"))
 }
-WINDOWED = f"{SORTED}SELECT member, score FROM prism_zset_members WHERE {KEY} AND {{low}} AND {{high}} {{order}} LIMIT %(offset)s, %(limit)s"
+WINDOWED = (
+    f"{SORTED}SELECT member, score FROM prism_zset_members WHERE {KEY} AND {{low}} AND {{high}} {{order}}" " LIMIT %(offset)s, %(limit)s"
+)
 MEMBERS_OF = "SELECT `key`, member, score FROM prism_zset_members WHERE namespace = %s AND `key` IN {keys}"
 
 
