@@ -40,6 +40,7 @@ INIT = (
 SESSION_LEVEL = "READ COMMITTED"  # INIT's tx_isolation
 NOW_MS = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"  # the statement's start, ms since the epoch
 
+OWN_SETTINGS = "SET STATEMENT "
 STATEMENT_TIMED_OUT = 1969  # ER_STATEMENT_TIMEOUT: max_statement_time passed
 CONFLICTS = (1213, 1205)  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: lost to another writer
 DEADLOCK = 1213
@@ -122,8 +123,12 @@ def parse_url(url: str) -> Target:
 
 
 def bounded(statement: str, seconds: float) -> str:
-    """The statement under MariaDB's per-statement limit (which counts lock waits too)."""
-    return f"SET STATEMENT max_statement_time={max(seconds, 0.001):.3f} FOR {statement}"
+    """The statement under MariaDB's per-statement limit (which counts lock waits too); a
+    statement with settings of its own (`SET STATEMENT x=1 FOR ...`) keeps them."""
+    limit = f"max_statement_time={max(seconds, 0.001):.3f}"
+    if statement.startswith(OWN_SETTINGS):
+        return f"SET STATEMENT {limit}, {statement[len(OWN_SETTINGS):]}"
+    return f"SET STATEMENT {limit} FOR {statement}"
 
 
 def server_identity(version: str, comment: str = "") -> str:
