@@ -78,7 +78,7 @@ async def status(graphs: SqliteGraph, text: str, ns: str = "a") -> grpc.StatusCo
 
 def test_a_query_sees_its_namespace_only_and_reaches_nothing_else(tmp_path):
     async def go(graphs: SqliteGraph) -> dict[str, Any]:
-        seen = {
+        seen: dict[str, Any] = {
             "own": await graphs.query("a", "sqlite", "SELECT id, json_extract(properties, '$.name') AS name FROM nodes", {}),
             "parameters": await graphs.query("b", "sqlite", "SELECT json_extract(value, '$.who') AS who FROM parameters", {"who": "x'--"}),
             "labels": await graphs.query("b", "sqlite", "SELECT n.id FROM nodes n, json_each(n.labels) l WHERE l.value = 'Person'", {}),
