@@ -11,6 +11,7 @@ from prism_plugin.contracts.document import indexing as document_indexing
 from prism_plugin.contracts.document import query as document_query
 from prism_plugin.contracts.graph import analytics as graph_analytics
 from prism_plugin.contracts.graph import basic as graph_basic
+from prism_plugin.contracts.graph import query as graph_query
 from prism_plugin.contracts.graph import traversal as graph_traversal
 from prism_plugin.contracts.keyvalue import basic as kv_basic
 from prism_plugin.contracts.keyvalue import batch as kv_batch
@@ -82,6 +83,7 @@ def build_plugin() -> Plugin:
             document_indexing.Servicer(documents),
             graph_basic.Servicer(graphs),
             graph_traversal.Servicer(graphs),
+            graph_query.Servicer(graphs),
             graph_analytics.Servicer(graphs),
             kv_basic.Servicer(kv),
             kv_batch.Servicer(kv),

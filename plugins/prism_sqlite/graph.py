@@ -7,7 +7,8 @@ A traversal reads the edges reachable from its start in one statement (a recursi
 ids, UNION dropping those seen, so linear in what it reaches; at most MAX_ANALYTICS_ROWS) and
 orders the visit with the same networkx code as MemStore and PostgreSQL. graph_analytics reads
 the namespace's graph in one read transaction (one WAL snapshot) and runs networkx on it.
-graph_query is not served: its suite's `sql` texts are PostgreSQL's dialect."""
+graph_query serves the language `sqlite` (graph_sandbox.py: the caller's statement on a read-only
+connection of its own, confined by the authorizer to views of the namespace's rows)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ import importlib
 import json
 import sqlite3
 import threading
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
 from prism_plugin.status import already_exists, failed_precondition, resource_exhausted, shown
 from prism_sqlite.connection import Schema, SqliteConnection, text, utf8
+from prism_sqlite.graph_sandbox import SqliteGraphQuery
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -151,8 +153,11 @@ def warm_analytics() -> None:
 
 
 class SqliteGraph:
+    languages: Sequence[str] = ("sqlite",)
+
     def __init__(self, conn: SqliteConnection):
         self.conn = conn
+        self.sandbox = SqliteGraphQuery(conn)
         conn.on_connect.append(warm_analytics)
 
     # graph_basic
@@ -246,6 +251,10 @@ class SqliteGraph:
     async def depth_first(self, ns: str, start: str, direction: str, max_depth: int, labels: frozenset[str]) -> list[str] | None:
         walked = await self._walked(ns, start, direction, labels)
         return None if walked is None else depth_first(walked, start, max_depth)
+
+    # graph_query
+    async def query(self, ns: str, language: str, text: str, parameters: dict[str, Any]) -> tuple[list[str], list[Sequence[Any]]]:
+        return await self.sandbox.query(ns, text, parameters)
 
     # graph_analytics
     async def _graph(self, ns: str) -> "nx.MultiDiGraph":
