@@ -14,15 +14,20 @@ RESOURCE_EXHAUSTED."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import pymysql
 
 from prism_mariadb.connection import MariaDBConnection, Schema, Session
+from prism_plugin import lazy
 from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
 from prism_plugin.status import already_exists, failed_precondition, resource_exhausted, shown
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    nx = lazy.module("networkx")
 
 DUPLICATE_KEY = 1062  # ER_DUP_ENTRY
 NO_PARENT = 1452  # ER_NO_REFERENCED_ROW_2: an endpoint is missing

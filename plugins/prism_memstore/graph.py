@@ -8,21 +8,26 @@ import asyncio
 import ctypes
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import grpc
-import networkx as nx
 
+from prism_plugin import lazy
 from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, shown
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    nx = lazy.module("networkx")
 
 QUERY_TIMEOUT_S = 3.5  # below the harness' default call deadline (5 s)
 
 
 @dataclass
 class Space:
-    graph: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
+    graph: nx.MultiDiGraph = field(default_factory=lambda: nx.MultiDiGraph())
     edges: dict[str, tuple[str, str]] = field(default_factory=dict)  # edge id -> (from, to)
 
 

@@ -23,20 +23,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Sequence, TypeAlias
+from typing import TYPE_CHECKING, Any, Sequence, TypeAlias
 
 import grpc
-import networkx as nx
 import psycopg
 from psycopg import sql as pgsql
 from psycopg.types.json import Jsonb
 
+from prism_plugin import lazy
 from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
 from prism_plugin.contracts.graph.query import json_cell
 from prism_plugin.conventions import Limits
 from prism_plugin.status import StatusError, already_exists, failed_precondition, invalid, resource_exhausted, shown
 from prism_postgres.connection import SCHEMA_LOCK, PostgresConnection, Schema
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    nx = lazy.module("networkx")
 
 TABLES = Schema(
     ddl="""

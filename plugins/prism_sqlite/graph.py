@@ -18,10 +18,11 @@ import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from prism_plugin.contracts.graph.basic import EdgeData, NodeData
-from prism_plugin.status import already_exists, failed_precondition, resource_exhausted, shown
 from prism_sqlite.connection import Schema, SqliteConnection, text, utf8
 from prism_sqlite.graph_sandbox import SqliteGraphQuery
+
+from prism_plugin.contracts.graph.basic import EdgeData, NodeData
+from prism_plugin.status import already_exists, failed_precondition, resource_exhausted, shown
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -146,10 +147,12 @@ def depth_first(walked: dict[str, list[str]], start: str, max_depth: int) -> lis
 
 
 def warm_analytics() -> None:
-    """Import networkx (graph_analytics' algorithms) on a thread of its own: started on
-    Initialize, so the first analytics call does not spend its deadline importing it (seconds of
-    wall time on a loaded machine, for half a CPU-second)."""
-    threading.Thread(target=importlib.import_module, args=("prism_plugin.contracts.graph.networkx_analytics",), daemon=True).start()
+    """Import networkx (graph_analytics' algorithms) on a thread of its own: started by the first
+    graph write, so the first analytics call does not spend its deadline importing it (seconds of
+    wall time on a loaded machine, for a third of a CPU-second), and a cell that serves no graph
+    interface never imports it. A call that needs networkx sooner waits for that import (the
+    import system's lock)."""
+    threading.Thread(target=importlib.import_module, args=("networkx",), daemon=True).start()
 
 
 class SqliteGraph:
@@ -158,7 +161,7 @@ class SqliteGraph:
     def __init__(self, conn: SqliteConnection):
         self.conn = conn
         self.sandbox = SqliteGraphQuery(conn)
-        conn.on_connect.append(warm_analytics)
+        self._warmed = False
 
     # graph_basic
     async def add_node(self, ns: str, node: NodeData) -> None:
@@ -168,6 +171,9 @@ class SqliteGraph:
         await self.add_edges(ns, [edge], f"edge {shown(edge.id)}")
 
     async def add_nodes(self, ns: str, nodes: list[NodeData], what: str = "") -> None:
+        if not self._warmed:
+            self._warmed = True
+            warm_analytics()
         rows = [_node_row(utf8(ns), node) for node in nodes]
 
         def work(conn: sqlite3.Connection) -> None:

@@ -4,11 +4,15 @@ plugin (MemStore, PostgreSQL)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import networkx as nx
-
+from prism_plugin import lazy
 from prism_plugin.contracts.graph.analytics import CONVERGED
+
+if TYPE_CHECKING:
+    import networkx as nx
+else:
+    nx = lazy.module("networkx")
 
 
 def followed(nodes: Iterable[str], edges: Iterable[tuple[str, str]], direction: str) -> nx.DiGraph:
