@@ -18,11 +18,10 @@ import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from prism_sqlite.connection import Schema, SqliteConnection, text, utf8
-from prism_sqlite.graph_sandbox import SqliteGraphQuery
-
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
 from prism_plugin.status import already_exists, failed_precondition, resource_exhausted, shown
+from prism_sqlite.connection import Schema, SqliteConnection, text, utf8
+from prism_sqlite.graph_sandbox import SqliteGraphQuery
 
 if TYPE_CHECKING:
     import networkx as nx

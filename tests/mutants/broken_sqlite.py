@@ -13,9 +13,8 @@ import sqlite3
 from typing import Callable
 
 import prism_sqlite
-from prism_sqlite.graph_sandbox import Sandbox
-
 from prism_plugin.runtime import main
+from prism_sqlite.graph_sandbox import Sandbox
 
 
 def views_see_every_namespace() -> Callable:

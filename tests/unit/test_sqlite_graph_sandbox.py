@@ -12,14 +12,14 @@ from typing import Any
 
 import grpc
 import pytest
-from prism_sqlite import build_plugin
-from prism_sqlite.connection import SqliteConnection
-from prism_sqlite.graph import SqliteGraph
-from prism_sqlite.graph_sandbox import first_keyword
 
 from prism_plugin import deadlines
 from prism_plugin.contracts.graph.basic import NodeData
 from prism_plugin.status import StatusError
+from prism_sqlite import build_plugin
+from prism_sqlite.connection import SqliteConnection
+from prism_sqlite.graph import SqliteGraph
+from prism_sqlite.graph_sandbox import first_keyword
 
 TABLES_THROUGH_A_CTE = "WITH nodes AS (SELECT CAST(id AS TEXT) AS id FROM main.graph_nodes) SELECT id FROM nodes"
 REFUSED = [

@@ -11,13 +11,13 @@ import time
 
 import grpc
 import pytest
-from prism_sqlite import build_plugin
-from prism_sqlite.connection import DATABASE_FILE, SqliteConnection, database_path
-from prism_sqlite.graph import breadth_first, depth_first, neighbours
 
 from prism_plugin import deadlines
 from prism_plugin.contracts.graph import networkx_analytics
 from prism_plugin.status import StatusError
+from prism_sqlite import build_plugin
+from prism_sqlite.connection import DATABASE_FILE, SqliteConnection, database_path
+from prism_sqlite.graph import breadth_first, depth_first, neighbours
 
 COUNT_FOREVER = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
 
