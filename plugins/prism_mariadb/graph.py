@@ -135,6 +135,7 @@ class MariaDBGraph:
 
     # graph_basic
     async def add_node(self, ns: str, node: NodeData) -> None:
+        lazy.warm(nx)  # traversals and analytics need it
         await self._insert("prism_graph_nodes", NODE_COLUMNS, [_node_row(_utf8(ns), node)], f"node {shown(node.id)} exists", "")
 
     async def add_edge(self, ns: str, edge: EdgeData) -> None:
@@ -142,6 +143,7 @@ class MariaDBGraph:
         await self._insert("prism_graph_edges", EDGE_COLUMNS, [_edge_row(_utf8(ns), edge)], f"edge {shown(edge.id)} exists", missing)
 
     async def add_nodes(self, ns: str, nodes: list[NodeData]) -> None:
+        lazy.warm(nx)  # traversals and analytics need it
         rows = [_node_row(_utf8(ns), node) for node in nodes]
         await self._insert("prism_graph_nodes", NODE_COLUMNS, rows, f"a node of the batch of {len(nodes)} exists; none was added", "")
 

@@ -224,6 +224,7 @@ class PostgresGraph:
 
     # graph_basic
     async def add_node(self, ns: str, node: NodeData) -> None:
+        lazy.warm(nx)  # traversals and analytics need it
         params = {
             "ns": _utf8(ns),
             "id": _text(node.id),
@@ -263,6 +264,7 @@ class PostgresGraph:
         await self.conn.run(work)
 
     async def add_nodes(self, ns: str, nodes: list[NodeData]) -> None:
+        lazy.warm(nx)  # traversals and analytics need it
         params = {
             "ns": _utf8(ns),
             "ids": [_text(node.id) for node in nodes],
