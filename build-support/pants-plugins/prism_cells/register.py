@@ -6,7 +6,7 @@ from the declaration as the project's validated loader parses it (registry_rules
 registry here, rather than writing BUILD files from a script, means nothing generated can go stale.
 """
 
-from prism_cells import bytecode, instance_probe, registry_rules, synthetic
+from prism_cells import instance_probe, registry_rules, synthetic
 from prism_cells import target_types as cell_targets
 from prism_cells.target_types import ComplianceCellsTarget
 
@@ -16,4 +16,4 @@ def target_types():
 
 
 def rules():
-    return [*registry_rules.rules(), *cell_targets.rules(), *synthetic.rules(), *instance_probe.rules(), *bytecode.rules()]
+    return [*registry_rules.rules(), *cell_targets.rules(), *synthetic.rules(), *instance_probe.rules()]
