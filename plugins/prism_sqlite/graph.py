@@ -12,12 +12,12 @@ connection of its own, confined by the authorizer to views of the namespace's ro
 
 from __future__ import annotations
 
-import importlib
 import json
 import sqlite3
-import threading
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from prism_plugin import lazy
+from prism_plugin.contracts.graph import networkx_analytics as analytics
 from prism_plugin.contracts.graph.basic import EdgeData, NodeData
 from prism_plugin.status import already_exists, failed_precondition, resource_exhausted, shown
 from prism_sqlite.connection import Schema, SqliteConnection, text, utf8
@@ -25,6 +25,8 @@ from prism_sqlite.graph_sandbox import SqliteGraphQuery
 
 if TYPE_CHECKING:
     import networkx as nx
+else:
+    nx = lazy.module("networkx")
 
 TABLES = Schema(
     ddl="""
@@ -145,22 +147,12 @@ def depth_first(walked: dict[str, list[str]], start: str, max_depth: int) -> lis
     return order
 
 
-def warm_analytics() -> None:
-    """Import networkx (graph_analytics' algorithms) on a thread of its own: started by the first
-    graph write, so the first analytics call does not spend its deadline importing it (seconds of
-    wall time on a loaded machine, for a third of a CPU-second), and a cell that serves no graph
-    interface never imports it. A call that needs networkx sooner waits for that import (the
-    import system's lock)."""
-    threading.Thread(target=importlib.import_module, args=("networkx",), daemon=True).start()
-
-
 class SqliteGraph:
     languages: Sequence[str] = ("sqlite",)
 
     def __init__(self, conn: SqliteConnection):
         self.conn = conn
         self.sandbox = SqliteGraphQuery(conn)
-        self._warmed = False
 
     # graph_basic
     async def add_node(self, ns: str, node: NodeData) -> None:
@@ -170,9 +162,7 @@ class SqliteGraph:
         await self.add_edges(ns, [edge], f"edge {shown(edge.id)}")
 
     async def add_nodes(self, ns: str, nodes: list[NodeData], what: str = "") -> None:
-        if not self._warmed:
-            self._warmed = True
-            warm_analytics()
+        lazy.warm(nx)  # analytics need it
         rows = [_node_row(utf8(ns), node) for node in nodes]
 
         def work(conn: sqlite3.Connection) -> None:
@@ -262,9 +252,7 @@ class SqliteGraph:
         return await self.sandbox.query(ns, text, parameters)
 
     # graph_analytics
-    async def _graph(self, ns: str) -> "nx.MultiDiGraph":
-        import networkx as nx
-
+    async def _graph(self, ns: str) -> nx.MultiDiGraph:
         params = {"ns": utf8(ns), "cap": MAX_ANALYTICS_ROWS + 1}
 
         def work(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
@@ -281,18 +269,10 @@ class SqliteGraph:
         return graph
 
     async def shortest_path(self, ns: str, from_node: str, to_node: str, weighted: bool) -> tuple[list[str], float] | None:
-        from prism_plugin.contracts.graph import networkx_analytics as analytics
-
         return analytics.shortest_path(await self._graph(ns), from_node, to_node, weighted)
 
     async def page_rank(self, ns: str, damping: float, iterations: int) -> dict[str, float]:
-        import networkx as nx
-
-        from prism_plugin.contracts.graph import networkx_analytics as analytics
-
         return analytics.page_rank(nx.DiGraph(await self._graph(ns)), damping, iterations)
 
     async def components(self, ns: str) -> list[list[str]]:
-        from prism_plugin.contracts.graph import networkx_analytics as analytics
-
         return analytics.components(await self._graph(ns))

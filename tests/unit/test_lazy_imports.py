@@ -21,12 +21,27 @@ def test_a_stand_in_imports_its_module_on_first_attribute_access(tmp_path, monke
     assert "prism_lazy_probe_a" in sys.modules
 
 
+def counted_threads(monkeypatch) -> list[str]:
+    """The names of the threads prism_plugin.lazy starts from now on."""
+    started: list[str] = []
+    real = threading.Thread
+
+    def thread(*args, **kwargs):
+        started.append(kwargs.get("name", ""))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lazy.threading, "Thread", thread)
+    return started
+
+
 def test_threads_asking_during_a_warm_up_get_the_whole_module(tmp_path, monkeypatch):
     (tmp_path / "prism_lazy_probe_b.py").write_text(SLOW_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
+    started = counted_threads(monkeypatch)
     stand_in = lazy.module("prism_lazy_probe_b")
     lazy.warm(stand_in)
     lazy.warm(stand_in)  # once: a second call starts nothing
+    assert started == ["import-prism_lazy_probe_b"], f"warm() twice: got threads {started}, want one import thread"
     got: list[object] = []
     readers = [threading.Thread(target=lambda: got.append(stand_in.VALUE)) for _ in range(4)]
     for reader in readers:
@@ -34,8 +49,9 @@ def test_threads_asking_during_a_warm_up_get_the_whole_module(tmp_path, monkeypa
     for reader in readers:
         reader.join(timeout=10)
     assert got == [42] * 4, f"attribute read during the import: got {got}, want [42, 42, 42, 42] (no AttributeError)"
-    assert sum(t.name == "import-prism_lazy_probe_b" for t in threading.enumerate()) <= 1
 
 
-def test_warm_leaves_real_modules_alone():
-    lazy.warm(threading)  # not a stand-in: nothing to do
+def test_warm_leaves_real_modules_alone(monkeypatch):
+    started = counted_threads(monkeypatch)
+    lazy.warm(sys)  # not a stand-in: already imported, nothing to do
+    assert started == [], f"warm(a real module): got threads {started}, want none"
