@@ -139,6 +139,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, limits: Limits, unavailable_errors: tuple[type[BaseException], ...]):
         self.limits = limits
         self.unavailable: tuple[type[BaseException], ...] = (asyncio.TimeoutError, ConnectionError, *unavailable_errors)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def _map(self, e: BaseException, context: grpc.aio.ServicerContext) -> None:
         if isinstance(e, StatusError):
@@ -157,6 +158,15 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
+        # A method's handler is the same object on every call: wrap it once, not per call (one
+        # entry per method name, so a handler that is new on every call costs a wrap, never memory).
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is None or cached[0] is not handler:
+            cached = self._wrapped[method] = (handler, self._wrap(handler))
+        return cached[1]
+
+    def _wrap(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if handler.unary_unary:
             inner_uu = handler.unary_unary
 

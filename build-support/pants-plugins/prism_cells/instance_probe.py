@@ -22,11 +22,15 @@ names that file, so no secret enters a Process, a digest or a cache key. The cel
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 import json
 import os
+import secrets
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -114,23 +118,66 @@ def container_choice(backend: str, spec: InstanceSpec, env: Mapping[str, str]) -
     return ContainerChoice(image, network, chosen)
 
 
-def secret_file(backend: str) -> Path:
-    return SECRETS_DIR / f"{backend}.url"
+STALE_SECRET_S = 24 * 3600  # a handed-over URL no probe has written again for a day is removed
+
+
+def _machine_key() -> bytes:
+    """A random key private to this user (0600, created once): the name of a URL's file is a
+    keyed hash of the URL, so the name (which the state file, so the cache key, holds) tells
+    nothing about the secret without this key, which nothing else reads."""
+    path = SECRETS_DIR / ".key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    SECRETS_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Written whole to a temporary file, then linked into place: a concurrent reader sees the
+    # whole key or none, and the first link wins (every rule of a run hands over at once).
+    fd, tmp = tempfile.mkstemp(dir=SECRETS_DIR, prefix=".key.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+    return path.read_bytes()
+
+
+def secret_file(backend: str, url: str) -> Path:
+    """One file per backend and URL: sessions with different URLs (two checkouts, a leak check
+    beside a matrix run) never overwrite or remove each other's."""
+    tag = hmac.new(_machine_key(), url.encode(), hashlib.sha256).hexdigest()[:24]
+    return SECRETS_DIR / f"{backend}-{tag}.url"
+
+
+def _remove_stale(backend: str, keep: Path | None) -> None:
+    """Remove the backend's handed-over URLs that no probe has written for a day (a session's
+    probe rewrites its file, so a running session's file is never stale)."""
+    now = time.time()
+    for old in SECRETS_DIR.glob(f"{backend}-*.url") if SECRETS_DIR.is_dir() else ():
+        try:
+            if old != keep and now - old.stat().st_mtime > STALE_SECRET_S:
+                old.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def hand_over(backend: str, url: str | None) -> str | None:
-    """Write a URL with a secret (net.has_secret) to the backend's 0600 file (or remove a stale one); its path."""
-    path = secret_file(backend)
+    """Write a URL with a secret (net.has_secret) to its own 0600 file; its path (None: no secret)."""
     if url is None or not net.has_secret(url):
-        path.unlink(missing_ok=True)
+        _remove_stale(backend, None)
         return None
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = secret_file(backend, url)
     # Every cell's rule hands over concurrently in one process: each writes its own temporary file
     # (mkstemp: unique name, mode 0600) and renames it into place atomically.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{backend}.", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(url)
     os.replace(tmp, path)
+    _remove_stale(backend, path)
     return str(path)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from pants.backend.python.target_types import PythonTestTarget
@@ -60,9 +62,25 @@ def test_hand_over_writes_a_private_file_only_for_secrets(tmp_path, monkeypatch)
     monkeypatch.setattr(instance_probe, "SECRETS_DIR", tmp_path / "urls")
     path = instance_probe.hand_over("redis", SECRET_URL)
     assert path and open(path).read() == SECRET_URL
-    assert stat.S_IMODE((tmp_path / "urls" / "redis.url").stat().st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "urls" / ".key").stat().st_mode) == 0o600
+    assert "s3cret" not in path and SECRET_URL not in path
     assert instance_probe.hand_over("redis", "redis://127.0.0.1:6390/0") is None
-    assert not (tmp_path / "urls" / "redis.url").exists()
+    assert os.path.exists(path), "a session without the URL removed a running session's file"
+
+
+def test_each_url_has_its_own_file_and_stale_ones_go(tmp_path, monkeypatch) -> None:
+    """Two sessions with different URLs (CI's leak check beside a matrix run in another checkout)
+    never clobber each other; a file no probe has rewritten for a day is removed."""
+    monkeypatch.setattr(instance_probe, "SECRETS_DIR", tmp_path / "urls")
+    first = instance_probe.hand_over("redis", SECRET_URL)
+    other = instance_probe.hand_over("redis", SECRET_URL.replace("s3cret", "other"))
+    assert first and other and first != other and open(first).read() == SECRET_URL
+    assert instance_probe.hand_over("redis", SECRET_URL) == first, "the same URL, another file name"
+    day_old = time.time() - instance_probe.STALE_SECRET_S - 60
+    os.utime(other, (day_old, day_old))
+    assert instance_probe.hand_over("redis", None) is None
+    assert os.path.exists(first) and not os.path.exists(other)
 
 
 def test_hand_over_from_many_cells_at_once(tmp_path, monkeypatch) -> None:
@@ -71,8 +89,9 @@ def test_hand_over_from_many_cells_at_once(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(instance_probe, "SECRETS_DIR", tmp_path / "urls")
     with ThreadPoolExecutor(8) as pool:
         paths = set(pool.map(lambda _: instance_probe.hand_over("redis", SECRET_URL), range(200)))
-    assert paths == {str(tmp_path / "urls" / "redis.url")}
-    assert [p.name for p in (tmp_path / "urls").iterdir()] == ["redis.url"]
+    assert len(paths) == 1
+    (path,) = paths
+    assert path and sorted(p.name for p in (tmp_path / "urls").iterdir()) == [".key", os.path.basename(path)]
 
 
 def test_no_password_in_the_probe_process_or_the_state_digest(tmp_path, monkeypatch) -> None:

@@ -1,30 +1,76 @@
 """CPU-seconds per cell, from the `cpu_s` property each cell writes into its JUnit report
 (its own process and the plugin subprocesses it reaped), and with `--run-cpu` (the CPU time of
 the whole Pants run) Pants' own share per cell, and the mean per matrix column (a backend, or a
-server variant of it: `redis.valkey-8.1`). Run by build-support/bin/bench-cells; a measurement,
-never a test."""
+server variant of it: `redis.valkey-8.1`). Each cell also reports the RPCs it made (`rpcs`): most
+of a cell's CPU time is its RPCs', so the CPU-ms per RPC, next to a bare gRPC echo's
+(`make perf`), says how much of a cell is the gRPC floor. Run by build-support/bin/bench-cells; a
+measurement, never a test."""
 
 from __future__ import annotations
 
 import argparse
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
 from prism_accept.cellname import CellAddress, kind_of
 from prism_accept.reports.results import parse_report_name, suites_of
 
 
-def cpu_by_cell(reports: Path) -> dict[str, float]:
-    found: dict[str, float] = {}
+@dataclass(frozen=True)
+class CellCost:
+    cpu_s: float
+    rpcs: int | None  # None: a report from before cells counted their RPCs
+
+
+def costs_by_cell(reports: Path) -> dict[str, CellCost]:
+    """`<column>#<cell>` -> its cost, for every cell report in `reports` that has `cpu_s`."""
+    found: dict[str, CellCost] = {}
     for path in sorted(reports.glob("*.xml")):
         cell = parse_report_name(path)
         if cell is None:
             continue
         for suite in suites_of(path):
-            for prop in suite.properties():
-                if prop.name == "cpu_s":
-                    found[f"{cell[0]}#{cell[1]}"] = float(prop.value)
+            props = {prop.name: prop.value for prop in suite.properties()}
+            if "cpu_s" in props:
+                rpcs = props.get("rpcs")
+                found[f"{cell[0]}#{cell[1]}"] = CellCost(float(props["cpu_s"]), int(rpcs) if rpcs is not None else None)
     return found
+
+
+def summary(costs: dict[str, CellCost], run_cpu: float | None = None) -> list[str]:
+    """The lines bench-cells prints: each cell, then the means per kind and per column, then all."""
+    lines = []
+    for cell, cost in sorted(costs.items(), key=lambda kv: -kv[1].cpu_s):
+        rpcs = f"  {cost.rpcs:6d} RPCs" if cost.rpcs is not None else ""
+        lines.append(f"{cost.cpu_s:7.2f} CPU-s{rpcs}  {cell}")
+
+    def line(label: str, group: list[CellCost], extra: str = "") -> str:
+        text = f"{label}: {len(group)} cells, mean {statistics.mean(c.cpu_s for c in group):.2f} CPU-s{extra}"
+        counted = [c for c in group if c.rpcs is not None]
+        rpcs = sum(c.rpcs or 0 for c in counted)
+        if counted and rpcs:
+            cpu = sum(c.cpu_s for c in counted)
+            text += f", {rpcs / len(counted):.0f} RPCs a cell, {1000 * cpu / rpcs:.2f} CPU-ms per RPC"
+        return text
+
+    kinds: dict[str, list[CellCost]] = {}
+    columns: dict[str, list[CellCost]] = {}
+    for cell, cost in costs.items():
+        kinds.setdefault(kind_of(cell), []).append(cost)
+        columns.setdefault(str(CellAddress.parse(cell).column), []).append(cost)
+    lines.extend(line(kind, group) for kind, group in sorted(kinds.items()))
+    if len(columns) > 1:
+        lines.extend(line(column, group, f", max {max(c.cpu_s for c in group):.2f}") for column, group in sorted(columns.items()))
+    everything = list(costs.values())
+    lines.append(line("all", everything, f", total {sum(c.cpu_s for c in everything):.1f} CPU-s"))
+    if run_cpu is not None:
+        pants = max(run_cpu - sum(c.cpu_s for c in everything), 0.0)
+        lines.append(
+            f"with Pants: {run_cpu:.1f} CPU-s for the run, {run_cpu / len(everything):.2f} CPU-s per cell"
+            f" (Pants' share {pants / len(everything):.2f} per cell, one Pants start-up included)"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,30 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=Path, default=Path("dist/test/reports"))
     parser.add_argument("--run-cpu", type=float, default=None, help="CPU-s of the whole Pants run (Pants and the cells it ran)")
     args = parser.parse_args(argv)
-    cpu = cpu_by_cell(args.reports)
-    if not cpu:
+    costs = costs_by_cell(args.reports)
+    if not costs:
         print(f"no cell reports with cpu_s in {args.reports}")
         return 1
-    for cell, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]):
-        print(f"{seconds:7.2f} CPU-s  {cell}")
-    kinds: dict[str, list[float]] = {}
-    for cell, seconds in cpu.items():
-        kinds.setdefault(kind_of(cell), []).append(seconds)
-    for kind, values in sorted(kinds.items()):
-        print(f"{kind}: {len(values)} cells, mean {statistics.mean(values):.2f} CPU-s")
-    columns: dict[str, list[float]] = {}
-    for cell, seconds in cpu.items():
-        columns.setdefault(str(CellAddress.parse(cell).column), []).append(seconds)
-    if len(columns) > 1:
-        for column, values in sorted(columns.items()):
-            print(f"{column}: {len(values)} cells, mean {statistics.mean(values):.2f} CPU-s, max {max(values):.2f}")
-    print(f"all: {len(cpu)} cells, mean {statistics.mean(cpu.values()):.2f} CPU-s, total {sum(cpu.values()):.1f} CPU-s")
-    if args.run_cpu is not None:
-        pants = max(args.run_cpu - sum(cpu.values()), 0.0)
-        print(
-            f"with Pants: {args.run_cpu:.1f} CPU-s for the run, {args.run_cpu / len(cpu):.2f} CPU-s per cell"
-            f" (Pants' share {pants / len(cpu):.2f} per cell, one Pants start-up included)"
-        )
+    print("\n".join(summary(costs, args.run_cpu)))
     return 0
 
 

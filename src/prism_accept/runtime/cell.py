@@ -17,6 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from prism_accept.cellname import CellAddress, CellName
+from prism_accept.harness.channel import calls_started
 from prism_accept.harness.endpoint import ENDPOINT_ENV, EndpointPlugin
 from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
 from prism_accept.harness.instances import InstanceUnavailable, cell_environ, resolve
@@ -226,8 +227,8 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session):
-    """The cell's CPU time (its own process, and plugin subprocesses it has reaped) as a report
-    property, for build-support/bin/bench-cells. Session fixtures are torn down by now."""
+    """The cell's CPU time (its own process, and plugin subprocesses it has reaped) and the RPCs it
+    made, as report properties, for build-support/bin/bench-cells. Session fixtures are torn down by now."""
     import resource
 
     from _pytest.junitxml import xml_key
@@ -237,3 +238,4 @@ def pytest_sessionfinish(session):
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
         xml.add_global_property("cpu_s", f"{cpu:.3f}")
+        xml.add_global_property("rpcs", str(calls_started()))
