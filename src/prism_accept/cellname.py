@@ -171,6 +171,22 @@ class CellAddress:
     def spec(self) -> str:
         return f"{CELLS_PATH}:{self}"
 
+    def property_name(self, name: str) -> str:
+        """The name of the cell's JUnit report property `name` (`redis#keyvalue_basic cpu_s`): a
+        report of several cells (a batch) holds each one's apart."""
+        return f"{self} {name}"
+
+    @classmethod
+    def from_property(cls, text: str) -> tuple[CellAddress, str] | None:
+        """(the cell, the property's own name) of a property_name; None for any other name."""
+        address, sep, name = text.partition(" ")
+        if not sep or not name:
+            return None
+        try:
+            return cls.parse(address), name
+        except ValueError:
+            return None
+
     @property
     def report_name(self) -> str:
         """The file name of the cell's JUnit report, as Pants writes it (Address.path_safe_spec)."""

@@ -63,6 +63,14 @@ def run_cell(
     backend: str = "memstore",
     module: str = "mutants.broken_plugin",
 ) -> subprocess.CompletedProcess:
+    env = {**mutant_env(mutant, tmp_path, backend, module, deviations), "PRISM_CELL": interface}
+    (tmp_path / "test_mutant_cell.py").write_text(CELL.format(interface=interface))
+    return run_pytest(env, tmp_path, [*pytest_args, str(tmp_path / "test_mutant_cell.py")], deadline_s)
+
+
+def mutant_env(mutant: str, tmp_path, backend: str, module: str, deviations: list[dict] | None = None) -> dict[str, str]:
+    """The environment of a cell run against the mutant: a scratch registry declaring the broken
+    plugin as `backend`'s."""
     registry = tmp_path / "registry"
     (registry / "backends").mkdir(parents=True)
     shutil.copy(registry_dir() / "interfaces.yaml", registry / "interfaces.yaml")
@@ -74,15 +82,29 @@ def run_cell(
         decl["deviations"] = deviations
     decl.pop("variants", None)
     (registry / "backends" / f"{backend}.yaml").write_text(yaml.safe_dump(decl))
-    (tmp_path / "test_mutant_cell.py").write_text(CELL.format(interface=interface))
-    env = {
+    return {
         **plugin_env(),
         "PRISM_MUTANT": mutant,
         "PRISM_REGISTRY_DIR": str(registry),
         "PRISM_BACKEND": backend,
-        "PRISM_CELL": interface,
         "PRISM_PLUGIN_MODE": "subprocess",
     }
+
+
+def run_batch(mutant: str, interfaces: list[str], tmp_path, *pytest_args: str, deadline_s: float = 300) -> subprocess.CompletedProcess:
+    """Several interface cells of memstore in one pytest process, from their cell files, as a
+    Pants batch runs them."""
+    from prism_accept.runtime import cellfile
+
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    for name, text in cellfile.expected_files(interfaces).items():
+        (cells / name).write_text(text)
+    env = mutant_env(mutant, tmp_path, "memstore", "mutants.broken_plugin")
+    return run_pytest(env, tmp_path, [*pytest_args, *(str(cells / cellfile.file_name(i)) for i in interfaces)], deadline_s)
+
+
+def run_pytest(env: dict[str, str], cwd, args: list[str], deadline_s: float) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             sys.executable,
@@ -94,10 +116,9 @@ def run_cell(
             "-p",
             "pytest_timeout",  # loaded by name: Pants' [test] env turns plugin autoloading off
             "--timeout=60",
-            *pytest_args,
-            str(tmp_path / "test_mutant_cell.py"),
+            *args,
         ],
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,

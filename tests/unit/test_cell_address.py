@@ -54,3 +54,11 @@ def test_names_that_are_no_column_are_refused(text):
 def test_a_column_is_its_backend_alone_or_backend_dot_variant():
     assert str(Column("redis")) == "redis" and str(Column("redis", "redis-6.2")) == "redis.redis-6.2"
     assert Column.parse("redis.redis-6.2") == Column("redis", "redis-6.2")
+
+
+def test_a_cells_report_properties_name_the_cell():
+    address = CellAddress.parse("redis.valkey-8.1#model-keyvalue")
+    assert address.property_name("cpu_s") == "redis.valkey-8.1#model-keyvalue cpu_s"
+    assert CellAddress.from_property(address.property_name("cpu_s")) == (address, "cpu_s")
+    for other in ("cpu_s", "instance", "redis#keyvalue_basic", "not a cell", "redis#keyvalue_basic "):
+        assert CellAddress.from_property(other) is None, other

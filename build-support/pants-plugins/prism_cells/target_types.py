@@ -32,6 +32,8 @@ from pants.engine.target import (
     TargetGenerator,
 )
 from pants.engine.unions import UnionMembership, UnionRule
+from pants.option.option_types import BoolOption
+from pants.option.subsystem import Subsystem
 
 from prism_accept.cellname import CHAOS, CellName, Column
 from prism_accept.cellname import CONVENTIONS as CONVENTIONS_CELL
@@ -42,8 +44,10 @@ from prism_accept.registry import VALIDATED_ENV, InstanceSpec, RegistryError, te
 from prism_cells.layout import (
     CATALOG,
     CELL_RUNNER,
+    CELLS_DIR,
     CHAOS_CELL,
     CONVENTIONS,
+    INTERFACE_CELL_FILE,
     MODELS_DIR,
     PLUGIN_SOURCE_ROOTS,
     PROBES_DIR,
@@ -57,6 +61,32 @@ from prism_cells.registry_rules import BackendName, Catalog, CatalogRequest, Inv
 HYPOTHESIS_PROFILE_ENV = "PRISM_HYPOTHESIS_PROFILE"
 VARIANT_ENV = "PRISM_VARIANT"  # read by prism_accept.runtime.cell (which the plugin cannot import)
 HYPOTHESIS_CELL_TIMEOUT_S = 1800
+
+
+class PrismCells(Subsystem):
+    options_scope = "prism-cells"
+    help = "How the compliance cells run."
+
+    batch = BoolOption(
+        default=True,
+        help=(
+            "Run the interface cells of a column (a backend, or one server variant) in shared pytest "
+            "processes: each cell stays a target of its own, but Pants runs up to [test].batch_size "
+            "of them in one process, caches their results as one and reports them as one. "
+            "Saves the process, Pants' sandbox and the imports of every cell but the first."
+        ),
+    )
+
+
+def batch_tag(column: Column) -> str:
+    """The batch_compatibility_tag of a column's interface cells: cells of two columns never
+    share a process (their PRISM_BACKEND and PRISM_VARIANT differ)."""
+    return f"prism-cells:{column}"
+
+
+def interface_cell_file(interface: str) -> str:
+    """tests/compliance/cells/test_<interface>.py, relative to tests/compliance."""
+    return INTERFACE_CELL_FILE.format(interface=interface)
 
 
 class CellTimeoutField(IntField):
@@ -188,7 +218,9 @@ def plan_cells(
 
 
 @rule
-async def generate_compliance_cells(request: GenerateComplianceCellsRequest, union_membership: UnionMembership) -> GeneratedTargets:
+async def generate_compliance_cells(
+    request: GenerateComplianceCellsRequest, union_membership: UnionMembership, prism_cells: PrismCells
+) -> GeneratedTargets:
     generator = request.generator
     column = Column.parse(generator.address.target_name)
     backend, variant = column.backend, column.variant
@@ -202,6 +234,7 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
         *(suite_path(i) for i in decl.implements),
         *(model_path(catalog.model_of(i)) for i in decl.implements),
         *(probe_path(catalog.model_of(i)) for i in decl.implements),
+        *(f"{CELLS_DIR}/{interface_cell_file(i)}" for i in decl.implements),
         CONVENTIONS,
         CHAOS_CELL,
         REPLICAS,
@@ -217,8 +250,20 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
     timeout = generator[CellTimeoutField].value
     private_deps = private_dependencies(decl.instance)
 
+    existing = set(existing_paths.files)
+
     def target(cell: Cell) -> PythonTestTarget:
-        env = [f"PRISM_BACKEND={backend}", f"PRISM_CELL={cell.name}", f"{VALIDATED_ENV}={text_digest(entry.text)}"]
+        # An interface's cell runs its own file (which names the cell), so a column's interface
+        # cells have the same environment and may share a process; without its file (a new
+        # interface, before `python -m prism_accept.runtime.cellfile --write`) it runs test_cell.py.
+        own_file = interface_cell_file(cell.interface) if cell.interface else None
+        if own_file and f"{CELLS_DIR}/{own_file}" not in existing:
+            own_file = None
+        env = [
+            f"PRISM_BACKEND={backend}",
+            *(() if own_file else (f"PRISM_CELL={cell.name}",)),
+            f"{VALIDATED_ENV}={text_digest(entry.text)}",
+        ]
         if variant:
             env.append(f"{VARIANT_ENV}={variant}")
         if cell.hypothesis:
@@ -233,7 +278,8 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
         return PythonTestTarget(
             {
                 **request.template,
-                "source": CELL_RUNNER,
+                "source": own_file or CELL_RUNNER,
+                **({"batch_compatibility_tag": batch_tag(column)} if own_file and prism_cells.batch else {}),
                 "dependencies": [*common_deps, *cell.dependencies, *(private_deps if cell.private else ())],
                 "extra_env_vars": env,
                 "tags": tags,
@@ -247,13 +293,14 @@ async def generate_compliance_cells(request: GenerateComplianceCellsRequest, uni
             union_membership,
         )
 
-    cells = plan_cells(decl.implements, catalog, set(existing_paths.files), faults=not variant)
+    cells = plan_cells(decl.implements, catalog, existing, faults=not variant)
     return GeneratedTargets(generator, [target(c) for c in cells])
 
 
 def rules():
     return [
         *collect_rules(),
+        *PrismCells.rules(),
         UnionRule(GenerateTargetsRequest, GenerateComplianceCellsRequest),
         PythonTestTarget.register_plugin_field(ComplianceBackendField),
         PythonTestTarget.register_plugin_field(ComplianceVariantField),

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from pants.backend.python.target_types import PythonTestsExtraEnvVarsField, PythonTestsTimeoutField, PythonTestTarget
+from pants.backend.python.target_types import (
+    PythonTestsBatchCompatibilityTagField,
+    PythonTestsExtraEnvVarsField,
+    PythonTestSourceField,
+    PythonTestsTimeoutField,
+    PythonTestTarget,
+)
 from pants.core.target_types import FilesGeneratorTarget, GenericTarget
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
@@ -60,6 +66,8 @@ def rule_runner() -> RuleRunner:
             "src/prism_accept/chaos/probes/keyvalue.py": "",
             "tests/compliance/BUILD": "# cells are synthesized",
             "tests/compliance/test_cell.py": "",
+            "tests/compliance/cells/test_keyvalue_basic.py": "",
+            "tests/compliance/cells/test_keyvalue_scan.py": "",
         }
     )
     return runner
@@ -90,8 +98,12 @@ def test_every_suite_names_the_suite_package_and_protos_of_every_model_of_the_ca
 def test_interface_cells(rule_runner: RuleRunner) -> None:
     tgt = cell(rule_runner, "alpha", "keyvalue_basic")
     assert tgt.get(Tags).value == ("compliance", "backend:alpha", "cell:interface", "interface:keyvalue_basic")
-    assert tgt[PythonTestsExtraEnvVarsField].value[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=keyvalue_basic")
-    assert tgt[PythonTestsExtraEnvVarsField].value[2].startswith("PRISM_REGISTRY_VALIDATED=")
+    # its own file names the cell: the environment is the column's alone
+    assert tgt[PythonTestSourceField].value == "cells/test_keyvalue_basic.py"
+    assert tgt[PythonTestsExtraEnvVarsField].value[0] == "PRISM_BACKEND=alpha"
+    assert tgt[PythonTestsExtraEnvVarsField].value[1].startswith("PRISM_REGISTRY_VALIDATED=")
+    assert not any(e.startswith("PRISM_CELL=") for e in tgt[PythonTestsExtraEnvVarsField].value)
+    assert tgt[PythonTestsBatchCompatibilityTagField].value == "prism-cells:alpha"  # [prism-cells] batch, on by default
     assert tgt[PythonTestsTimeoutField].value == 180
     assert set(tgt[Dependencies].value or ()) == {
         "registry/backends/alpha.yaml:backends",
@@ -100,7 +112,24 @@ def test_interface_cells(rule_runner: RuleRunner) -> None:
         "src/prism_accept/suites/keyvalue/basic.py",
     }
     # a declared interface without a suite module yet: no suite dependency
-    assert "src/prism_accept/suites/list/basic.py" not in (cell(rule_runner, "alpha", "list_basic")[Dependencies].value or ())
+    listed = cell(rule_runner, "alpha", "list_basic")
+    assert "src/prism_accept/suites/list/basic.py" not in (listed[Dependencies].value or ())
+    # nor a cell file yet: it runs test_cell.py, which the environment tells the cell
+    assert listed[PythonTestSourceField].value == "test_cell.py"
+    assert "PRISM_CELL=list_basic" in listed[PythonTestsExtraEnvVarsField].value
+
+
+def test_batching_puts_a_columns_interface_cells_together(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({"registry/backends/alpha.yaml": backend_yaml("alpha", ["keyvalue_basic", "list_basic"]) + VARIANTS})
+    tag = PythonTestsBatchCompatibilityTagField
+    assert cell(rule_runner, "alpha", "keyvalue_basic")[tag].value == "prism-cells:alpha"
+    assert cell(rule_runner, "beta", "keyvalue_scan")[tag].value == "prism-cells:beta"
+    assert cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")[tag].value == "prism-cells:alpha.fork-2.1"
+    # without a file of its own (test_cell.py, told by PRISM_CELL), and the other kinds: a process each
+    for name in ("list_basic", "undeclared", "conventions", "model-keyvalue", "chaos-keyvalue", "replicas"):
+        assert cell(rule_runner, "alpha", name)[tag].value is None, name
+    rule_runner.set_options(["--no-prism-cells-batch"])
+    assert cell(rule_runner, "alpha", "keyvalue_basic")[tag].value is None
 
 
 def test_undeclared_conventions_and_model_cells(rule_runner: RuleRunner) -> None:
@@ -189,7 +218,7 @@ def test_a_variant_is_a_compliance_cells_of_its_own_with_the_backends_cells(rule
     tgt = cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")
     assert tgt.get(Tags).value == ("compliance", "backend:alpha", "cell:interface", "variant:fork-2.1", "interface:keyvalue_basic")
     env = tgt[PythonTestsExtraEnvVarsField].value
-    assert env[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=keyvalue_basic") and "PRISM_VARIANT=fork-2.1" in env
+    assert env[0] == "PRISM_BACKEND=alpha" and "PRISM_VARIANT=fork-2.1" in env
     assert tgt[ComplianceBackendField].value == "alpha" and tgt[ComplianceVariantField].value == "fork-2.1"
     deps = set(tgt[Dependencies].value or ())
     assert "3rdparty/python:reqs#fork-dist" in deps and "src/prism_accept/suites/keyvalue/basic.py" in deps

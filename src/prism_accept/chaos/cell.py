@@ -89,12 +89,12 @@ class ChaosTests:
     probe_class: type[Probe]
 
     @pytest.fixture(scope="class")
-    def rig(self, declaration, record_testsuite_property) -> Iterator[Rig]:
+    def rig(self, declaration, cell_record) -> Iterator[Rig]:
         try:
             rig = Rig.start(declaration, cell_environ())
         except InstanceUnavailable as e:
             pytest.skip(str(e))
-        with rig.running(1, record_testsuite_property):
+        with rig.running(1, cell_record):
             yield rig
 
     @pytest.fixture

@@ -58,12 +58,12 @@ class ReplicaTests:
     none_reasons = {"model": "the backend declares no data model with a probe (src/prism_accept/chaos/probes)"}
 
     @pytest.fixture(scope="class")
-    def rig(self, declaration, record_testsuite_property) -> Iterator[Rig]:
+    def rig(self, declaration, cell_record) -> Iterator[Rig]:
         try:
             rig = Rig.start(declaration, cell_environ(), private=False, proxied=False)
         except InstanceUnavailable as e:
             pytest.skip(str(e))
-        with rig.running(2, record_testsuite_property):
+        with rig.running(2, cell_record):
             yield rig
 
     @pytest.fixture

@@ -92,7 +92,7 @@ class Rig:
     @contextlib.contextmanager
     def running(self, plugins: int, record: Callable[[str, str], None]) -> Iterator[Rig]:
         """The rig with `plugins` plugin processes started, its instance recorded (`record`:
-        the cell's record_testsuite_property); closed afterwards, whatever happened."""
+        the cell's cell_record); closed afterwards, whatever happened."""
         try:
             record("instance", self.described)
             record("plugin_mode", "subprocess" if plugins == 1 else f"subprocess x{plugins}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prism_accept.cellname import CellAddress, kind_of
-from prism_accept.reports.results import parse_report_name, suites_of
+from prism_accept.reports.results import CellReport, cell_reports
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,13 @@ class CellCost:
 
 
 def costs_by_cell(reports: Path) -> dict[str, CellCost]:
-    """`<column>#<cell>` -> its cost, for every cell report in `reports` that has `cpu_s`."""
+    """`<column>#<cell>` -> its cost, for every cell in `reports` whose report has `cpu_s` (in a
+    batch, the first cell's includes the process's start and imports)."""
     found: dict[str, CellCost] = {}
-    for path in sorted(reports.glob("*.xml")):
-        cell = parse_report_name(path)
-        if cell is None:
-            continue
-        for suite in suites_of(path):
-            props = {prop.name: prop.value for prop in suite.properties()}
-            if "cpu_s" in props:
-                rpcs = props.get("rpcs")
-                found[f"{cell[0]}#{cell[1]}"] = CellCost(float(props["cpu_s"]), int(rpcs) if rpcs is not None else None)
+    for address, report in sorted(cell_reports(reports).items(), key=lambda kv: str(kv[0])):
+        if isinstance(report, CellReport) and "cpu_s" in report.properties:
+            rpcs = report.properties.get("rpcs")
+            found[str(address)] = CellCost(float(report.properties["cpu_s"]), int(rpcs) if rpcs is not None else None)
     return found
 
 

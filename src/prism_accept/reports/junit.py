@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from junitparser import JUnitXml, TestSuite
 
+from prism_accept.cellname import CellAddress, CellName, Column
 from prism_accept.redact import redact
-from prism_accept.reports.results import report_path, suites_of
+from prism_accept.reports.results import CellReport, cell_reports
 
 
 def _redact_suite(suite: TestSuite, name: str) -> None:
@@ -23,20 +25,30 @@ def _redact_suite(suite: TestSuite, name: str) -> None:
     suite.name = name
 
 
+def cell_suite(report: CellReport) -> TestSuite:
+    """A test suite of one cell alone: its cases and its properties (by their own names), even
+    when its report is a batch's."""
+    suite = TestSuite(str(report.address))
+    if report.timestamp:
+        suite.timestamp = report.timestamp
+    for name, value in report.properties.items():
+        suite.add_property(name, value)
+    for case in report.cases:
+        suite.add_testcase(copy.deepcopy(case))
+    return suite
+
+
 def merge_reports(matrix, reports: Path, out: Path) -> None:
+    index = cell_reports(reports)
     merged = JUnitXml(name="prism-accept compliance")
-    for backend, row in matrix.cells.items():
+    for column, row in matrix.cells.items():
         for cell in row:
-            path = report_path(reports, backend, cell)
-            if not path.is_file():
+            report = index.get(CellAddress(Column.parse(column), CellName.parse(cell)))
+            if not isinstance(report, CellReport):  # none, or unreadable: the matrix reports the cell as an error
                 continue
-            try:
-                suites = suites_of(path)
-            except Exception:  # unreadable: the matrix already reports the cell as an error
-                continue
-            for suite in suites:
-                _redact_suite(suite, f"{backend}#{cell}")
-                suite._elem.attrib.pop("hostname", None)  # the runner's name certifies nothing
-                merged.add_testsuite(suite)
+            suite = cell_suite(report)
+            _redact_suite(suite, f"{column}#{cell}")
+            suite.update_statistics()
+            merged.add_testsuite(suite)
     merged.update_statistics()
     merged.write(str(out), pretty=True)

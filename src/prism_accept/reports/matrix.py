@@ -1,6 +1,6 @@
 """The compliance matrix of a Pants run, and the command that writes its reports.
 
-Built from the per-cell JUnit reports in dist/test/reports (cached cells count: Pants writes
+Built from the cells' JUnit reports in dist/test/reports (cached cells count: Pants writes
 their reports too). Prints RFC-015's text and writes dist/compliance/: matrix.json, matrix.md
 (the GitHub job summary), matrix.html (one self-contained page) and junit.xml (every cell merged).
 Every report says what it certifies: the suite's commit, each plugin's name and version, each
@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prism_accept.catalog import load_catalog
-from prism_accept.cellname import INTERFACE, KINDS, UNDECLARED, CellName, Column
+from prism_accept.cellname import INTERFACE, KINDS, UNDECLARED, CellAddress, CellName, Column
 from prism_accept.registry import BackendDeclaration, RegistryError, load_all
 from prism_accept.reports.results import (
     CellResult,
-    parse_report_name,
+    cell_reports,
     read_report,
     report_path,
+    result_of,
 )
 
 __all__ = ["Matrix", "build_matrix", "main", "read_report", "report_path"]
@@ -116,20 +117,19 @@ def columns(backends: dict[str, BackendDeclaration]) -> list[tuple[Column, Backe
 def build_matrix(backends: dict[str, BackendDeclaration], reports: Path, partial: bool = False) -> dict[str, dict[str, CellResult]]:
     """Every declared cell of every backend and variant (a missing report is an error, unless
     `partial`), plus the per-backend checks (model-*, conventions) that have a report."""
+    index = cell_reports(reports)
     found: dict[str, set[str]] = {}
-    for path in reports.glob("*.xml") if reports.is_dir() else ():
-        named = parse_report_name(path)
-        if named:
-            found.setdefault(named[0], set()).add(named[1])
+    for address in index:
+        found.setdefault(str(address.column), set()).add(str(address.cell))
     matrix: dict[str, dict[str, CellResult]] = {}
     for column, declaration in columns(backends):
         name = str(column)
         row = {}
         for cell in _cell_order(declaration, found.get(name, set())):
-            path = report_path(reports, name, cell)
-            if partial and not path.is_file():
+            entry = index.get(CellAddress(column, CellName.parse(cell)))
+            if partial and entry is None:
                 continue
-            row[cell] = read_report(path, name, cell)
+            row[cell] = result_of(entry, column, cell)
         if row:
             matrix[name] = row
     return matrix

@@ -1,8 +1,10 @@
-"""The results of a compliance run, read from the per-cell JUnit reports Pants writes.
+"""The results of a compliance run, read from the JUnit reports Pants writes.
 
-Pants writes one report per test target (`[test] report = true`), cached cells included, so
-these results cover every cell whether it ran now or came from a cache. Every string read from a
-report is redacted (no password in a URL survives).
+Pants writes one report per test process (`[test] report = true`), cached cells included, so
+these results cover every cell whether it ran now or came from a cache. A process runs one cell,
+or a batch of a column's interface cells (`[prism-cells] batch`): a cell names its properties
+`<column>#<cell> <name>` and its JUnit class (`<column>#<cell> class`), so `cell_reports` splits
+a report into its cells. Every string read from a report is redacted (no password in a URL survives).
 
 A cell's status is one of:
 - pass: every case passed (a skipped case inside a passing cell is counted as skipped, never passed);
@@ -131,30 +133,138 @@ def suites_of(path: Path) -> list[TestSuite]:
     return [xml] if isinstance(xml, TestSuite) else list(xml)  # type: ignore[list-item]
 
 
+READ_ERRORS = (JUnitXmlError, OSError, SyntaxError, ValueError)
+
+
+@dataclass
+class CellReport:
+    """One cell's part of a JUnit report: its properties (named as the cell recorded them), its
+    cases (junitparser TestCase) and when it ran."""
+
+    address: CellAddress
+    path: Path
+    properties: dict[str, str] = field(default_factory=dict)
+    cases: list = field(default_factory=list)
+    timestamp: str = ""
+
+
+def cells_of_file(path: Path) -> list[CellReport]:
+    """The cells of one report file (raises READ_ERRORS). A report whose properties name no cell
+    is the cell its file name says (a report from before cells named their properties)."""
+    cells: dict[CellAddress, CellReport] = {}
+    unnamed: list[tuple[dict[str, str], list, str]] = []
+    for suite in suites_of(path):
+        plain: dict[str, str] = {}
+        classes: dict[str, CellAddress] = {}
+        timestamp = suite.timestamp or ""
+        for prop in suite.properties():
+            named = CellAddress.from_property(prop.name or "")
+            if named is None:
+                plain[prop.name or ""] = prop.value or ""
+                continue
+            address, name = named
+            report = cells.setdefault(address, CellReport(address, path, timestamp=timestamp))
+            report.properties[name] = prop.value or ""
+            if name == "class":
+                classes[prop.value or ""] = address
+        cases = list(suite)
+        if not classes:
+            unnamed.append((plain, cases, timestamp))
+            continue
+        only = next(iter(classes.values())) if len(set(classes.values())) == 1 else None
+        for case in cases:
+            owner = classes.get(case.classname or "")
+            if owner is None:  # e.g. a cell file that failed to import, in a batch: its own cell
+                owner = _cell_of_module(case.classname or case.name or "", classes.values()) or only
+            if owner is not None:
+                cells.setdefault(owner, CellReport(owner, path, timestamp=timestamp)).cases.append(case)
+    if unnamed and not cells:
+        named_by_file = CellAddress.from_report(path.name)
+        if named_by_file is not None:
+            report = CellReport(named_by_file, path)
+            for plain, cases, timestamp in unnamed:
+                report.properties.update(plain)
+                report.cases.extend(cases)
+                report.timestamp = report.timestamp or timestamp
+            cells[named_by_file] = report
+    return list(cells.values())
+
+
+_CELL_FILE_MODULE = re.compile(r"(?:^|\.)cells\.test_(?P<interface>[A-Za-z0-9_]+)(?:\.|$)")
+
+
+def _cell_of_module(text: str, known) -> CellAddress | None:
+    """The interface cell whose file `text` (a JUnit class or case name) names, in the column of
+    the other cells of the same process."""
+    m = _CELL_FILE_MODULE.search(text)
+    columns = {a.column for a in known}
+    if not m or len(columns) != 1:
+        return None
+    return CellAddress(columns.pop(), CellName.of_interface(m["interface"]))
+
+
+def cell_reports(reports: Path) -> dict[CellAddress, CellReport | str]:
+    """Every cell that a report in `reports` holds -> its part (the newest, when reports of
+    several runs hold it), or why a report could not be read (for the cell its name says)."""
+    found: dict[CellAddress, CellReport | str] = {}
+    for path in sorted(reports.glob("*.xml")) if reports.is_dir() else ():
+        try:
+            cells = cells_of_file(path)
+        except READ_ERRORS as e:
+            address = CellAddress.from_report(path.name)
+            if address is not None and address not in found:
+                found[address] = redact(f"unreadable report {path.name}: {e}")
+            continue
+        for report in cells:
+            old = found.get(report.address)
+            if not isinstance(old, CellReport) or report.timestamp >= old.timestamp:
+                found[report.address] = report
+    return found
+
+
 def read_report(path: Path, column: str = "", cell: str = "") -> CellResult:
-    """The result of one cell's report; `column` is the backend or <backend>.<variant>."""
+    """The result of one cell in the report file `path`; `column` is the backend or
+    <backend>.<variant> (default: what the file's name says)."""
     if not (column and cell):
         column, cell = parse_report_name(path) or ("?", path.stem)
     try:
         parsed = Column.parse(column)
     except ValueError:  # a report file of no cell's name, read as itself
         parsed = Column(column)
-    backend, variant = parsed.backend, parsed.variant
     if not path.is_file():
-        return CellResult(backend, cell, "error", variant, reason="no result: the cell did not run (see the Pants output)")
+        return CellResult(parsed.backend, cell, "error", parsed.variant, reason="no result: the cell did not run (see the Pants output)")
     try:
-        suites = suites_of(path)
-    except (JUnitXmlError, OSError, SyntaxError, ValueError) as e:
-        return CellResult(backend, cell, "error", variant, reason=redact(f"unreadable report {path.name}: {e}"))
+        cells = {str(r.address): r for r in cells_of_file(path)}
+    except READ_ERRORS as e:
+        return CellResult(parsed.backend, cell, "error", parsed.variant, reason=redact(f"unreadable report {path.name}: {e}"))
+    address = f"{parsed}#{cell}"
+    if address not in cells and len(cells) == 1 and not CellAddress.from_report(path.name):
+        address = next(iter(cells))  # a report file of no cell's name holding one cell
+    report = cells.get(address)
+    if report is None:
+        return CellResult(parsed.backend, cell, "error", parsed.variant, reason=f"no result: {path.name} holds no case of the cell")
+    return cell_result(report, parsed, cell)
+
+
+def result_of(found: CellReport | str | None, column: Column, cell: str) -> CellResult:
+    """The result of one cell from cell_reports' entry for it."""
+    if found is None:
+        return CellResult(column.backend, cell, "error", column.variant, reason="no result: the cell did not run (see the Pants output)")
+    if isinstance(found, str):
+        return CellResult(column.backend, cell, "error", column.variant, reason=found)
+    return cell_result(found, column, cell)
+
+
+def cell_result(report: CellReport, column: Column, cell: str) -> CellResult:
+    backend, variant = column.backend, column.variant
     result = CellResult(backend, cell, "error", variant)
-    for suite in suites:
-        props = {p.name: redact(p.value or "") for p in suite.properties()}
-        result.instance = result.instance or props.get("instance", "")
-        result.backend_version = result.backend_version or props.get("backend_version", "")
-        result.plugin = result.plugin or props.get("plugin", "")
-        result.engine = result.engine or props.get("engine", "")
-        result.timestamp = result.timestamp or (suite.timestamp or "")
-        result.cases.extend(_case_result(case) for case in suite)
+    props = {k: redact(v) for k, v in report.properties.items()}
+    result.instance = props.get("instance", "")
+    result.backend_version = props.get("backend_version", "")
+    result.plugin = props.get("plugin", "")
+    result.engine = props.get("engine", "")
+    result.timestamp = report.timestamp
+    result.cases.extend(_case_result(case) for case in report.cases)
     counts = {s: sum(c.status == s for c in result.cases) for s in ("pass", "fail", "error", "skip", "deviation")}
     result.passed, result.skipped, result.deviations = counts["pass"], counts["skip"], counts["deviation"]
     result.failed = counts["fail"] + counts["error"]

@@ -1,22 +1,28 @@
-"""Fixtures of one compliance cell (pytest plugin, loaded by tests/compliance/test_cell.py).
+"""Fixtures of compliance cells (pytest plugin, loaded by the cell files: tests/compliance/test_cell.py
+and tests/compliance/cells/test_<interface>.py).
 
-The cell's backend and cell name (an interface, `undeclared`, `conventions` or `model-<model>`)
-come from PRISM_BACKEND and PRISM_CELL, which the generated Pants targets set, and the server
-variant's name, if the cell is one of a variant's, from PRISM_VARIANT (the cell then runs with
-the variant's instance and deviations). The instance is
-resolved once per cell; none available is a SKIP with the reason; a plugin that will not start
-is an ERROR."""
+A pytest process runs one cell or several (Pants runs a column's interface cells in one process when
+`[prism-cells] batch` is on): each cell is one test class, and every fixture below is the class's
+own. A class's cell is its `cell_address` (a cell file sets it), else PRISM_BACKEND, PRISM_VARIANT
+(unset or empty: the backend's own instance) and PRISM_CELL. The instance is resolved once per
+cell; none available is a SKIP with the reason; a plugin that will not start is an ERROR.
+
+What a cell records about itself (instance, plugin, CPU time, RPCs...) goes into the JUnit report
+as testsuite properties named `<column>#<cell> <name>` (CellAddress.property_name), so one report can
+hold several cells (prism_accept.reports.results splits it)."""
 
 from __future__ import annotations
 
 import functools
 import os
+import resource
+from typing import Callable
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from prism_accept.cellname import CellAddress, CellName
+from prism_accept.cellname import CellAddress, Column
 from prism_accept.harness.channel import calls_started
 from prism_accept.harness.endpoint import ENDPOINT_ENV, EndpointPlugin
 from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
@@ -30,23 +36,38 @@ from prism_accept.suites.base import Capabilities
 from prism_accept.suites.requirements import MARK, unmet
 from prism_accept.suites.rows import expect_rows, unchecked_rows
 
-__all__ = ["cell_address", "cell_from_environment"]
+__all__ = ["cell_address", "cell_declaration", "cell_from_environment", "class_cell"]
 VARIANT_ENV = "PRISM_VARIANT"
+CELL_ENV = "PRISM_CELL"
+
+
+def declaration_of(column: Column) -> BackendDeclaration:
+    """A column's declaration (the backend's, or its variant's), parsed once per process."""
+    return _declaration(column.backend, column.variant)
 
 
 @functools.lru_cache(maxsize=None)
+def _declaration(backend: str, variant: str) -> BackendDeclaration:
+    return load_backend(backend, variant=variant)
+
+
 def cell_declaration() -> BackendDeclaration:
-    """The running cell's backend (or variant) declaration, parsed once for the hooks, fixtures
-    and runner."""
-    address = cell_address()
-    return load_backend(address.backend, variant=address.variant)
+    """The environment's cell's backend (or variant) declaration."""
+    return declaration_of(cell_address().column)
 
 
 def cell_address() -> CellAddress:
-    """The running cell, from PRISM_BACKEND, PRISM_VARIANT (unset or empty: the backend's own
-    instance) and PRISM_CELL."""
+    """The environment's cell, from PRISM_BACKEND, PRISM_VARIANT and PRISM_CELL."""
     backend, cell = cell_from_environment()
     return CellAddress.of(backend, cell, os.environ.get(VARIANT_ENV, ""))
+
+
+def column_from_environment() -> Column:
+    """The environment's backend and variant (a cell file names the cell itself)."""
+    backend = os.environ.get("PRISM_BACKEND")
+    if not backend:
+        raise RuntimeError("PRISM_BACKEND is unset: run a cell through Pants, e.g. ./pants test tests/compliance:memstore#keyvalue_basic")
+    return Column(backend, os.environ.get(VARIANT_ENV, ""))
 
 
 def cell_from_environment() -> tuple[str, str]:
@@ -60,25 +81,84 @@ def cell_from_environment() -> tuple[str, str]:
     return backend, cell
 
 
-@pytest.fixture(scope="session")
-def declaration() -> BackendDeclaration:
-    return cell_declaration()
+def class_cell(cls: type | None) -> CellAddress:
+    """The cell a test class runs: its `cell_address`, else the environment's."""
+    address = getattr(cls, "cell_address", None)
+    return address if isinstance(address, CellAddress) else cell_address()
 
 
-@pytest.fixture(scope="session")
-def instance(declaration, record_testsuite_property):
+def _cpu_s() -> float:
+    """This process's CPU time and that of the children it has reaped (plugin subprocesses)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class CellRecord:
+    """Where a cell writes what it reports about itself, and what it has cost so far."""
+
+    # The first cell of a process counts from the process's start: its imports and pytest's
+    # start are part of what running it cost; a later cell of the same process counts from its own start.
+    _first = True
+
+    def __init__(self, address: CellAddress, record: Callable[[str, str], None]) -> None:
+        self.address = address
+        self._record = record
+        self._cpu_start = 0.0 if CellRecord._first else _cpu_s()
+        self._calls_start = 0 if CellRecord._first else calls_started()
+        CellRecord._first = False
+
+    def __call__(self, name: str, value: str) -> None:
+        self._record(self.address.property_name(name), value)
+
+    def calls(self) -> int:
+        """The calls this cell's channels have started so far."""
+        return calls_started() - self._calls_start
+
+    def finish(self) -> None:
+        """Its CPU time and RPCs, for build-support/bin/bench-cells."""
+        self("cpu_s", f"{_cpu_s() - self._cpu_start:.3f}")
+        self("rpcs", str(self.calls()))
+
+
+@pytest.fixture(scope="class", autouse=True)
+def cell_record(request, record_testsuite_property):
+    """The cell's own record (set up before and torn down after its other fixtures, so its cost
+    includes its plugin's and instance's start and stop)."""
+    record = CellRecord(class_cell(request.cls), record_testsuite_property)
+    _previous_case["passed"] = False
+    record("cell", str(record.address.cell))
+    # The plugin processes it starts see which cell they serve (build-support/coveragerc's context).
+    outer = os.environ.get(CELL_ENV)
+    os.environ[CELL_ENV] = str(record.address.cell)
+    try:
+        yield record
+    finally:
+        if outer is None:
+            os.environ.pop(CELL_ENV, None)
+        else:
+            os.environ[CELL_ENV] = outer
+        record.finish()
+
+
+@pytest.fixture(scope="class")
+def declaration(request) -> BackendDeclaration:
+    return declaration_of(class_cell(request.cls).column)
+
+
+@pytest.fixture(scope="class")
+def instance(declaration, cell_record):
     try:
         found = resolve(declaration, cell_environ())
     except InstanceUnavailable as e:
         pytest.skip(str(e))
-    record_testsuite_property("instance", found.described)
+    cell_record("instance", found.described)
     if declaration.variant_name:
-        record_testsuite_property("variant", declaration.variant_name)
+        cell_record("variant", declaration.variant_name)
     if found.identity:
-        record_testsuite_property("server_identity", found.identity)
+        cell_record("server_identity", found.identity)
     server = declaration.instance.server
     emulated = found.label is not None and server is not None and server.emulates
-    record_testsuite_property("engine", f"{server.emulates} emulation" if emulated and server else declaration.engine)
+    cell_record("engine", f"{server.emulates} emulation" if emulated and server else declaration.engine)
     try:
         yield found
     finally:
@@ -87,8 +167,8 @@ def instance(declaration, record_testsuite_property):
             NamespaceJournal.for_instance(declaration.backend, found.url).remove()
 
 
-@pytest.fixture(scope="session")
-def plugin(declaration, instance, record_testsuite_property):
+@pytest.fixture(scope="class")
+def plugin(declaration, instance, cell_record):
     """A started plugin connected to the instance: `channel`, `info`, `drop_namespace(ns)`."""
     if os.environ.get(ENDPOINT_ENV):  # already running (prism_accept.verify --endpoint): never stopped by us
         process = EndpointPlugin(os.environ[ENDPOINT_ENV], startup_timeout_s=declaration.plugin.startup_timeout_s)
@@ -104,10 +184,10 @@ def plugin(declaration, instance, record_testsuite_property):
     process.start(instance.settings)
     swept = process.sweep()
     if swept:
-        record_testsuite_property("swept_namespaces", str(len(swept)))
-    record_testsuite_property("plugin_mode", PLUGIN_MODES.get(type(process), "subprocess"))
-    record_testsuite_property("backend_version", process.backend_version)
-    record_testsuite_property("plugin", f"{process.info.name} {process.info.version}")
+        cell_record("swept_namespaces", str(len(swept)))
+    cell_record("plugin_mode", PLUGIN_MODES.get(type(process), "subprocess"))
+    cell_record("backend_version", process.backend_version)
+    cell_record("plugin", f"{process.info.name} {process.info.version}")
     yield process
     process.stop()
 
@@ -134,8 +214,19 @@ def pytest_runtest_makereport(item, call):
 _known_rows: dict[str, dict[str, str]] = {}  # case node id -> its rows declared as known deviations
 
 
+_invalid: dict[type, str] = {}  # cell class -> why its registry file does not fit it
+
+
 @pytest.fixture(autouse=True)
-def known_rows(request, declaration):
+def cell_is_valid(request):
+    """A cell whose registry file names cases it does not have runs none of its cases."""
+    why = _invalid.get(request.cls)
+    if why:
+        pytest.fail(why, pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def known_rows(request, declaration, cell_is_valid):
     """The rows of this case its registry file declares as known deviations (suites/rows.py);
     a declared row the case never checked is an error naming the file and the row."""
     expect_rows(_known_rows.get(request.node.nodeid, {}))
@@ -167,7 +258,7 @@ def plugin_still_answers(request):
         pytest.fail(f"plugin does not answer: {plugin.broken}\n{plugin.stderr_tail(2000)}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="class")
 def capabilities(declaration) -> Capabilities:
     return Capabilities(declaration)
 
@@ -182,7 +273,7 @@ def pytest_generate_tests(metafunc):
     params = getattr(metafunc.cls, "params", None)
     if params is None:
         return
-    for name, values in params(cell_declaration()).items():
+    for name, values in params(declaration_of(class_cell(metafunc.cls).column)).items():
         if name in metafunc.fixturenames:
             if not values:  # a fact, not pytest's "got empty parameter set ... at <path>"
                 why = getattr(metafunc.cls, "none_reasons", {}).get(name, f"the backend has no {name.replace('_', ' ')} to check")
@@ -191,25 +282,42 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Before any case runs: a case whose requirements the registry file does not declare is a
-    SKIP naming the file and field; a case the file lists under `deviations:` is a strict
-    expected failure (an unexpected pass fails)."""
-    _, cell = cell_from_environment()
-    decl = cell_declaration()
+    """Before any case runs, for each cell (test class): a case whose requirements the registry
+    file does not declare is a SKIP naming the file and field; a case the file lists under
+    `deviations:` is a strict expected failure (an unexpected pass fails). The report learns
+    which JUnit class is which cell (`<cell> class`)."""
+    from _pytest.junitxml import mangle_test_address, xml_key
+
+    xml = config.stash.get(xml_key, None)
+    classes: dict[type, list] = {}
+    for item in items:
+        classes.setdefault(item.cls, []).append(item)
+    for cls, cell_items in classes.items():
+        if cls is None:
+            continue
+        address = class_cell(cls)
+        if xml is not None:
+            node = cell_items[0].parent
+            xml.add_global_property(address.property_name("class"), ".".join(mangle_test_address(node.nodeid)))
+        _mark_cell(address, cls, cell_items)
+
+
+def _mark_cell(address: CellAddress, cls: type, items: list) -> None:
+    cell = str(address.cell)
+    decl = declaration_of(address.column)
     deviations = {d.case: d for d in decl.deviations if d.cell == cell and not d.row}
     rows: dict[str, dict[str, str]] = {}
     for d in decl.deviations:
         if d.cell == cell and d.row:
             rows.setdefault(d.case, {})[d.row] = f"declared in {decl.path}: {d.reason}"
-    classes = {item.cls for item in items if item.cls is not None}
-    known = set().union(*(case_names(c) for c in classes)) if classes else set()
+    known = case_names(cls)
     unknown = sorted((set(deviations) | set(rows)) - known)
-    if classes and unknown:
-        raise pytest.UsageError(
+    if unknown:  # every case of this cell fails with it; the other cells of the process run
+        _invalid[cls] = (
             f"{decl.path}: field 'deviations': cell {cell} has no case {', '.join(unknown)}; "
             f"fix: name one of {', '.join(sorted(known))}"
         )
-    hypothesis_timeout = case_timeout_s() if CellName.parse(cell).kind.hypothesis else None
+    hypothesis_timeout = case_timeout_s() if address.cell.kind.hypothesis else None
     for item in items:
         if hypothesis_timeout is not None:
             item.add_marker(pytest.mark.timeout(hypothesis_timeout))
@@ -223,19 +331,3 @@ def pytest_collection_modifyitems(session, config, items):
         deviation = deviations.get(case)
         if deviation is not None:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation declared in {decl.path}: {deviation.reason}"))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session):
-    """The cell's CPU time (its own process, and plugin subprocesses it has reaped) and the RPCs it
-    made, as report properties, for build-support/bin/bench-cells. Session fixtures are torn down by now."""
-    import resource
-
-    from _pytest.junitxml import xml_key
-
-    xml = session.config.stash.get(xml_key, None)
-    if xml is not None:
-        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-        xml.add_global_property("cpu_s", f"{cpu:.3f}")
-        xml.add_global_property("rpcs", str(calls_started()))

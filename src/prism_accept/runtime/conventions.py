@@ -32,7 +32,6 @@ from hypothesis import strategies as st
 
 from prism.options.v1 import options_pb2
 from prism_accept.catalog import get_interface
-from prism_accept.harness.channel import calls_started
 from prism_accept.models.profiles import profile_name
 from prism_accept.registry import BackendDeclaration
 from prism_accept.runtime import isolation
@@ -360,7 +359,7 @@ class ConventionsTests(InterfaceSuite):
                 f"BatchGet of {count} x a {size}-byte key ({count * size} bytes): got {code}, want one of {sorted(REFUSED)}"
             )
 
-    def test_health_answers_afterwards(self, plugin, record_testsuite_property):
-        record_testsuite_property("conventions_requests", str(calls_started()))  # every call of the cell's channels so far
+    def test_health_answers_afterwards(self, plugin, cell_record):
+        cell_record("conventions_requests", str(cell_record.calls()))  # every call of the cell's channels so far
         status = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
         check("health after every other conventions case", health_pb2.HealthCheckResponse.ServingStatus.Name(status), "SERVING")
