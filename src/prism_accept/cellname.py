@@ -29,17 +29,21 @@ class CellKind:
     prefix: str = ""  # cells of this kind are named `<prefix><subject>`
     fixed: bool = False  # one cell per backend, named `name`
     hypothesis: bool = False  # runs Hypothesis examples: the per-case timeout is the profile's
+    # May share a pytest process with other cells of its column (a Pants batch): its cells have a
+    # file of their own (tests/compliance/cells/). Not the fault kinds: they kill, pause and cut
+    # off plugin processes and private servers, and a cell of them runs alone.
+    shares_process: bool = False
     title: str = ""  # what reports call a cell of this kind; {subject} for prefixed kinds
 
     def __str__(self) -> str:
         return self.name
 
 
-INTERFACE = CellKind("interface")
-MODEL = CellKind("model", prefix="model-", hypothesis=True, title="{subject} data model")
+INTERFACE = CellKind("interface", shares_process=True)
+MODEL = CellKind("model", prefix="model-", hypothesis=True, title="{subject} data model", shares_process=True)
 CHAOS = CellKind("chaos", prefix="chaos-", title="{subject} under faults")
-CONVENTIONS = CellKind("conventions", fixed=True, hypothesis=True, title="conventions")
-UNDECLARED = CellKind("undeclared", fixed=True, title="undeclared interfaces")
+CONVENTIONS = CellKind("conventions", fixed=True, hypothesis=True, title="conventions", shares_process=True)
+UNDECLARED = CellKind("undeclared", fixed=True, title="undeclared interfaces", shares_process=True)
 REPLICAS = CellKind("replicas", fixed=True, title="plugin replicas")
 # Most specific first; INTERFACE, which takes any other name, last.
 KINDS = (MODEL, CHAOS, CONVENTIONS, UNDECLARED, REPLICAS, INTERFACE)
@@ -68,6 +72,19 @@ class CellName:
         return cls(INTERFACE, name)
 
     @classmethod
+    def from_file_stem(cls, stem: str) -> CellName:
+        """The cell whose file is `test_<stem>.py` (file_stem): `model_keyvalue` -> model-keyvalue."""
+        for kind in KINDS:
+            if kind.prefix and stem.startswith(_stem(kind.prefix)) and len(stem) > len(kind.prefix):
+                return cls(kind, stem[len(kind.prefix) :])
+        return cls.parse(stem)
+
+    @property
+    def file_stem(self) -> str:
+        """The cell's name as a module name: `model-keyvalue` -> `model_keyvalue`."""
+        return _stem(str(self))
+
+    @classmethod
     def of_interface(cls, interface: str) -> CellName:
         return cls(INTERFACE, interface)
 
@@ -91,6 +108,10 @@ class CellName:
 
     def __str__(self) -> str:
         return self.kind.name if self.kind.fixed else f"{self.kind.prefix}{self.subject}"
+
+
+def _stem(text: str) -> str:
+    return text.replace("-", "_")
 
 
 def kind_of(cell: str) -> str:

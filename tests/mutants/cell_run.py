@@ -92,16 +92,17 @@ def mutant_env(mutant: str, tmp_path, backend: str, module: str, deviations: lis
 
 
 def run_batch(mutant: str, interfaces: list[str], tmp_path, *pytest_args: str, deadline_s: float = 300) -> subprocess.CompletedProcess:
-    """Several interface cells of memstore in one pytest process, from their cell files, as a
-    Pants batch runs them."""
+    """Several cells of memstore (`keyvalue_basic`, `model-keyvalue`...) in one pytest process,
+    from their cell files, as a Pants batch runs them."""
     from prism_accept.runtime import cellfile
 
     cells = tmp_path / "cells"
     cells.mkdir()
-    for name, text in cellfile.expected_files(interfaces).items():
+    names = [CellName.parse(i) for i in interfaces]
+    for name, text in cellfile.expected_files(names).items():
         (cells / name).write_text(text)
     env = mutant_env(mutant, tmp_path, "memstore", "mutants.broken_plugin")
-    return run_pytest(env, tmp_path, [*pytest_args, *(str(cells / cellfile.file_name(i)) for i in interfaces)], deadline_s)
+    return run_pytest(env, tmp_path, [*pytest_args, *(str(cells / cellfile.file_name(n)) for n in names)], deadline_s)
 
 
 def run_pytest(env: dict[str, str], cwd, args: list[str], deadline_s: float) -> subprocess.CompletedProcess:

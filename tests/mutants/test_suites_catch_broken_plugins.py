@@ -111,18 +111,19 @@ def test_a_deviation_naming_no_row_is_an_error_naming_the_row(tmp_path):
 
 def test_cells_batched_in_one_process_fail_alone(tmp_path):
     """A batch (a column's interface cells in one pytest process) against a plugin whose Delete
-    is broken: keyvalue_basic fails, list_basic, with a plugin process of its own, passes, and
-    the report tells each cell's result and cost apart."""
+    is broken: keyvalue_basic fails, list_basic and undeclared, each with a plugin process of its
+    own, pass, and the report tells each cell's result and cost apart."""
     from prism_accept.reports.results import cell_reports, result_of
 
     report = tmp_path / "reports" / "batch.xml"
-    run = run_batch("delete-always-found", ["keyvalue_basic", "list_basic"], tmp_path, f"--junitxml={report}")
+    run = run_batch("delete-always-found", ["keyvalue_basic", "list_basic", "undeclared"], tmp_path, f"--junitxml={report}")
     assert run.returncode == 1, run.stdout[-2000:]
     found = {str(a): (a, r) for a, r in cell_reports(report.parent).items()}
-    assert set(found) == {"memstore#keyvalue_basic", "memstore#list_basic"}, run.stdout[-2000:]
+    assert set(found) == {"memstore#keyvalue_basic", "memstore#list_basic", "memstore#undeclared"}, run.stdout[-2000:]
     status = {name: result_of(r, a.column, str(a.cell)) for name, (a, r) in found.items()}
     check("batched keyvalue_basic against delete-always-found", status["memstore#keyvalue_basic"].status, "fail")
     check("batched list_basic against delete-always-found", status["memstore#list_basic"].status, "pass")
+    check("batched undeclared against delete-always-found", status["memstore#undeclared"].status, "pass")
     for name, (_, r) in found.items():
         assert float(r.properties["cpu_s"]) > 0 and int(r.properties["rpcs"]) > 0, (name, r.properties)
         assert r.properties["plugin_mode"] == "subprocess" and r.properties["plugin"].startswith("memstore"), r.properties

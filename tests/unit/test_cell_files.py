@@ -1,29 +1,42 @@
-"""The interface cells' files (tests/compliance/cells/): one per interface of the catalog, each
-as prism_accept.runtime.cellfile writes it, so a column's interface cells can share a process."""
+"""The cells' own files (tests/compliance/cells/): one per cell name of a kind that may share a
+process (interfaces, model-<model>, conventions, undeclared), each as prism_accept.runtime.cellfile
+writes it, so a column's cells can share a process."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prism_accept.catalog import interface_names
-from prism_accept.cellname import CellAddress
+from prism_accept.catalog import load_catalog
+from prism_accept.cellname import CHAOS, CellAddress, CellName
 from prism_accept.runtime import cellfile
 
 CELLS = Path(cellfile.CELL_FILES_DIR)
 
 
-def test_every_interface_has_its_current_cell_file():
-    assert cellfile.differences(CELLS, interface_names()) == [], "fix: python -m prism_accept.runtime.cellfile --write"
+def test_every_cell_that_may_share_a_process_has_its_current_file():
+    assert cellfile.differences(CELLS, cellfile.catalog_cells(load_catalog())) == [], "fix: python -m prism_accept.runtime.cellfile --write"
+    names = {p.name for p in CELLS.glob("test_*.py")}
+    assert {"test_keyvalue_basic.py", "test_model_keyvalue.py", "test_conventions.py", "test_undeclared.py"} <= names
+    assert not any(n.startswith("test_chaos") or n == "test_replicas.py" for n in names), "fault cells run alone"
+
+
+def test_a_file_names_its_cell():
+    for cell in ("keyvalue_basic", "model-keyvalue", "conventions", "undeclared"):
+        name = CellName.parse(cell)
+        assert CellName.from_file_stem(name.file_stem) == name
+        assert cellfile.file_name(name) == f"test_{cell.replace('-', '_')}.py"
+    assert not CellName(CHAOS, "keyvalue").kind.shares_process
 
 
 def test_missing_stale_and_left_over_files_are_named(tmp_path):
-    (tmp_path / "test_keyvalue_basic.py").write_text(cellfile.TEMPLATE.format(interface="keyvalue_basic"))
+    (tmp_path / "test_keyvalue_basic.py").write_text(cellfile.TEMPLATE.format(cell="keyvalue_basic"))
     (tmp_path / "test_keyvalue_scan.py").write_text("# edited by hand\n")
-    (tmp_path / "test_keyvalue_gone.py").write_text(cellfile.TEMPLATE.format(interface="keyvalue_gone"))
-    assert cellfile.differences(tmp_path, ["keyvalue_basic", "keyvalue_scan", "list_basic"]) == [
+    (tmp_path / "test_keyvalue_gone.py").write_text(cellfile.TEMPLATE.format(cell="keyvalue_gone"))
+    cells = [CellName.parse(c) for c in ("keyvalue_basic", "keyvalue_scan", "list_basic")]
+    assert cellfile.differences(tmp_path, cells) == [
         f"{tmp_path}/test_list_basic.py: missing",
         f"{tmp_path}/test_keyvalue_scan.py: stale",
-        f"{tmp_path}/test_keyvalue_gone.py: no such interface in the catalog",
+        f"{tmp_path}/test_keyvalue_gone.py: no such cell",
     ]
 
 

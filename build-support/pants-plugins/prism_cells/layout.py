@@ -4,8 +4,9 @@ REGISTRY_DIR = "registry/backends"
 CATALOG = "registry/interfaces.yaml"
 CELLS_DIR = "tests/compliance"
 CELL_RUNNER = "test_cell.py"
-# An interface's cell file, relative to CELLS_DIR (prism_accept.runtime.cellfile writes them).
-INTERFACE_CELL_FILE = "cells/test_{interface}.py"
+# A cell's own file, relative to CELLS_DIR (prism_accept.runtime.cellfile writes them), for the
+# kinds of cell that may share a process (CellKind.shares_process).
+CELL_FILE = "cells/test_{stem}.py"
 SUITES_DIR = "src/prism_accept/suites"
 PROTO_DIR = "proto/prism"  # proto/prism/<model>/v1/<model>.proto
 MODELS_DIR = "src/prism_accept/models"

@@ -1,7 +1,9 @@
 """The `compliance_cells` target generator: one `python_test` per cell of a backend.
 
-Cells of backend B (`tests/compliance:B#<cell>`), each running tests/compliance/test_cell.py with
-PRISM_BACKEND=B and PRISM_CELL=<cell>:
+Cells of backend B (`tests/compliance:B#<cell>`), each running its own file,
+tests/compliance/cells/test_<cell>.py, with PRISM_BACKEND=B (the kinds that may share a process,
+which Pants then batches per column), or tests/compliance/test_cell.py with PRISM_BACKEND=B and
+PRISM_CELL=<cell> (the fault kinds, and a cell whose file is not written yet):
 - `#<interface>` per interface B declares, depending on the interface's suite module;
 - `#undeclared`: the other interfaces answer UNIMPLEMENTED (needs every model's protos);
 - `#conventions`, when src/prism_accept/runtime/conventions.py exists;
@@ -43,11 +45,11 @@ from prism_accept.harness import container_settings
 from prism_accept.registry import VALIDATED_ENV, InstanceSpec, RegistryError, text_digest
 from prism_cells.layout import (
     CATALOG,
+    CELL_FILE,
     CELL_RUNNER,
     CELLS_DIR,
     CHAOS_CELL,
     CONVENTIONS,
-    INTERFACE_CELL_FILE,
     MODELS_DIR,
     PLUGIN_SOURCE_ROOTS,
     PROBES_DIR,
@@ -70,7 +72,7 @@ class PrismCells(Subsystem):
     batch = BoolOption(
         default=True,
         help=(
-            "Run the interface cells of a column (a backend, or one server variant) in shared pytest "
+            "Run the cells of a column (a backend, or one server variant), but the fault cells, in shared pytest "
             "processes: each cell stays a target of its own, but Pants runs up to [test].batch_size "
             "of them in one process, caches their results as one and reports them as one. "
             "Saves the process, Pants' sandbox and the imports of every cell but the first."
@@ -79,14 +81,16 @@ class PrismCells(Subsystem):
 
 
 def batch_tag(column: Column) -> str:
-    """The batch_compatibility_tag of a column's interface cells: cells of two columns never
-    share a process (their PRISM_BACKEND and PRISM_VARIANT differ)."""
+    """The batch_compatibility_tag of a column's cells that may share a process: cells of two
+    columns never do (their PRISM_BACKEND and PRISM_VARIANT differ), and Pants keeps cells of
+    different environments apart too (the Hypothesis kinds pass PRISM_HYPOTHESIS_PROFILE)."""
     return f"prism-cells:{column}"
 
 
-def interface_cell_file(interface: str) -> str:
-    """tests/compliance/cells/test_<interface>.py, relative to tests/compliance."""
-    return INTERFACE_CELL_FILE.format(interface=interface)
+def cell_file(cell: CellName) -> str | None:
+    """tests/compliance/cells/test_<cell>.py, relative to tests/compliance, for a kind of cell that
+    may share a process; None for the others (they run test_cell.py)."""
+    return CELL_FILE.format(stem=cell.file_stem) if cell.kind.shares_process else None
 
 
 class CellTimeoutField(IntField):
@@ -234,7 +238,7 @@ async def generate_compliance_cells(
         *(suite_path(i) for i in decl.implements),
         *(model_path(catalog.model_of(i)) for i in decl.implements),
         *(probe_path(catalog.model_of(i)) for i in decl.implements),
-        *(f"{CELLS_DIR}/{interface_cell_file(i)}" for i in decl.implements),
+        f"{CELLS_DIR}/{CELL_FILE.format(stem='*')}",
         CONVENTIONS,
         CHAOS_CELL,
         REPLICAS,
@@ -253,10 +257,10 @@ async def generate_compliance_cells(
     existing = set(existing_paths.files)
 
     def target(cell: Cell) -> PythonTestTarget:
-        # An interface's cell runs its own file (which names the cell), so a column's interface
-        # cells have the same environment and may share a process; without its file (a new
+        # A cell of a kind that may share a process runs its own file (which names the cell), so
+        # the column's cells of that kind have the same environment; without its file (a new
         # interface, before `python -m prism_accept.runtime.cellfile --write`) it runs test_cell.py.
-        own_file = interface_cell_file(cell.interface) if cell.interface else None
+        own_file = cell_file(cell.cell)
         if own_file and f"{CELLS_DIR}/{own_file}" not in existing:
             own_file = None
         env = [

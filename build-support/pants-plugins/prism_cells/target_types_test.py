@@ -66,8 +66,10 @@ def rule_runner() -> RuleRunner:
             "src/prism_accept/chaos/probes/keyvalue.py": "",
             "tests/compliance/BUILD": "# cells are synthesized",
             "tests/compliance/test_cell.py": "",
-            "tests/compliance/cells/test_keyvalue_basic.py": "",
-            "tests/compliance/cells/test_keyvalue_scan.py": "",
+            **{
+                f"tests/compliance/cells/test_{c}.py": ""
+                for c in ("keyvalue_basic", "keyvalue_scan", "undeclared", "conventions", "model_keyvalue")
+            },
         }
     )
     return runner
@@ -125,9 +127,16 @@ def test_batching_puts_a_columns_interface_cells_together(rule_runner: RuleRunne
     assert cell(rule_runner, "alpha", "keyvalue_basic")[tag].value == "prism-cells:alpha"
     assert cell(rule_runner, "beta", "keyvalue_scan")[tag].value == "prism-cells:beta"
     assert cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")[tag].value == "prism-cells:alpha.fork-2.1"
-    # without a file of its own (test_cell.py, told by PRISM_CELL), and the other kinds: a process each
-    for name in ("list_basic", "undeclared", "conventions", "model-keyvalue", "chaos-keyvalue", "replicas"):
-        assert cell(rule_runner, "alpha", name)[tag].value is None, name
+    for name in ("undeclared", "conventions", "model-keyvalue"):
+        tgt = cell(rule_runner, "alpha", name)
+        assert tgt[tag].value == "prism-cells:alpha", name
+        assert tgt[PythonTestSourceField].value == f"cells/test_{name.replace('-', '_')}.py", name
+        assert not any(e.startswith("PRISM_CELL=") for e in tgt[PythonTestsExtraEnvVarsField].value), name
+    # without a file of its own (test_cell.py, told by PRISM_CELL), and the fault kinds: a process each
+    for name in ("list_basic", "chaos-keyvalue", "replicas"):
+        tgt = cell(rule_runner, "alpha", name)
+        assert tgt[tag].value is None and tgt[PythonTestSourceField].value == "test_cell.py", name
+        assert f"PRISM_CELL={name}" in tgt[PythonTestsExtraEnvVarsField].value, name
     rule_runner.set_options(["--no-prism-cells-batch"])
     assert cell(rule_runner, "alpha", "keyvalue_basic")[tag].value is None
 
@@ -136,7 +145,8 @@ def test_undeclared_conventions_and_model_cells(rule_runner: RuleRunner) -> None
     protos = {f"proto/prism/{m}/v1" for m in ("keyvalue", "list", "set")}
     undeclared = cell(rule_runner, "alpha", "undeclared")
     assert protos <= set(undeclared[Dependencies].value or ())
-    assert undeclared[PythonTestsExtraEnvVarsField].value[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=undeclared")
+    assert undeclared[PythonTestsExtraEnvVarsField].value[0] == "PRISM_BACKEND=alpha"
+    assert undeclared[PythonTestSourceField].value == "cells/test_undeclared.py"
 
     conventions = cell(rule_runner, "alpha", "conventions")
     assert {"src/prism_accept/runtime/conventions.py", *protos} <= set(conventions[Dependencies].value or ())
@@ -146,7 +156,7 @@ def test_undeclared_conventions_and_model_cells(rule_runner: RuleRunner) -> None
     model = cell(rule_runner, "alpha", "model-keyvalue")
     assert "src/prism_accept/models/keyvalue.py" in model[Dependencies].value
     env = model[PythonTestsExtraEnvVarsField].value
-    assert env[:2] == ("PRISM_BACKEND=alpha", "PRISM_CELL=model-keyvalue") and env[-1] == "PRISM_HYPOTHESIS_PROFILE"
+    assert env[0] == "PRISM_BACKEND=alpha" and env[-1] == "PRISM_HYPOTHESIS_PROFILE"
     assert "cell:model" in model.get(Tags).value
     # list is declared but has no models/list.py: no cell
     with pytest.raises(ExecutionError):

@@ -2,7 +2,7 @@
 
 Pants writes one report per test process (`[test] report = true`), cached cells included, so
 these results cover every cell whether it ran now or came from a cache. A process runs one cell,
-or a batch of a column's interface cells (`[prism-cells] batch`): a cell names its properties
+or a batch of a column's cells (`[prism-cells] batch`): a cell names its properties
 `<column>#<cell> <name>` and its JUnit class (`<column>#<cell> class`), so `cell_reports` splits
 a report into its cells. Every string read from a report is redacted (no password in a URL survives).
 
@@ -190,17 +190,17 @@ def cells_of_file(path: Path) -> list[CellReport]:
     return list(cells.values())
 
 
-_CELL_FILE_MODULE = re.compile(r"(?:^|\.)cells\.test_(?P<interface>[A-Za-z0-9_]+)(?:\.|$)")
+_CELL_FILE_MODULE = re.compile(r"(?:^|\.)cells\.test_(?P<stem>[A-Za-z0-9_]+)(?:\.|$)")
 
 
 def _cell_of_module(text: str, known) -> CellAddress | None:
-    """The interface cell whose file `text` (a JUnit class or case name) names, in the column of
-    the other cells of the same process."""
+    """The cell whose file `text` (a JUnit class or case name) names, in the column of the other
+    cells of the same process."""
     m = _CELL_FILE_MODULE.search(text)
     columns = {a.column for a in known}
     if not m or len(columns) != 1:
         return None
-    return CellAddress(columns.pop(), CellName.of_interface(m["interface"]))
+    return CellAddress(columns.pop(), CellName.from_file_stem(m["stem"]))
 
 
 def cell_reports(reports: Path) -> dict[CellAddress, CellReport | str]:

@@ -1,7 +1,7 @@
 """Fixtures of compliance cells (pytest plugin, loaded by the cell files: tests/compliance/test_cell.py
-and tests/compliance/cells/test_<interface>.py).
+and tests/compliance/cells/test_<cell>.py).
 
-A pytest process runs one cell or several (Pants runs a column's interface cells in one process when
+A pytest process runs one cell or several (Pants runs several cells of a column in one process when
 `[prism-cells] batch` is on): each cell is one test class, and every fixture below is the class's
 own. A class's cell is its `cell_address` (a cell file sets it), else PRISM_BACKEND, PRISM_VARIANT
 (unset or empty: the backend's own instance) and PRISM_CELL. The instance is resolved once per

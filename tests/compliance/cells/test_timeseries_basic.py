@@ -1,7 +1,7 @@
 """The timeseries_basic cell of $PRISM_BACKEND (generated: python -m prism_accept.runtime.cellfile --write)."""
 
-from prism_accept.runtime.cellfile import define_interface_cell
+from prism_accept.runtime.cellfile import define_cell_of_file
 
 pytest_plugins = ["prism_accept.runtime.cell"]
 
-define_interface_cell(globals())
+define_cell_of_file(globals())
