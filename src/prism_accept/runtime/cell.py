@@ -36,24 +36,15 @@ from prism_accept.suites.base import Capabilities
 from prism_accept.suites.requirements import MARK, unmet
 from prism_accept.suites.rows import expect_rows, unchecked_rows
 
-__all__ = ["cell_address", "cell_declaration", "cell_from_environment", "class_cell"]
+__all__ = ["cell_address", "cell_from_environment", "class_cell", "declaration_of"]
 VARIANT_ENV = "PRISM_VARIANT"
 CELL_ENV = "PRISM_CELL"
 
 
+@functools.lru_cache(maxsize=None)
 def declaration_of(column: Column) -> BackendDeclaration:
     """A column's declaration (the backend's, or its variant's), parsed once per process."""
-    return _declaration(column.backend, column.variant)
-
-
-@functools.lru_cache(maxsize=None)
-def _declaration(backend: str, variant: str) -> BackendDeclaration:
-    return load_backend(backend, variant=variant)
-
-
-def cell_declaration() -> BackendDeclaration:
-    """The environment's cell's backend (or variant) declaration."""
-    return declaration_of(cell_address().column)
+    return load_backend(column.backend, variant=column.variant)
 
 
 def cell_address() -> CellAddress:
@@ -126,7 +117,6 @@ def cell_record(request, record_testsuite_property):
     includes its plugin's and instance's start and stop)."""
     record = CellRecord(class_cell(request.cls), record_testsuite_property)
     _previous_case["passed"] = False
-    record("cell", str(record.address.cell))
     # The plugin processes it starts see which cell they serve (build-support/coveragerc's context).
     outer = os.environ.get(CELL_ENV)
     os.environ[CELL_ENV] = str(record.address.cell)
