@@ -30,8 +30,9 @@ class CellKind:
     fixed: bool = False  # one cell per backend, named `name`
     hypothesis: bool = False  # runs Hypothesis examples: the per-case timeout is the profile's
     # May share a pytest process with other cells of its column (a Pants batch): its cells have a
-    # file of their own (tests/compliance/cells/). Not the fault kinds: they kill, pause and cut
-    # off plugin processes and private servers, and a cell of them runs alone.
+    # file of their own (tests/compliance/cells/). Every kind does: the fault kinds kill, pause and
+    # cut off plugin subprocesses and private servers of their own, never the cell's process, and
+    # stop them when the cell ends. A kind that must not would say False here.
     shares_process: bool = False
     title: str = ""  # what reports call a cell of this kind; {subject} for prefixed kinds
 
@@ -41,10 +42,10 @@ class CellKind:
 
 INTERFACE = CellKind("interface", shares_process=True)
 MODEL = CellKind("model", prefix="model-", hypothesis=True, title="{subject} data model", shares_process=True)
-CHAOS = CellKind("chaos", prefix="chaos-", title="{subject} under faults")
+CHAOS = CellKind("chaos", prefix="chaos-", title="{subject} under faults", shares_process=True)
 CONVENTIONS = CellKind("conventions", fixed=True, hypothesis=True, title="conventions", shares_process=True)
 UNDECLARED = CellKind("undeclared", fixed=True, title="undeclared interfaces", shares_process=True)
-REPLICAS = CellKind("replicas", fixed=True, title="plugin replicas")
+REPLICAS = CellKind("replicas", fixed=True, title="plugin replicas", shares_process=True)
 # Most specific first; INTERFACE, which takes any other name, last.
 KINDS = (MODEL, CHAOS, CONVENTIONS, UNDECLARED, REPLICAS, INTERFACE)
 # Prefixed kinds whose subject is a data model: reports show them in that model's group.

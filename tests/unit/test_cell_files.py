@@ -1,6 +1,6 @@
 """The cells' own files (tests/compliance/cells/): one per cell name of a kind that may share a
-process (interfaces, model-<model>, conventions, undeclared), each as prism_accept.runtime.cellfile
-writes it, so a column's cells can share a process."""
+process (interfaces, model-<model>, chaos-<model>, conventions, undeclared, replicas), each as
+prism_accept.runtime.cellfile writes it, so a column's cells can share a process."""
 
 from __future__ import annotations
 
@@ -16,16 +16,22 @@ CELLS = Path(cellfile.CELL_FILES_DIR)
 def test_every_cell_that_may_share_a_process_has_its_current_file():
     assert cellfile.differences(CELLS, cellfile.catalog_cells(load_catalog())) == [], "fix: python -m prism_accept.runtime.cellfile --write"
     names = {p.name for p in CELLS.glob("test_*.py")}
-    assert {"test_keyvalue_basic.py", "test_model_keyvalue.py", "test_conventions.py", "test_undeclared.py"} <= names
-    assert not any(n.startswith("test_chaos") or n == "test_replicas.py" for n in names), "fault cells run alone"
+    assert {
+        "test_keyvalue_basic.py",
+        "test_model_keyvalue.py",
+        "test_chaos_keyvalue.py",
+        "test_conventions.py",
+        "test_undeclared.py",
+        "test_replicas.py",
+    } <= names
 
 
 def test_a_file_names_its_cell():
-    for cell in ("keyvalue_basic", "model-keyvalue", "conventions", "undeclared"):
+    for cell in ("keyvalue_basic", "model-keyvalue", "chaos-keyvalue", "conventions", "undeclared", "replicas"):
         name = CellName.parse(cell)
         assert CellName.from_file_stem(name.file_stem) == name
         assert cellfile.file_name(name) == f"test_{cell.replace('-', '_')}.py"
-    assert not CellName(CHAOS, "keyvalue").kind.shares_process
+    assert CellName(CHAOS, "keyvalue").kind.shares_process
 
 
 def test_missing_stale_and_left_over_files_are_named(tmp_path):

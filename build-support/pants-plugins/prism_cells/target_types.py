@@ -3,7 +3,7 @@
 Cells of backend B (`tests/compliance:B#<cell>`), each running its own file,
 tests/compliance/cells/test_<cell>.py, with PRISM_BACKEND=B (the kinds that may share a process,
 which Pants then batches per column), or tests/compliance/test_cell.py with PRISM_BACKEND=B and
-PRISM_CELL=<cell> (the fault kinds, and a cell whose file is not written yet):
+PRISM_CELL=<cell> (a cell whose file is not written yet, or of a kind that may not share one):
 - `#<interface>` per interface B declares, depending on the interface's suite module;
 - `#undeclared`: the other interfaces answer UNIMPLEMENTED (needs every model's protos);
 - `#conventions`, when src/prism_accept/runtime/conventions.py exists;
@@ -72,7 +72,7 @@ class PrismCells(Subsystem):
     batch = BoolOption(
         default=True,
         help=(
-            "Run the cells of a column (a backend, or one server variant), but the fault cells, in shared pytest "
+            "Run the cells of a column (a backend, or one server variant) in shared pytest "
             "processes: each cell stays a target of its own, but Pants runs up to [test].batch_size "
             "of them in one process, caches their results as one and reports them as one. "
             "Saves the process, Pants' sandbox and the imports of every cell but the first."

@@ -68,7 +68,7 @@ def rule_runner() -> RuleRunner:
             "tests/compliance/test_cell.py": "",
             **{
                 f"tests/compliance/cells/test_{c}.py": ""
-                for c in ("keyvalue_basic", "keyvalue_scan", "undeclared", "conventions", "model_keyvalue")
+                for c in ("keyvalue_basic", "keyvalue_scan", "undeclared", "conventions", "model_keyvalue", "chaos_keyvalue", "replicas")
             },
         }
     )
@@ -121,22 +121,21 @@ def test_interface_cells(rule_runner: RuleRunner) -> None:
     assert "PRISM_CELL=list_basic" in listed[PythonTestsExtraEnvVarsField].value
 
 
-def test_batching_puts_a_columns_interface_cells_together(rule_runner: RuleRunner) -> None:
+def test_batching_puts_a_columns_cells_together(rule_runner: RuleRunner) -> None:
     rule_runner.write_files({"registry/backends/alpha.yaml": backend_yaml("alpha", ["keyvalue_basic", "list_basic"]) + VARIANTS})
     tag = PythonTestsBatchCompatibilityTagField
     assert cell(rule_runner, "alpha", "keyvalue_basic")[tag].value == "prism-cells:alpha"
     assert cell(rule_runner, "beta", "keyvalue_scan")[tag].value == "prism-cells:beta"
     assert cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")[tag].value == "prism-cells:alpha.fork-2.1"
-    for name in ("undeclared", "conventions", "model-keyvalue"):
+    for name in ("undeclared", "conventions", "model-keyvalue", "chaos-keyvalue", "replicas"):
         tgt = cell(rule_runner, "alpha", name)
         assert tgt[tag].value == "prism-cells:alpha", name
         assert tgt[PythonTestSourceField].value == f"cells/test_{name.replace('-', '_')}.py", name
         assert not any(e.startswith("PRISM_CELL=") for e in tgt[PythonTestsExtraEnvVarsField].value), name
-    # without a file of its own (test_cell.py, told by PRISM_CELL), and the fault kinds: a process each
-    for name in ("list_basic", "chaos-keyvalue", "replicas"):
-        tgt = cell(rule_runner, "alpha", name)
-        assert tgt[tag].value is None and tgt[PythonTestSourceField].value == "test_cell.py", name
-        assert f"PRISM_CELL={name}" in tgt[PythonTestsExtraEnvVarsField].value, name
+    # without a file of its own (test_cell.py, told by PRISM_CELL): a process of its own
+    tgt = cell(rule_runner, "alpha", "list_basic")
+    assert tgt[tag].value is None and tgt[PythonTestSourceField].value == "test_cell.py"
+    assert "PRISM_CELL=list_basic" in tgt[PythonTestsExtraEnvVarsField].value
     rule_runner.set_options(["--no-prism-cells-batch"])
     assert cell(rule_runner, "alpha", "keyvalue_basic")[tag].value is None
 

@@ -8,6 +8,8 @@
    plugin, given a private directory for its files: settings "data_dir", created for the cell
    and removed with it), or an embedded server (instance.embedded as a mapping: a server binary from an
    installed Python distribution, started here for the cell and stopped with it; servers.py).
+   A pytest process that runs several cells of a column keeps what it started for the next
+   ones (prism_accept.runtime.instance_pool).
 
 A server variant of the backend (registry `variants:`) is resolved the same way from its own
 `instance:` (the cells get the variant's declaration, registry.BackendDeclaration.variant).
@@ -39,6 +41,8 @@ from prism_accept.harness import container_settings, containers, servers
 from prism_accept.harness.net import Redacted, docker_available, reachable, redact, refusal
 from prism_accept.paths import CELL_STATE_FILE
 from prism_accept.registry import BackendDeclaration
+
+EMBEDDED_URL = "embedded:"  # the URL of an engine inside the plugin
 
 
 class InstanceUnavailable(Exception):
@@ -93,6 +97,18 @@ class Instance:
     ephemeral: bool = False  # started for this cell and gone with it (its data too)
     identity: str = ""  # what a server the harness started says it is (net.server_identity)
     data_dir: str | None = None  # an embedded engine's private directory (settings "data_dir")
+    server_pid: Callable[[], int | None] = field(default=lambda: None, repr=False)  # a server process of ours
+
+    def answers(self) -> bool:
+        """Whether it still serves: an embedded engine's directory is there, a server accepts
+        connections."""
+        if self.url == EMBEDDED_URL:
+            return self.data_dir is not None and os.path.isdir(self.data_dir)
+        return reachable(self.url)
+
+    def pid(self) -> int | None:
+        """The pid of the server the harness started and runs as its child, else None."""
+        return self.server_pid()
 
     @property
     def shown(self) -> str:
@@ -163,7 +179,15 @@ def resolve(decl: BackendDeclaration, environ: Mapping[str, str] | None = None) 
         except servers.ServerUnavailable as e:
             raise InstanceUnavailable(f"no {decl.column} instance: {e}. To start one: {spec.start_hint}") from None
         source = f"embedded server {spec.server.distribution}"
-        return Instance(server.url, source, stop=server.stop, label=server.label, ephemeral=True, identity=server.identity)
+        return Instance(
+            server.url,
+            source,
+            stop=server.stop,
+            label=server.label,
+            ephemeral=True,
+            identity=server.identity,
+            server_pid=lambda: server.pid,
+        )
     tried = [f"${spec.url_env} (unset)"] if spec.url_env else []
     if spec.local:
         tried.append(f"{spec.local} (not answering)")
@@ -193,4 +217,4 @@ def embedded(backend: str) -> Instance:
     prefix = f"prism-embedded-{backend}-"
     servers.sweep_dirs(prefix)
     data_dir = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
-    return Instance("embedded:", "embedded", stop=lambda: shutil.rmtree(data_dir, ignore_errors=True), ephemeral=True, data_dir=data_dir)
+    return Instance(EMBEDDED_URL, "embedded", stop=lambda: shutil.rmtree(data_dir, ignore_errors=True), ephemeral=True, data_dir=data_dir)

@@ -5,7 +5,9 @@ A pytest process runs one cell or several (Pants runs several cells of a column 
 `[prism-cells] batch` is on): each cell is one test class, and every fixture below is the class's
 own. A class's cell is its `cell_address` (a cell file sets it), else PRISM_BACKEND, PRISM_VARIANT
 (unset or empty: the backend's own instance) and PRISM_CELL. The instance is resolved once per
-cell; none available is a SKIP with the reason; a plugin that will not start is an ERROR.
+cell; none available is a SKIP with the reason; a plugin that will not start is an ERROR. An
+instance the harness started (a server, a container) serves the column's later cells in the
+same process too (runtime/instance_pool.py); every cell gets a plugin of its own.
 
 What a cell records about itself (instance, plugin, CPU time, RPCs...) goes into the JUnit report
 as testsuite properties named `<column>#<cell> <name>` (CellAddress.property_name), so one report can
@@ -26,11 +28,12 @@ from prism_accept.cellname import CellAddress, Column
 from prism_accept.harness.channel import calls_started
 from prism_accept.harness.endpoint import ENDPOINT_ENV, EndpointPlugin
 from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
-from prism_accept.harness.instances import InstanceUnavailable, cell_environ, resolve
+from prism_accept.harness.instances import Instance, InstanceUnavailable, cell_environ, resolve
 from prism_accept.harness.journal import NamespaceJournal
 from prism_accept.harness.process import PluginProcess, plugin_command
 from prism_accept.models.profiles import case_timeout_s
 from prism_accept.registry import BackendDeclaration, load_backend
+from prism_accept.runtime.instance_pool import InstancePool
 from prism_accept.runtime.kinds import case_names
 from prism_accept.suites.base import Capabilities
 from prism_accept.suites.requirements import MARK, unmet
@@ -78,10 +81,16 @@ def class_cell(cls: type | None) -> CellAddress:
     return address if isinstance(address, CellAddress) else cell_address()
 
 
+# The servers, containers and directories this process started for its cells, kept for the
+# column's next cell (runtime/instance_pool.py) and stopped when the session ends.
+INSTANCES = InstancePool()
+
+
 def _cpu_s() -> float:
-    """This process's CPU time and that of the children it has reaped (plugin subprocesses)."""
+    """This process's CPU time, that of the children it has reaped (plugin subprocesses, servers)
+    and that of the kept servers still running."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + INSTANCES.live_cpu_s()
 
 
 class CellRecord:
@@ -135,13 +144,28 @@ def declaration(request) -> BackendDeclaration:
     return declaration_of(class_cell(request.cls).column)
 
 
+@pytest.fixture(scope="session")
+def kept_instances():
+    """Stops what the cells of this process kept running, after the last of them."""
+    yield INSTANCES
+    INSTANCES.stop_all()
+
+
+def _forget_namespaces(declaration: BackendDeclaration) -> Callable[[Instance], None]:
+    """After an instance the harness started is stopped: its namespaces went with it, nothing
+    for a later cell to sweep."""
+    return lambda found: NamespaceJournal.for_instance(declaration.backend, found.url).remove()
+
+
 @pytest.fixture(scope="class")
-def instance(declaration, cell_record):
+def instance(declaration, cell_record, kept_instances):
     try:
-        found = resolve(declaration, cell_environ())
+        found, kept = kept_instances.get(declaration.column, lambda: resolve(declaration, cell_environ()), _forget_namespaces(declaration))
     except InstanceUnavailable as e:
         pytest.skip(str(e))
     cell_record("instance", found.described)
+    if kept:
+        cell_record("instance_kept", "started by an earlier cell of this process")
     if declaration.variant_name:
         cell_record("variant", declaration.variant_name)
     if found.identity:
@@ -152,9 +176,8 @@ def instance(declaration, cell_record):
     try:
         yield found
     finally:
-        found.stop()
-        if found.ephemeral:  # its namespaces went with it: nothing for a later cell to sweep
-            NamespaceJournal.for_instance(declaration.backend, found.url).remove()
+        if not kept_instances.keeps(found):
+            found.stop()
 
 
 @pytest.fixture(scope="class")

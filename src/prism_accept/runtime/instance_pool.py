@@ -1,0 +1,80 @@
+"""The instances the harness starts for a column's cells (a server of its own, a container, an
+embedded engine's directory), kept for the later cells of the same column in one pytest process
+(a Pants batch) instead of started and stopped for every cell.
+
+What keeps one cell's data from another's is the namespaces each case makes and drops, as on a
+local service, which every cell of a backend shares anyway: a kept server is one more such
+instance, for the length of a process. A kept instance that no longer answers (a cell crashed
+its server) is stopped and a fresh one started for the next cell, so one cell's crash never
+fails the cells after it. An explicit URL or a local service is never kept (nothing was started).
+
+A kept server runs across cells, so its CPU time is read from /proc while it runs (live_cpu_s)
+and counted in each cell's cost for the time the cell used it, as the server a cell started and
+reaped was counted before."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from prism_accept.cellname import Column
+from prism_accept.harness.instances import Instance
+
+_TICKS_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_s(pid: int) -> float:
+    """A live process's CPU time and that of the children it has reaped (a PostgreSQL server's
+    backends); 0 once it is gone (its time is then in RUSAGE_CHILDREN of whoever reaped it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After "pid (comm)": state is field 3, utime/stime/cutime/cstime are fields 14-17.
+    return sum(int(fields[i]) for i in range(11, 15)) / _TICKS_S
+
+
+class InstancePool:
+    def __init__(self) -> None:
+        self._kept: dict[Column, Instance] = {}
+        self._on_stop: dict[Column, Callable[[], None]] = {}
+
+    def get(self, column: Column, start: Callable[[], Instance], on_stop: Callable[[Instance], None]) -> tuple[Instance, bool]:
+        """The column's kept instance, when it still answers; else `start()`, kept when the harness
+        started it (ephemeral). `on_stop(instance)` runs after a kept instance stops. Returns the
+        instance and whether an earlier cell started it."""
+        kept = self._kept.get(column)
+        if kept is not None:
+            if kept.answers():
+                return kept, True
+            self._stop(column)
+        found = start()
+        if found.ephemeral:
+            self._kept[column] = found
+            self._on_stop[column] = lambda: on_stop(found)
+        return found, False
+
+    def keeps(self, instance: Instance) -> bool:
+        return any(kept is instance for kept in self._kept.values())
+
+    def live_cpu_s(self) -> float:
+        """The CPU time so far of the kept servers that run as processes of this one."""
+        return sum(process_cpu_s(pid) for kept in self._kept.values() if (pid := kept.pid()) is not None)
+
+    def _stop(self, column: Column) -> None:
+        kept = self._kept.pop(column)
+        try:
+            kept.stop()
+        finally:
+            self._on_stop.pop(column)()
+
+    def stop_all(self) -> None:
+        errors = []
+        for column in list(self._kept):
+            try:
+                self._stop(column)
+            except Exception as e:  # noqa: BLE001 - stop the others; re-raised below
+                errors.append(e)
+        if errors:
+            raise errors[0]
