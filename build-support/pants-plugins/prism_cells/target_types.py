@@ -83,7 +83,7 @@ class PrismCells(Subsystem):
 def batch_tag(column: Column) -> str:
     """The batch_compatibility_tag of a column's cells that may share a process: cells of two
     columns never do (their PRISM_BACKEND and PRISM_VARIANT differ), and Pants keeps cells of
-    different environments apart too (the Hypothesis kinds pass PRISM_HYPOTHESIS_PROFILE)."""
+    different environments apart too (every cell of a column has the same one)."""
     return f"prism-cells:{column}"
 
 
@@ -270,8 +270,9 @@ async def generate_compliance_cells(
         ]
         if variant:
             env.append(f"{VARIANT_ENV}={variant}")
-        if cell.hypothesis:
-            env.append(HYPOTHESIS_PROFILE_ENV)
+        # Read by the Hypothesis kinds only, passed to every cell: a column's cells then have one
+        # environment, so Pants may batch them all together (a deep run reruns the others too).
+        env.append(HYPOTHESIS_PROFILE_ENV)
         if decl.instance.container:  # the container path's settings, passed through (so in the cache key)
             env.extend(container_settings.passed_to_cells(backend))
         tags = [*(request.template.get("tags") or ()), "compliance", f"backend:{backend}", f"cell:{cell.kind}"]

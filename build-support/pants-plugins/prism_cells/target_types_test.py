@@ -127,11 +127,13 @@ def test_batching_puts_a_columns_cells_together(rule_runner: RuleRunner) -> None
     assert cell(rule_runner, "alpha", "keyvalue_basic")[tag].value == "prism-cells:alpha"
     assert cell(rule_runner, "beta", "keyvalue_scan")[tag].value == "prism-cells:beta"
     assert cell(rule_runner, "alpha.fork-2.1", "keyvalue_basic")[tag].value == "prism-cells:alpha.fork-2.1"
+    env = cell(rule_runner, "alpha", "keyvalue_basic")[PythonTestsExtraEnvVarsField].value
     for name in ("undeclared", "conventions", "model-keyvalue", "chaos-keyvalue", "replicas"):
         tgt = cell(rule_runner, "alpha", name)
         assert tgt[tag].value == "prism-cells:alpha", name
         assert tgt[PythonTestSourceField].value == f"cells/test_{name.replace('-', '_')}.py", name
-        assert not any(e.startswith("PRISM_CELL=") for e in tgt[PythonTestsExtraEnvVarsField].value), name
+        # one environment for the column's cells, so that Pants batches them together
+        assert tgt[PythonTestsExtraEnvVarsField].value == env, name
     # without a file of its own (test_cell.py, told by PRISM_CELL): a process of its own
     tgt = cell(rule_runner, "alpha", "list_basic")
     assert tgt[tag].value is None and tgt[PythonTestSourceField].value == "test_cell.py"

@@ -5,14 +5,13 @@ State is written through keyvalue_basic, which a scanning backend must also decl
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
-from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.base import InterfaceSuite, check, expect_status, in_flight
 from prism_accept.suites.requirements import requires
 from prism_accept.suites.rows import AllRows
 
@@ -32,8 +31,7 @@ class KeyValueScanTests(InterfaceSuite):
         basic = pb_grpc.KeyValueBasicStub(plugin.channel)
 
         def seed(items: dict[str, bytes], ns: str = namespace) -> None:
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda kv: basic.Set(pb.SetRequest(namespace=ns, key=kv[0], value=kv[1])), items.items()))
+            in_flight(basic.Set, (pb.SetRequest(namespace=ns, key=k, value=v) for k, v in items.items()))
 
         seed.basic = basic
         return seed
