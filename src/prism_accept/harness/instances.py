@@ -97,7 +97,8 @@ class Instance:
     ephemeral: bool = False  # started for this cell and gone with it (its data too)
     identity: str = ""  # what a server the harness started says it is (net.server_identity)
     data_dir: str | None = None  # an embedded engine's private directory (settings "data_dir")
-    server_pid: Callable[[], int | None] = field(default=lambda: None, repr=False)  # a server process of ours
+    # The pid of the server the harness started, a child of this process (None: no such server).
+    server_pid: Callable[[], int | None] = field(default=lambda: None, repr=False)
 
     def answers(self) -> bool:
         """Whether it still serves: an embedded engine's directory is there, a server accepts
@@ -105,10 +106,6 @@ class Instance:
         if self.url == EMBEDDED_URL:
             return self.data_dir is not None and os.path.isdir(self.data_dir)
         return reachable(self.url)
-
-    def pid(self) -> int | None:
-        """The pid of the server the harness started and runs as its child, else None."""
-        return self.server_pid()
 
     @property
     def shown(self) -> str:

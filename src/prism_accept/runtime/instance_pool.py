@@ -37,37 +37,36 @@ def process_cpu_s(pid: int) -> float:
 
 class InstancePool:
     def __init__(self) -> None:
-        self._kept: dict[Column, Instance] = {}
-        self._on_stop: dict[Column, Callable[[], None]] = {}
+        # column -> its kept instance and what runs after it stops
+        self._kept: dict[Column, tuple[Instance, Callable[[], None]]] = {}
 
     def get(self, column: Column, start: Callable[[], Instance], on_stop: Callable[[Instance], None]) -> tuple[Instance, bool]:
         """The column's kept instance, when it still answers; else `start()`, kept when the harness
         started it (ephemeral). `on_stop(instance)` runs after a kept instance stops. Returns the
         instance and whether an earlier cell started it."""
-        kept = self._kept.get(column)
-        if kept is not None:
+        if column in self._kept:
+            kept, _ = self._kept[column]
             if kept.answers():
                 return kept, True
             self._stop(column)
         found = start()
         if found.ephemeral:
-            self._kept[column] = found
-            self._on_stop[column] = lambda: on_stop(found)
+            self._kept[column] = (found, lambda: on_stop(found))
         return found, False
 
     def keeps(self, instance: Instance) -> bool:
-        return any(kept is instance for kept in self._kept.values())
+        return any(kept is instance for kept, _ in self._kept.values())
 
     def live_cpu_s(self) -> float:
         """The CPU time so far of the kept servers that run as processes of this one."""
-        return sum(process_cpu_s(pid) for kept in self._kept.values() if (pid := kept.pid()) is not None)
+        return sum(process_cpu_s(pid) for kept, _ in self._kept.values() if (pid := kept.server_pid()) is not None)
 
     def _stop(self, column: Column) -> None:
-        kept = self._kept.pop(column)
+        kept, after = self._kept.pop(column)
         try:
             kept.stop()
         finally:
-            self._on_stop.pop(column)()
+            after()
 
     def stop_all(self) -> None:
         errors = []

@@ -13,7 +13,7 @@ from google.protobuf import json_format, struct_pb2
 
 from prism.document.v1 import document_pb2 as pb
 from prism.document.v1 import document_pb2_grpc as pb_grpc
-from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.base import InterfaceSuite, check, expect_status, in_flight
 from prism_accept.suites.document import reference as ref
 from prism_accept.suites.requirements import requires
 from prism_accept.suites.rows import AllRows
@@ -72,8 +72,8 @@ class DocOps:
         )
         return list(self.stub.InsertMany(request).ids)
 
-    def get_many(self, ids: list[str], in_flight: int = 32) -> dict[str, dict | None]:
-        """Get of each id with at most `in_flight` outstanding: the body, None for NOT_FOUND."""
+    def get_many(self, ids: list[str], window: int = 32) -> dict[str, dict | None]:
+        """Get of each id with at most `window` outstanding: the body, None for NOT_FOUND."""
 
         def body(future) -> dict | None:
             try:
@@ -84,16 +84,8 @@ class DocOps:
                 return None
             return to_json(doc.body)
 
-        got: dict[str, dict | None] = {}
-        pending: list[tuple[str, Any]] = []
-        for id in ids:
-            pending.append((id, self.stub.Get.future(pb.GetRequest(namespace=self.ns, collection=self.collection, id=id))))
-            if len(pending) >= in_flight:
-                first, future = pending.pop(0)
-                got[first] = body(future)
-        for id, future in pending:
-            got[id] = body(future)
-        return got
+        requests = (pb.GetRequest(namespace=self.ns, collection=self.collection, id=id) for id in ids)
+        return dict(zip(ids, in_flight(self.stub.Get, requests, window, answer=body)))
 
     def check_none_inserted(self, after: str, ids: list[str]) -> None:
         """Every id NOT_FOUND: a refused batch wrote nothing."""
