@@ -45,3 +45,15 @@ def test_a_known_row_never_checked_is_reported():
     expect_rows({"z": "why"})
     run({"a": (1, 1)})
     assert unchecked_rows() == ["z"]
+
+
+def test_a_row_that_is_not_an_equality_says_its_own_problem():
+    expect_rows({"Get with an empty namespace": "why"})
+    with pytest.raises(pytest.xfail.Exception, match="Get with an empty namespace: why"):
+        with AllRows() as rows:
+            rows.require("Set with an empty namespace", "INVALID_ARGUMENT" in {"INVALID_ARGUMENT", "OUT_OF_RANGE"}, "never said")
+            rows.require("Get with an empty namespace", False, "got OK, want one of ['INVALID_ARGUMENT']")
+    expect_rows({})
+    with pytest.raises(AssertionError, match=r"1 of 1 rows failed:\nGet: got OK, want one of \['INVALID_ARGUMENT'\]"):
+        with AllRows() as rows:
+            rows.require("Get", False, "got OK, want one of ['INVALID_ARGUMENT']")

@@ -18,7 +18,7 @@ import importlib
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -37,6 +37,7 @@ from prism_accept.registry import BackendDeclaration
 from prism_accept.runtime import isolation
 from prism_accept.runtime.requests import message_strategy
 from prism_accept.suites.base import InterfaceSuite, check, describe
+from prism_accept.suites.rows import AllRows
 from prism_accept.suites.requirements import requires
 
 CALL_DEADLINE_S = 2.0
@@ -179,8 +180,33 @@ def field_limit(decl: BackendDeclaration, field: FieldDescriptor) -> tuple[str, 
     return name, decl.limits[name]
 
 
+def status_rows(plugin, rows: Iterable[tuple[str, Rpc, Message | bytes]], codes: set[str], outside: bool = False) -> None:
+    """Each row's request in turn: its status must be one of `codes` (with `outside`, none of
+    them). Every failing row is listed at the end (suites/rows.py). A row answered
+    DEADLINE_EXCEEDED or UNAVAILABLE is a failure too, and if the plugin then no longer answers
+    its health check, the case ends at once (the cell is broken: no row waits out its deadline)."""
+    want = f"a status other than {sorted(codes)}" if outside else (f"one of {sorted(codes)}" if len(codes) > 1 else next(iter(codes)))
+    with AllRows() as table:
+        for operation, rpc, request in rows:
+            code = rpc.call(plugin.channel, request)
+            stalled = code in ("DEADLINE_EXCEEDED", "UNAVAILABLE")
+            table.require(operation, (code in codes) != outside and not stalled, f"got {code}, want {want}")
+            if stalled and not serving(plugin):
+                plugin.broken = f"{operation} answered {code}, and then health did not answer SERVING"
+                raise AssertionError(f"{operation}: got {code}, want {want}; the plugin stopped answering")
+
+
+def serving(plugin) -> bool:
+    try:
+        status = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
+    except grpc.RpcError:
+        return False
+    return status == health_pb2.HealthCheckResponse.SERVING
+
+
 class ConventionsTests(InterfaceSuite):
-    """Needs `plugin` and `declaration`; `rpc` is parametrized over declared_rpcs (params)."""
+    """Needs `plugin` and `declaration`. The status cases take every declared RPC as a row (`rpcs`);
+    the generated-requests case is parametrized over them (`rpc`, params), one Hypothesis run each."""
 
     interface = "conventions"
 
@@ -189,6 +215,11 @@ class ConventionsTests(InterfaceSuite):
         rpcs = declared_rpcs(decl)
         models = list(dict.fromkeys(get_interface(name).model for name in decl.implements))
         return {"rpc": rpcs, "valued_rpc": [r for r in rpcs if value_fields(r)], "model": models}
+
+    @pytest.fixture(scope="class")
+    def rpcs(self, declaration) -> list[Rpc]:
+        """Every RPC of every declared interface, the rows of the status cases."""
+        return declared_rpcs(declaration)
 
     @pytest.fixture(scope="class")
     def status_namespace(self, plugin) -> Iterator[Callable[[Rpc], str]]:
@@ -211,37 +242,63 @@ class ConventionsTests(InterfaceSuite):
             except grpc.RpcError:
                 pass  # clean-up only; the journal keeps it for the next cell's sweep
 
-    def test_empty_namespace_is_invalid(self, plugin, rpc):
-        check(f"{rpc} with an empty namespace", rpc.call(plugin.channel, filled(rpc, "")), "INVALID_ARGUMENT")
+    # The status cases: every declared RPC is a row of one case (`<Service>.<Rpc> with ...`), so
+    # a failure lists every RPC that breaks the convention and a deviation can name one of them.
 
-    def test_empty_names_are_invalid(self, plugin, rpc, status_namespace):
-        namespace = status_namespace(rpc)
-        for f in name_fields(rpc):
-            request = filled(rpc, namespace)
-            if f.label == FieldDescriptor.LABEL_REPEATED:
-                getattr(request, f.name).append("")
-            else:
-                setattr(request, f.name, "")
-            check(f"{rpc} with an empty {f.name}", rpc.call(plugin.channel, request), "INVALID_ARGUMENT")
+    def test_empty_namespace_is_invalid(self, plugin, rpcs):
+        requests = ((f"{rpc} with an empty namespace", rpc, filled(rpc, "")) for rpc in rpcs)
+        status_rows(plugin, requests, {"INVALID_ARGUMENT"})
 
-    def test_oversized_names_are_refused(self, plugin, rpc, status_namespace):
-        namespace = status_namespace(rpc)
-        for f in ["namespace", *(f.name for f in name_fields(rpc))]:
-            request = filled(rpc, namespace)
-            if f != "namespace" and rpc.method.input_type.fields_by_name[f].label == FieldDescriptor.LABEL_REPEATED:
-                getattr(request, f)[0] = OVERSIZED_NAME
-            else:
-                setattr(request, f, OVERSIZED_NAME)
-            code = rpc.call(plugin.channel, request)
-            if code not in REFUSED:
-                raise AssertionError(f"{rpc} with a {len(OVERSIZED_NAME)}-character {f}: got {code}, want one of {sorted(REFUSED)}")
+    def test_empty_names_are_invalid(self, plugin, rpcs, status_namespace):
+        def requests():
+            for rpc in rpcs:
+                for f in name_fields(rpc):
+                    request = filled(rpc, status_namespace(rpc))
+                    if f.label == FieldDescriptor.LABEL_REPEATED:
+                        getattr(request, f.name).append("")
+                    else:
+                        setattr(request, f.name, "")
+                    yield f"{rpc} with an empty {f.name}", rpc, request
 
-    def test_undecodable_requests_are_invalid(self, plugin, rpc, status_namespace):
+        status_rows(plugin, requests(), {"INVALID_ARGUMENT"})
+
+    def test_oversized_names_are_refused(self, plugin, rpcs, status_namespace):
+        def requests():
+            for rpc in rpcs:
+                for f in ["namespace", *(f.name for f in name_fields(rpc))]:
+                    request = filled(rpc, status_namespace(rpc))
+                    if f != "namespace" and rpc.method.input_type.fields_by_name[f].label == FieldDescriptor.LABEL_REPEATED:
+                        getattr(request, f)[0] = OVERSIZED_NAME
+                    else:
+                        setattr(request, f, OVERSIZED_NAME)
+                    yield f"{rpc} with a {len(OVERSIZED_NAME)}-character {f}", rpc, request
+
+        status_rows(plugin, requests(), REFUSED)
+
+    def test_undecodable_requests_are_invalid(self, plugin, rpcs, status_namespace):
         """A request that does not decode is the caller's mistake: INVALID_ARGUMENT, not the
         UNKNOWN grpc-python answers by default."""
-        namespace = status_namespace(rpc)
-        for what, request in undecodable(rpc, namespace).items():
-            check(f"{rpc} with {what}", rpc.call(plugin.channel, request), "INVALID_ARGUMENT")
+        requests = (
+            (f"{rpc} with {what}", rpc, request) for rpc in rpcs for what, request in undecodable(rpc, status_namespace(rpc)).items()
+        )
+        status_rows(plugin, requests, {"INVALID_ARGUMENT"})
+
+    def test_extreme_numbers_get_a_clear_answer_in_time(self, plugin, rpcs, status_namespace):
+        """Every numeric field at its boundaries (0, -1, the type's extremes, inf, nan), the
+        other fields valid: never UNKNOWN/INTERNAL, never past the deadline."""
+
+        def requests():
+            for rpc in rpcs:
+                for f in rpc.method.input_type.fields:
+                    for value in EXTREMES.get(_KIND.get(f.type, ""), []):
+                        request = filled(rpc, status_namespace(rpc))
+                        if f.label == FieldDescriptor.LABEL_REPEATED:
+                            getattr(request, f.name).append(value)
+                        else:
+                            setattr(request, f.name, value)
+                        yield f"{rpc} with {f.name}={value}", rpc, request
+
+        status_rows(plugin, requests(), NEVER, outside=True)
 
     @requires.limit("max_value_bytes")
     def test_the_largest_values_leave_the_plugin_serving(self, plugin, declaration, valued_rpc, namespace, related):
@@ -264,23 +321,6 @@ class ConventionsTests(InterfaceSuite):
                 raise AssertionError(f"{rpc} in another namespace after a {limit}-byte {f.name}: got {code}, want a clear answer")
         status = health_pb2_grpc.HealthStub(plugin.channel).Check(health_pb2.HealthCheckRequest(), timeout=2).status
         check(f"health after {rpc} at and above its limits", health_pb2.HealthCheckResponse.ServingStatus.Name(status), "SERVING")
-
-    def test_extreme_numbers_get_a_clear_answer_in_time(self, plugin, rpc, status_namespace):
-        """Every numeric field at its boundaries (0, -1, the type's extremes, inf, nan), the
-        other fields valid: never UNKNOWN/INTERNAL, never past the deadline."""
-        namespace = status_namespace(rpc)
-        for f in rpc.method.input_type.fields:
-            for value in EXTREMES.get(_KIND.get(f.type, ""), []):
-                request = filled(rpc, namespace)
-                if f.label == FieldDescriptor.LABEL_REPEATED:
-                    getattr(request, f.name).append(value)
-                else:
-                    setattr(request, f.name, value)
-                code = rpc.call(plugin.channel, request)
-                if code in NEVER or code == "UNAVAILABLE":
-                    if code in ("DEADLINE_EXCEEDED", "UNAVAILABLE"):
-                        plugin.broken = f"{rpc} answered {code}"
-                    raise AssertionError(f"{rpc} with {f.name}={value}: got {code}, want a status other than {sorted(NEVER)}")
 
     def test_generated_requests_get_a_clear_answer_in_time(self, plugin, rpc, status_namespace):
         """Never UNKNOWN/INTERNAL/UNIMPLEMENTED, never past the deadline. A plugin that stops

@@ -4,6 +4,7 @@ extremes and empties included, without any per-interface table."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 from google.protobuf import message_factory
@@ -53,11 +54,19 @@ def message_strategy(descriptor: Descriptor, namespaces: st.SearchStrategy | Non
     """Messages of this type with any subset of their fields set. A top-level request's
     `namespace` comes from `namespaces`, so the caller knows what to clean up."""
     cls = message_factory.GetMessageClass(descriptor)
+    has_namespace = namespaces is not None and "namespace" in descriptor.fields_by_name
+    required = {"namespace": namespaces} if has_namespace else {}
+    return st.fixed_dictionaries(required, optional=_optional_fields(descriptor, depth, has_namespace)).map(lambda kw: cls(**kw))
+
+
+@functools.lru_cache(maxsize=None)
+def _optional_fields(descriptor: Descriptor, depth: int, except_namespace: bool) -> dict[str, st.SearchStrategy]:
+    """The strategies of a message's fields, made once per message type: a strategy Hypothesis has
+    drawn from before costs less to draw from again (its properties are worked out on first use),
+    and the conventions cell draws requests of one type in several cases."""
     optional: dict[str, st.SearchStrategy] = {}
-    required: dict[str, st.SearchStrategy] = {}
     for field in descriptor.fields:
-        if field.name == "namespace" and namespaces is not None:
-            required[field.name] = namespaces
+        if field.name == "namespace" and except_namespace:
             continue
         strategy = _field(field, depth)
         if strategy is None:
@@ -66,4 +75,4 @@ def message_strategy(descriptor: Descriptor, namespaces: st.SearchStrategy | Non
         if field.label == FieldDescriptor.LABEL_REPEATED and not is_map:
             strategy = st.lists(strategy, max_size=3)
         optional[field.name] = strategy
-    return st.fixed_dictionaries(required, optional=optional).map(lambda kw: cls(**kw))
+    return optional

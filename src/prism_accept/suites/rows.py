@@ -39,11 +39,16 @@ class AllRows:
         self.passed: list[str] = []
 
     def check(self, operation: str, got: Any, want: Any) -> None:
+        self.require(operation, got == want, f"got {describe(got)}, want {describe(want)}")
+
+    def require(self, operation: str, ok: bool, problem: str) -> None:
+        """A row whose check is not an equality (a status among several): `problem` is what its
+        failure says after the operation."""
         _checked.get().add(operation)
-        if got != want:
-            self.failed.append((operation, f"{operation}: got {describe(got)}, want {describe(want)}"))
-        else:
+        if ok:
             self.passed.append(operation)
+        else:
+            self.failed.append((operation, f"{operation}: {problem}"))
 
     def __enter__(self) -> AllRows:
         return self
