@@ -10,8 +10,9 @@ import time
 import pytest
 
 from prism_accept.cellname import Column
+from prism_accept.harness.cputime import process_cpu_s
 from prism_accept.harness.instances import EMBEDDED_URL, Instance
-from prism_accept.runtime.instance_pool import InstancePool, process_cpu_s
+from prism_accept.runtime.instance_pool import InstancePool
 
 REDIS = Column("redis", "valkey-8.1")
 

@@ -95,11 +95,13 @@ class Rig:
         the cell's cell_record); closed afterwards, whatever happened."""
         try:
             record("instance", self.described)
-            record("plugin_mode", "subprocess" if plugins == 1 else f"subprocess x{plugins}")
             if self.instance.identity:
                 record("server_identity", self.instance.identity)
             for _ in range(plugins):
                 self.start_plugin()
+            record("plugin_mode", "subprocess" if plugins == 1 else f"subprocess x{plugins}")
+            if all(p.forked for p in self.plugins):
+                record("plugin_start", "forked from a zygote that imported the plugin once (harness/zygote.py)")
             yield self
         finally:
             self.close()

@@ -25,6 +25,7 @@ from prism.plugin.v1 import lifecycle_pb2, lifecycle_pb2_grpc
 from prism_accept.harness import handshake
 from prism_accept.harness.channel import DEFAULT_DEADLINE_S, open_channel
 from prism_accept.harness.handle import PluginHandle
+from prism_accept.harness.zygote import ZYGOTES, ZygoteChild
 from prism_accept.redact import redact
 from prism_accept.registry import PluginLaunch
 
@@ -77,7 +78,8 @@ class PluginProcess(PluginHandle):
     startup_timeout_s: float = 20.0
     shares_harness: bool = True  # runs on the harness's Python (plugin.module): plugin_env
     call_deadline_s: float = DEFAULT_DEADLINE_S
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen | ZygoteChild | None = None
+    forked: bool = False  # forked from a zygote that had imported the plugin (harness/zygote.py)
     _stderr: tempfile._TemporaryFileWrapper | None = field(default=None, repr=False)
     _raw: grpc.Channel | None = field(default=None, repr=False)
 
@@ -147,16 +149,25 @@ class PluginProcess(PluginHandle):
         except ValueError as e:
             raise self._fail(str(e)) from e
 
+    def _forked(self, env: dict[str, str]) -> ZygoteChild | None:
+        """The plugin forked from its zygote, where one serves its command; None: start it afresh
+        (another command, the zygote is off, gone or refused)."""
+        zygote = ZYGOTES.for_command(self.command, env) if self.shares_harness else None
+        if zygote is None or self._stderr is None:
+            return None
+        try:
+            return zygote.spawn(env, self._stderr)
+        except OSError:
+            return None
+
     def start(self, settings: dict[str, str]) -> "PluginProcess":
         self._stderr = tempfile.NamedTemporaryFile(prefix="prism-plugin-", suffix=".stderr", delete=False)
+        env = plugin_env(self.shares_harness)
+        forked = self._forked(env)
+        self.forked = forked is not None
         try:
-            self.proc = subprocess.Popen(
-                self.command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                env=plugin_env(self.shares_harness),
-                start_new_session=True,
+            self.proc = forked or subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env, start_new_session=True
             )
         except OSError as e:
             raise self._fail(f"cannot start the plugin: {e}") from e
@@ -206,7 +217,11 @@ class PluginProcess(PluginHandle):
 
 
 def connect(
-    address: str, settings: dict[str, str], call_deadline_s: float, startup_timeout_s: float = 20.0, proc: subprocess.Popen | None = None
+    address: str,
+    settings: dict[str, str],
+    call_deadline_s: float,
+    startup_timeout_s: float = 20.0,
+    proc: subprocess.Popen | ZygoteChild | None = None,
 ):
     """Wait for the plugin's health service, GetInfo, Initialize, and check health is SERVING.
     Returns (raw channel, channel with deadlines, info, backend version)."""

@@ -31,6 +31,7 @@ from prism_accept.harness.inprocess import InProcessPlugin, in_process_wanted
 from prism_accept.harness.instances import Instance, InstanceUnavailable, cell_environ, resolve
 from prism_accept.harness.journal import NamespaceJournal
 from prism_accept.harness.process import PluginProcess, plugin_command
+from prism_accept.harness.zygote import ZYGOTES
 from prism_accept.models.profiles import case_timeout_s
 from prism_accept.registry import BackendDeclaration, load_backend
 from prism_accept.runtime.instance_pool import InstancePool
@@ -88,9 +89,9 @@ INSTANCES = InstancePool()
 
 def _cpu_s() -> float:
     """This process's CPU time, that of the children it has reaped (plugin subprocesses, servers)
-    and that of the kept servers still running."""
+    and that of the kept servers and of the zygotes (with the plugin processes they reaped) still running."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + INSTANCES.live_cpu_s()
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + INSTANCES.live_cpu_s() + ZYGOTES.live_cpu_s()
 
 
 class CellRecord:
@@ -148,7 +149,10 @@ def declaration(request) -> BackendDeclaration:
 def kept_instances():
     """Stops what the cells of this process kept running, after the last of them."""
     yield INSTANCES
-    INSTANCES.stop_all()
+    try:
+        INSTANCES.stop_all()
+    finally:
+        ZYGOTES.stop_all()
 
 
 def _forget_namespaces(declaration: BackendDeclaration) -> Callable[[Instance], None]:

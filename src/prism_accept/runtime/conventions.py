@@ -37,8 +37,8 @@ from prism_accept.registry import BackendDeclaration
 from prism_accept.runtime import isolation
 from prism_accept.runtime.requests import message_strategy
 from prism_accept.suites.base import InterfaceSuite, check, describe
-from prism_accept.suites.rows import AllRows
 from prism_accept.suites.requirements import requires
+from prism_accept.suites.rows import AllRows
 
 CALL_DEADLINE_S = 2.0
 LENGTH_DELIMITED = 2  # the protobuf wire type of strings, bytes and messages

@@ -54,9 +54,10 @@ def message_strategy(descriptor: Descriptor, namespaces: st.SearchStrategy | Non
     """Messages of this type with any subset of their fields set. A top-level request's
     `namespace` comes from `namespaces`, so the caller knows what to clean up."""
     cls = message_factory.GetMessageClass(descriptor)
-    has_namespace = namespaces is not None and "namespace" in descriptor.fields_by_name
-    required = {"namespace": namespaces} if has_namespace else {}
-    return st.fixed_dictionaries(required, optional=_optional_fields(descriptor, depth, has_namespace)).map(lambda kw: cls(**kw))
+    required: dict[str, st.SearchStrategy] = {}
+    if namespaces is not None and "namespace" in descriptor.fields_by_name:
+        required["namespace"] = namespaces
+    return st.fixed_dictionaries(required, optional=_optional_fields(descriptor, depth, bool(required))).map(lambda kw: cls(**kw))
 
 
 @functools.lru_cache(maxsize=None)
