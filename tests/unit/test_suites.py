@@ -86,3 +86,11 @@ def test_a_case_cannot_read_what_it_did_not_declare():
     caps = Capabilities(type(decl)(**{**decl.__dict__, "limits": {}}))
     with pytest.raises(AssertionError, match=r"without @requires\.limit\('max_value_bytes'\)"):
         caps.limit("max_value_bytes")
+
+
+def test_a_set_up_shortcut_is_taken_only_where_the_backend_declares_it():
+    decl = load_all()["memstore"]
+    assert Capabilities(decl).for_setup("keyvalue_batch", "max_batch_size") == decl.limits["max_batch_size"]
+    without_batch = type(decl)(**{**decl.__dict__, "implements": [i for i in decl.implements if i != "keyvalue_batch"]})
+    assert Capabilities(without_batch).for_setup("keyvalue_batch", "max_batch_size") is None
+    assert Capabilities(type(decl)(**{**decl.__dict__, "limits": {}})).for_setup("keyvalue_batch", "max_batch_size") is None

@@ -279,12 +279,16 @@ def _group_members(pgid: int) -> dict[int, str]:
     group alone leaves them running); zombies left out (a container's pid 1 may never reap the
     orphans of a killed server)."""
     table: dict[int, tuple[str, int, int]] = {}  # pid -> (state, ppid, pgrp)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for name in os.listdir("/proc"):  # half the CPU time of Path.glob and read_text: chaos faults poll this
+        if not name.isdigit():
+            continue
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+        except OSError:
             continue  # exited while read
-        table[int(stat.parent.name)] = (fields[0], int(fields[1]), int(fields[2]))
+        if len(fields) > 2:
+            table[int(name)] = (fields[0].decode(), int(fields[1]), int(fields[2]))
     members = {pid for pid, (_, _, pgrp) in table.items() if pgrp == pgid}
     children: dict[int, list[int]] = {}
     for pid, (_, ppid, _) in table.items():

@@ -37,6 +37,14 @@ class Capabilities:
             raise AssertionError(f"the case reads behaviours.{interface}.{name} without @requires.behaviour(...)")
         return declared[name]
 
+    def for_setup(self, interface: str, limit: str) -> int | None:
+        """For a case's set-up only, never what it checks: the declared `limit` when the backend
+        declares `interface` too, else None. A case that needs thousands of keys in place writes
+        them the faster way where the backend has one (BatchSet), and one by one where not."""
+        if interface in self.decl.implements and limit in self.decl.limits:
+            return self.decl.limits[limit]
+        return None
+
     @property
     def timing_tolerance_ms(self) -> int:
         return self.decl.tolerances.get("timing_ms", DEFAULT_TIMING_TOLERANCE_MS)
