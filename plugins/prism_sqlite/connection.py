@@ -58,6 +58,17 @@ def deadline_exceeded() -> StatusError:
     return StatusError(grpc.StatusCode.DEADLINE_EXCEEDED, "the call's deadline passed while SQLite worked on it")
 
 
+def _no_cursor(result: T) -> T:
+    """A cursor must not leave the connection's thread: freed on another one (the event loop's),
+    it resets its statement there while this thread may be running the same statement again from
+    the statement cache, and SQLite answers SQLITE_MISUSE ("bad parameter or other API misuse";
+    seen with two BatchSets in flight). Closed here instead, and None handed back."""
+    if isinstance(result, sqlite3.Cursor):
+        result.close()
+        return None  # type: ignore[return-value]
+    return result
+
+
 @dataclass
 class Database:
     """A sqlite3 connection and the thread it is used from; `deadline` is the current
@@ -95,10 +106,10 @@ class Database:
         conn.execute(f"PRAGMA busy_timeout = {max(1, int(remaining * 1000))}")
         try:
             if not transaction:
-                return work(conn, *args)
+                return _no_cursor(work(conn, *args))
             conn.execute(transaction)
             try:
-                result = work(conn, *args)
+                result = _no_cursor(work(conn, *args))
                 conn.execute("COMMIT")
                 return result
             except BaseException:

@@ -166,7 +166,11 @@ class SqliteKeyValue:
     # keyvalue_batch: one transaction each, so a batch is atomic
     async def batch_set(self, ns: str, entries: dict[str, bytes]) -> None:
         rows = [{"ns": utf8(ns), "k": utf8(k), "v": bytes(v), "due": None} for k, v in entries.items()]
-        await self._run(lambda conn: conn.executemany(UPSERT, rows))
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(UPSERT, rows).close()  # on this thread: see Database._job
+
+        await self._run(work)
 
     async def batch_get(self, ns: str, keys: list[str]) -> list[bytes | None]:
         def work(conn: sqlite3.Connection) -> list[bytes | None]:

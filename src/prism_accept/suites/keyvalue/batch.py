@@ -7,7 +7,7 @@ import pytest
 
 from prism.keyvalue.v1 import keyvalue_pb2 as pb
 from prism.keyvalue.v1 import keyvalue_pb2_grpc as pb_grpc
-from prism_accept.suites.base import InterfaceSuite, check, expect_status
+from prism_accept.suites.base import InterfaceSuite, check, expect_status, in_flight
 from prism_accept.suites.requirements import requires
 
 
@@ -33,6 +33,19 @@ class KeyValueBatchTests(InterfaceSuite):
         self.put(batch, namespace, items)
         keys = [k for k, _ in reversed(items)]
         check(f"BatchGet of {n} keys in reverse order", self.fetch(batch, namespace, keys), [(k, True, v) for k, v in reversed(items)])
+
+    def test_batches_in_flight_at_once_all_apply(self, batch, namespace):
+        """A caller's BatchSets in flight together (a plugin serves them concurrently) each
+        answer OK and each lands whole: a plugin that shares one backend connection or statement
+        across them must not trip over itself (seen: SQLite's SQLITE_MISUSE, answered INTERNAL)."""
+        items = [(f"f-{i:05d}", i.to_bytes(2, "big")) for i in range(2000)]
+        chunks = [items[i : i + 250] for i in range(0, len(items), 250)]
+        for _ in range(3):  # a race needs a few chances to show
+            in_flight(
+                batch.BatchSet, (pb.BatchSetRequest(namespace=namespace, entries=[pb.Entry(key=k, value=v) for k, v in c]) for c in chunks)
+            )
+        got = [r for c in chunks for r in self.fetch(batch, namespace, [k for k, _ in c])]
+        check("BatchGet after 8 BatchSets of 250 entries in flight at once, 3 times", got, [(k, True, v) for k, v in items])
 
     def test_mixed_found_and_missing(self, batch, namespace):
         self.put(batch, namespace, [("a", b"1"), ("c", b"3"), ("empty", b"")])
